@@ -1,0 +1,306 @@
+package freshchattest
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Job statuses as the API spells them.
+const (
+	statusPending   = "PENDING"
+	statusCompleted = "COMPLETED"
+	statusFailed    = "FAILED"
+)
+
+type job struct {
+	id          string
+	event       *eventDef
+	start, end  time.Time // end is inclusive
+	forgetAt    time.Time // zero: never forgotten
+	pendingLeft int
+	fail        bool
+	status      string
+	legacy      bool      // answer the single "link" shape
+	links       []*object // set on completion
+}
+
+// errorBody is the API's JSON error shape.
+type errorBody struct {
+	Code    int    `json:"code"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+var statusNames = map[int]string{
+	http.StatusBadRequest:          "BAD_REQUEST",
+	http.StatusUnauthorized:        "UNAUTHORIZED",
+	http.StatusNotFound:            "NOT_FOUND",
+	http.StatusTooManyRequests:     "TOO_MANY_REQUESTS",
+	http.StatusInternalServerError: "INTERNAL_SERVER_ERROR",
+	http.StatusServiceUnavailable:  "SERVICE_UNAVAILABLE",
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // hrefs keep their literal '&'
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, errorBody{Code: code, Status: statusNames[code], Message: msg})
+}
+
+// api wraps an API route: it counts the request, injects the rate-limit and
+// server-error faults (before authentication, as a gateway would), then
+// checks the bearer token.
+func (s *Server) api(counter *int, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		*counter++
+		s.apiCalls++
+		f, n := s.faults, s.apiCalls
+		s.mu.Unlock()
+		switch {
+		case f.RateLimitEvery > 0 && n%f.RateLimitEvery == 0:
+			w.Header().Set("Retry-After", strconv.FormatInt(f.retryAfterSeconds(), 10))
+			writeError(w, http.StatusTooManyRequests, "rate limit exceeded, retry later")
+			return
+		case f.ServerErrorEvery > 0 && n%f.ServerErrorEvery == 0:
+			writeError(w, http.StatusServiceUnavailable, "service temporarily unavailable")
+			return
+		}
+		if !s.authorized(r) {
+			writeError(w, http.StatusUnauthorized, "missing or invalid bearer token")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(s.token)) == 1
+}
+
+type submitRequest struct {
+	Start            string `json:"start"`
+	End              string `json:"end"`
+	Event            string `json:"event"`
+	Format           string `json:"format"`
+	ShouldExcludePII *bool  `json:"should_exclude_pii"` // accepted and ignored
+}
+
+type linkBody struct {
+	Rel  string `json:"rel"`
+	Href string `json:"href"`
+}
+
+type submitResponse struct {
+	ID   string   `json:"id"`
+	Link linkBody `json:"link"`
+}
+
+func parseUTC(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, fmt.Errorf("%s is required", field)
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil || !strings.HasSuffix(v, "Z") {
+		return time.Time{}, fmt.Errorf("%s must be a UTC time like 2020-01-23T00:30:00.000Z, got %q", field, v)
+	}
+	return t, nil
+}
+
+// validate checks a submit body the way the API documents it and returns
+// the 400 message, or "" when the request is acceptable.
+func validate(req submitRequest, now time.Time) (d *eventDef, start, end time.Time, msg string) {
+	if req.Event == "" {
+		return nil, start, end, "event is required"
+	}
+	if d = lookupEvent(req.Event); d == nil {
+		return nil, start, end, fmt.Sprintf("unknown event %q", req.Event)
+	}
+	if req.Format != "csv" {
+		return nil, start, end, fmt.Sprintf("format must be \"csv\", got %q", req.Format)
+	}
+	var err error
+	if start, err = parseUTC("start", req.Start); err != nil {
+		return nil, start, end, err.Error()
+	}
+	if end, err = parseUTC("end", req.End); err != nil {
+		return nil, start, end, err.Error()
+	}
+	switch {
+	case end.Before(start):
+		return nil, start, end, "end must not be earlier than start"
+	case start.Before(now.AddDate(0, -15, 0)):
+		return nil, start, end, "start must not be earlier than 15 months from the current date"
+	case end.After(start.AddDate(0, 1, 0)):
+		return nil, start, end, "end must not be later than a month from start"
+	}
+	return d, start, end, ""
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	var req submitRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return
+	}
+	now := s.now()
+	d, start, end, msg := validate(req, now)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	j := &job{id: newUUID(), event: d, start: start.UTC(), end: end.UTC(), status: statusPending}
+	s.mu.Lock()
+	s.jobCount++
+	j.pendingLeft = s.faults.PendingPolls
+	j.fail = s.jobCount <= s.faults.FailJobs
+	if s.faults.JobTTL > 0 {
+		j.forgetAt = now.Add(s.faults.JobTTL)
+	}
+	s.jobs[j.id] = j
+	s.mu.Unlock()
+	writeJSON(w, http.StatusAccepted, submitResponse{
+		ID:   j.id,
+		Link: linkBody{Rel: "extracts", Href: "/reports/raw/" + j.id},
+	})
+}
+
+type extractBody struct {
+	From   string   `json:"from"`
+	To     string   `json:"to"`
+	Status string   `json:"status"`
+	Link   linkBody `json:"link"`
+}
+
+type reportBody struct {
+	ID       string        `json:"id"`
+	Status   string        `json:"status"`
+	Interval string        `json:"interval"`
+	Links    []extractBody `json:"links,omitempty"`
+	Link     *linkBody     `json:"link,omitempty"`
+}
+
+func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	now := s.now()
+	s.mu.Lock()
+	j := s.jobs[id]
+	if j != nil && !j.forgetAt.IsZero() && !now.Before(j.forgetAt) {
+		delete(s.jobs, id)
+		j = nil
+	}
+	if j == nil {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, fmt.Sprintf("report %q not found", id))
+		return
+	}
+	if j.status == statusPending {
+		switch {
+		case j.pendingLeft > 0:
+			j.pendingLeft--
+		case j.fail:
+			j.status = statusFailed
+		default:
+			s.complete(j, now)
+		}
+	}
+	body := reportBody{ID: j.id, Status: j.status, Interval: javaTimestamp(j.start) + "_" + javaTimestamp(j.end)}
+	if j.status == statusCompleted {
+		origin := s.origin(r)
+		ttl := s.faults.LinkTTL
+		for _, o := range j.links {
+			link := linkBody{Rel: "extraction", Href: s.signedURL(origin, o.key, now, ttl)}
+			if j.legacy {
+				body.Link = &link
+				continue
+			}
+			body.Links = append(body.Links, extractBody{
+				From:   time.UnixMilli(o.from).UTC().Format(time.RFC3339Nano),
+				To:     time.UnixMilli(o.to - 1).UTC().Format(time.RFC3339Nano),
+				Status: statusCompleted,
+				Link:   link,
+			})
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, body)
+}
+
+// complete ends job j at now: its window [start, end] is split into
+// LinksPerReport sub-periods (one with LegacyLinkShape), each becoming a
+// file holding the rows with created_at <= now. Called with s.mu held.
+func (s *Server) complete(j *job, now time.Time) {
+	f := s.faults
+	n := int64(f.LinksPerReport)
+	j.legacy = f.LegacyLinkShape
+	if j.legacy {
+		n = 1
+	}
+	shape := fileShape{
+		format:         f.Format,
+		filesPerZip:    f.FilesPerZip,
+		bom:            f.BOM,
+		crlf:           f.CRLF,
+		altTimestamps:  f.AltTimestamps,
+		shuffleColumns: f.ShuffleColumns,
+		malformedEvery: f.MalformedEvery,
+	}
+	start := j.start.UnixMilli()
+	span := j.end.UnixMilli() - start + 1 // end is inclusive
+	cutoff := now.UnixMilli() + 1         // rows with created_at <= now
+	for k := range n {
+		o := &object{
+			key:     fmt.Sprintf("reports/%s/%d-of-%d%s", j.id, k+1, n, shape.ext()),
+			event:   j.event,
+			from:    start + k*span/n,
+			to:      start + (k+1)*span/n,
+			modTime: now.UTC().Truncate(time.Second),
+			shape:   shape,
+		}
+		o.rowsTo = min(o.to, cutoff)
+		o.etag = fmt.Sprintf("%q", fmt.Sprintf("%016x", stringSeed(fmt.Sprintf("%s|%d|%d|%d|%d|%+v",
+			o.event.name, o.from, o.rowsTo, s.gen.rowsPerHour, o.modTime.Unix(), shape))))
+		j.links = append(j.links, o)
+		s.objects[o.key] = o
+	}
+	j.status = statusCompleted
+}
+
+// javaTimestamp formats t the way java.sql.Timestamp prints it:
+// "2020-09-14 10:00:00.0", the fraction in milliseconds with trailing zeros
+// trimmed.
+func javaTimestamp(t time.Time) string {
+	t = t.UTC()
+	frac := strconv.Itoa(t.Nanosecond()/int(time.Millisecond) + 1000)[1:]
+	frac = strings.TrimRight(frac, "0")
+	if frac == "" {
+		frac = "0"
+	}
+	return t.Format("2006-01-02 15:04:05") + "." + frac
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	var hi, lo uint64
+	for i := range 8 {
+		hi = hi<<8 | uint64(b[i])
+		lo = lo<<8 | uint64(b[8+i])
+	}
+	return uuid(hi, lo)
+}

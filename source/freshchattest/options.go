@@ -1,0 +1,148 @@
+package freshchattest
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// Options configure a simulator. The zero value is usable.
+type Options struct {
+	// Token is the expected bearer token (default "test-token").
+	Token string
+	// Now is the clock (default time.Now). Rows exist only with
+	// created_at <= Now(); job and link expiry and the 15-month submit limit
+	// are measured on it.
+	Now func() time.Time
+	// RowsPerHour is the number of rows per event per UTC hour (default 60,
+	// at most MaxRowsPerHour). Large values (50_000) suit benchmarks.
+	RowsPerHour int
+	// Faults are the initial fault knobs; see SetFaults.
+	Faults Faults
+	// Logger, if set, receives one Debug line per request.
+	Logger *slog.Logger
+	// TempDir is where generated files are cached (default os.TempDir()).
+	TempDir string
+}
+
+// Faults are the knobs that make the simulator misbehave or vary its output.
+// All counters are deterministic (no randomness) and restart from zero when
+// the simulator is built and on every SetFaults, so "every Nth" counts from
+// that moment. Zero or negative counts turn a knob off.
+type Faults struct {
+	// PendingPolls: each job answers PENDING to this many GETs before it ends.
+	PendingPolls int
+	// FailJobs: the first N jobs submitted end FAILED (after their pending polls).
+	FailJobs int
+	// RateLimitEvery: every Nth API request (POST and GET under /v2, counted
+	// together) answers 429 with Retry-After, before authentication.
+	RateLimitEvery int
+	// RetryAfter is the Retry-After value, rounded up to whole seconds,
+	// at least 1s (default 1s).
+	RetryAfter time.Duration
+	// ServerErrorEvery: every Nth API request answers 503 with a JSON error
+	// body. When both fire on the same request, 429 wins.
+	ServerErrorEvery int
+	// LinkTTL: a download link expires this long after the GET that handed
+	// it out, rounded up to a whole second (0 = never). An expired link
+	// answers 403 with S3-style XML AccessDenied "Request has expired".
+	LinkTTL time.Duration
+	// JobTTL: a job id is forgotten this long after submission; its GET then
+	// answers 404 (0 = never). Links already handed out keep working.
+	JobTTL time.Duration
+	// CutDownloadEvery: every Nth download that would send a body (GET with a
+	// valid link) is cut: the full Content-Length is announced, half of the
+	// bytes are sent, then the connection is aborted. Bodies shorter than two
+	// bytes are never cut, so resuming with Range always makes progress.
+	CutDownloadEvery int
+	// LinksPerReport splits a report's window into N sub-period links
+	// (default 1). Ignored with LegacyLinkShape.
+	LinksPerReport int
+	// FilesPerZip: each zip holds N CSV files, each with its own header, the
+	// rows split between them in order (default 1). Zip format only.
+	FilesPerZip int
+	// Format of the served files: "zip" (default), "csv" (plain) or "gzip"
+	// (one gzip-compressed CSV).
+	Format string
+	// LegacyLinkShape: GET answers the older single "link" object instead of
+	// "links"; the whole window is then one file.
+	LegacyLinkShape bool
+	// BOM starts every CSV file with a UTF-8 byte order mark.
+	BOM bool
+	// CRLF ends CSV lines (and newlines inside quoted cells) with \r\n.
+	CRLF bool
+	// AltTimestamps serves created_at the way java.sql.Timestamp prints it,
+	// "2006-01-02 15:04:05.0" (UTC, no zone): the fraction keeps the
+	// milliseconds with trailing zeros trimmed (".0", ".5", ".123").
+	AltTimestamps bool
+	// ShuffleColumns serves the columns in a different order in every file
+	// (deterministically, never the canonical order when there are at least
+	// two columns).
+	ShuffleColumns bool
+	// MalformedEvery: in events that have a reopened column, the Nth, 2Nth,
+	// ... row served by each link (counted across the link's files, from 1)
+	// carries reopened=maybe, a cell no connector can convert.
+	MalformedEvery int
+}
+
+// Validate reports a knob the simulator cannot honour.
+func (f Faults) Validate() error {
+	switch f.Format {
+	case "", "zip", "csv", "gzip":
+	default:
+		return fmt.Errorf("freshchattest: unknown format %q (want zip, csv or gzip)", f.Format)
+	}
+	if f.RetryAfter < 0 || f.LinkTTL < 0 || f.JobTTL < 0 {
+		return fmt.Errorf("freshchattest: durations must not be negative")
+	}
+	return nil
+}
+
+func (f Faults) withDefaults() Faults {
+	if f.RetryAfter <= 0 {
+		f.RetryAfter = time.Second
+	}
+	if f.LinksPerReport < 1 {
+		f.LinksPerReport = 1
+	}
+	if f.FilesPerZip < 1 {
+		f.FilesPerZip = 1
+	}
+	if f.Format == "" {
+		f.Format = "zip"
+	}
+	return f
+}
+
+// retryAfterSeconds is RetryAfter in whole seconds, rounded up, at least 1.
+func (f Faults) retryAfterSeconds() int64 {
+	s := int64((f.RetryAfter + time.Second - 1) / time.Second)
+	return max(s, 1)
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Token == "" {
+		o.Token = "test-token"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RowsPerHour == 0 {
+		o.RowsPerHour = 60
+	}
+	if o.RowsPerHour < 0 || o.RowsPerHour > MaxRowsPerHour {
+		return o, fmt.Errorf("freshchattest: RowsPerHour %d out of range 1..%d", o.RowsPerHour, MaxRowsPerHour)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.TempDir == "" {
+		o.TempDir = os.TempDir()
+	}
+	if err := o.Faults.Validate(); err != nil {
+		return o, err
+	}
+	o.Faults = o.Faults.withDefaults()
+	return o, nil
+}
