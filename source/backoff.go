@@ -1,0 +1,134 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-retry"
+)
+
+// retrier runs one request through go-retry. Transient failures cost one of
+// Retry.MaxAttempts and wait an exponential, capped, fully jittered delay (or
+// longer, if the server sent Retry-After); 429 answers cost one of
+// Retry.MaxThrottled instead and wait Retry-After when given.
+type retrier struct {
+	cfg       RetryConfig
+	log       *slog.Logger
+	op        string
+	transient retry.Backoff
+	throttled retry.Backoff
+	last      error
+	attempts  int
+}
+
+func (c *Client) newRetrier(log *slog.Logger, op string) *retrier {
+	r := &retrier{cfg: c.cfg.Retry, log: log, op: op}
+	r.transient = r.newBackoff(c.cfg.Retry.MaxAttempts - 1)
+	r.throttled = r.newBackoff(c.cfg.Retry.MaxThrottled)
+	return r
+}
+
+func (r *retrier) newBackoff(retries int) retry.Backoff {
+	return retry.WithMaxRetries(uint64(max(retries, 0)),
+		retry.WithFullJitter(retry.WithCappedDuration(r.cfg.Max, retry.NewExponential(r.cfg.Base))))
+}
+
+// progressed resets the transient budget: a download that moved forward
+// since its last failure starts counting failures afresh.
+func (r *retrier) progressed() { r.transient = r.newBackoff(r.cfg.MaxAttempts - 1) }
+
+// next implements retry.Backoff for the failure in r.last.
+func (r *retrier) next() (time.Duration, bool) {
+	var ra interface{ retryAfter() time.Duration }
+	var wait time.Duration
+	if errors.As(r.last, &ra) {
+		wait = ra.retryAfter()
+	}
+	throttled := isThrottle(r.last)
+	b := r.transient
+	if throttled {
+		b = r.throttled
+	}
+	d, stop := b.Next()
+	if stop {
+		return 0, true
+	}
+	if throttled && wait > 0 {
+		d = wait
+	}
+	d = max(d, wait)
+	r.log.Warn("freshchat request failed, retrying", "op", r.op, "attempt", r.attempts, "delay", d, "error", r.last)
+	return d, false
+}
+
+func isThrottle(err error) bool {
+	var ae *APIError
+	var de *DownloadError
+	return (errors.As(err, &ae) && ae.StatusCode == http.StatusTooManyRequests) ||
+		(errors.As(err, &de) && de.StatusCode == http.StatusTooManyRequests)
+}
+
+// do calls f until it succeeds, fails for good, ctx ends or the budget is
+// spent. Only errors that [Retryable] accepts are retried.
+func (r *retrier) do(ctx context.Context, f func(ctx context.Context) error) error {
+	err := retry.Do(ctx, retry.BackoffFunc(r.next), func(ctx context.Context) error {
+		r.attempts++
+		err := f(ctx)
+		if err == nil {
+			return nil
+		}
+		r.last = err
+		if ctx.Err() == nil && Retryable(err) {
+			return retry.RetryableError(err)
+		}
+		return err
+	})
+	if err != nil && ctx.Err() == nil && Retryable(err) {
+		return fmt.Errorf("%w (gave up after %s)", err, plural(r.attempts, "attempt"))
+	}
+	return err
+}
+
+// parseRetryAfter reads a Retry-After header: whole seconds or an HTTP date.
+func parseRetryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		return time.Duration(min(s, int64(24*time.Hour/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// wait sleeps for d or until ctx ends.
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
+// plural formats a count with its noun: "1 attempt", "4 attempts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}

@@ -1,0 +1,245 @@
+package source_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/freshstream/freshchat-kafka/source"
+)
+
+// objectStore serves fixed bodies by path, like a bucket behind pre-signed
+// links, and fails the test if a request carries an Authorization header.
+type objectStore struct {
+	t     *testing.T
+	files map[string][]byte
+	calls atomic.Int32
+	url   string
+}
+
+func newObjectStore(t *testing.T, files map[string][]byte) *objectStore {
+	s := &objectStore{t: t, files: files}
+	s.url = server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.calls.Add(1)
+		assert.Empty(t, r.Header.Get("Authorization"), "download sent the API token")
+		assert.Equal(t, "SIGNATURE", r.URL.Query().Get("X-Sig"), "download lost its signature")
+		body, ok := s.files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	})).URL
+	return s
+}
+
+// report is a completed report linking the given paths of the store.
+func (s *objectStore) report(paths ...string) *source.Report {
+	rep := &source.Report{ID: "rep-1", Status: "COMPLETED", Links: []source.Link{}}
+	for _, p := range paths {
+		rep.Links = append(rep.Links, source.Link{Status: "COMPLETED", Href: signed(s.url, p)})
+	}
+	return rep
+}
+
+// apiOnly is a client whose API must not be called.
+func apiOnly(t *testing.T, dir string) *source.Client {
+	t.Helper()
+	srv := server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected API call %s %s", r.Method, r.URL.Path)
+		w.WriteHeader(500)
+	}))
+	c, _ := newClient(t, srv.URL, func(c *source.ClientConfig) { c.TempDir = dir })
+	return c
+}
+
+const hdr = "interaction_id,created_at,actor_name"
+
+func TestOpenReadsFormats(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body []byte
+		want []string // gotRow.String()
+	}{
+		{
+			name: "plain csv",
+			body: []byte(hdr + "\ni1,2024-01-01T00:00:00.000Z,Ann\ni2,2024-01-01T00:00:01.000Z,Bob\n"),
+			want: []string{
+				`#0 link0:2 [interaction_id|created_at|actor_name] ["i1" "2024-01-01T00:00:00.000Z" "Ann"]`,
+				`#1 link0:3 [interaction_id|created_at|actor_name] ["i2" "2024-01-01T00:00:01.000Z" "Bob"]`,
+			},
+		},
+		{
+			name: "gzip",
+			body: gzipOf(t, hdr+"\ni1,t,Ann\n"),
+			want: []string{`#0 link0:2 [interaction_id|created_at|actor_name] ["i1" "t" "Ann"]`},
+		},
+		{
+			name: "zip with two CSVs, a directory and macOS metadata",
+			body: zipOf(t,
+				"out/", "",
+				"out/a.csv", hdr+"\ni1,t,Ann\ni2,t,Bob\n",
+				"__MACOSX/out/._a.csv", "junk",
+				"out/b.csv", "\ufeffinteraction_id,value\r\ni3,5\r\n",
+				"out/empty.csv", "",
+			),
+			want: []string{
+				`#0 link0/out/a.csv:2 [interaction_id|created_at|actor_name] ["i1" "t" "Ann"]`,
+				`#1 link0/out/a.csv:3 [interaction_id|created_at|actor_name] ["i2" "t" "Bob"]`,
+				`#2 link0/out/b.csv:2 [interaction_id|value] ["i3" "5"]`,
+			},
+		},
+		{
+			name: "BOM and CRLF",
+			body: []byte("\ufeff" + hdr + "\r\ni1,t,Ann\r\ni2,t,Bob\r\n"),
+			want: []string{
+				`#0 link0:2 [interaction_id|created_at|actor_name] ["i1" "t" "Ann"]`,
+				`#1 link0:3 [interaction_id|created_at|actor_name] ["i2" "t" "Bob"]`,
+			},
+		},
+		{
+			name: "quoted commas, doubled quotes, embedded newlines, UTF-8",
+			body: []byte(hdr + "\n" +
+				`i1,t,"Smith, Ann"` + "\n" +
+				`i2,t,"say ""hi"""` + "\n" +
+				"i3,t,\"two\r\nlines\"\n" +
+				"i4,t,Zoë 日本 🙂\n"),
+			want: []string{
+				`#0 link0:2 [interaction_id|created_at|actor_name] ["i1" "t" "Smith, Ann"]`,
+				`#1 link0:3 [interaction_id|created_at|actor_name] ["i2" "t" "say \"hi\""]`,
+				`#2 link0:4 [interaction_id|created_at|actor_name] ["i3" "t" "two\nlines"]`,
+				`#3 link0:6 [interaction_id|created_at|actor_name] ["i4" "t" "Zoë 日本 🙂"]`,
+			},
+		},
+		{
+			name: "ragged records and empty trailing lines",
+			body: []byte(hdr + "\ni1,t\ni2,t,Ann,extra\n\n\n  \n"),
+			want: []string{
+				`#0 link0:2 [interaction_id|created_at|actor_name] ["i1" "t"]`,
+				`#1 link0:3 [interaction_id|created_at|actor_name] ["i2" "t" "Ann" "extra"]`,
+			},
+		},
+		{name: "empty file", body: nil},
+		{name: "only a BOM", body: []byte("\ufeff")},
+		{name: "header only", body: []byte(hdr + "\r\n")},
+		{name: "empty zip", body: zipOf(t)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := newObjectStore(t, map[string][]byte{"/a": tt.body})
+			dir := t.TempDir()
+			c := apiOnly(t, dir)
+
+			rows, err := collect(t, c.Open(context.Background(), store.report("/a")))
+			require.NoError(t, err)
+			var got []string
+			for _, r := range rows {
+				got = append(got, r.String())
+			}
+			assert.Equal(t, tt.want, got)
+			emptyDir(t, dir)
+		})
+	}
+}
+
+func TestOpenReadsLinksInOrder(t *testing.T) {
+	t.Parallel()
+	store := newObjectStore(t, map[string][]byte{
+		"/first.zip": zipOf(t, "a.csv", "id\n1\n2\n", "b.csv", "id\n3\n"),
+		"/empty":     nil,
+		"/third.gz":  gzipOf(t, "id\n4\n"),
+	})
+	dir := t.TempDir()
+	c := apiOnly(t, dir)
+
+	rows, err := collect(t, c.Open(context.Background(), store.report("/first.zip", "/empty", "/third.gz")))
+	require.NoError(t, err)
+	want := []gotRow{
+		{Ordinal: 0, Link: 0, File: "link0/a.csv", Line: 2, Header: "id", Fields: []string{"1"}},
+		{Ordinal: 1, Link: 0, File: "link0/a.csv", Line: 3, Header: "id", Fields: []string{"2"}},
+		{Ordinal: 2, Link: 0, File: "link0/b.csv", Line: 2, Header: "id", Fields: []string{"3"}},
+		{Ordinal: 3, Link: 2, File: "link2", Line: 2, Header: "id", Fields: []string{"4"}},
+	}
+	assert.Equal(t, want, rows)
+	emptyDir(t, dir)
+}
+
+func TestOpenEmptyReport(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := apiOnly(t, dir)
+
+	rows, err := collect(t, c.Open(context.Background(), &source.Report{ID: "r", Status: "COMPLETED"}))
+	require.NoError(t, err)
+	assert.Empty(t, rows)
+}
+
+func TestOpenRefusesUnfinishedReport(t *testing.T) {
+	t.Parallel()
+	c := apiOnly(t, t.TempDir())
+	for _, rep := range []*source.Report{
+		nil,
+		{ID: "r", Status: "PENDING"},
+		{ID: "r", Status: "COMPLETED", Links: []source.Link{{Status: "IN_PROGRESS", Href: "https://x/a"}}},
+	} {
+		_, err := collect(t, c.Open(context.Background(), rep))
+		assert.Error(t, err)
+	}
+}
+
+func TestOpenReportsCSVErrors(t *testing.T) {
+	t.Parallel()
+	store := newObjectStore(t, map[string][]byte{"/a.zip": zipOf(t, "x.csv", "id,name\n1,ok\n2,bad\"quote\n3,never\n")})
+	dir := t.TempDir()
+	c := apiOnly(t, dir)
+
+	rows, err := collect(t, c.Open(context.Background(), store.report("/a.zip")))
+	require.Error(t, err)
+	assert.Len(t, rows, 1)
+	assert.ErrorContains(t, err, "rep-1, link0/x.csv")
+	assert.ErrorContains(t, err, "line 3")
+	assert.False(t, source.Retryable(err))
+	emptyDir(t, dir)
+}
+
+func TestCloseMidwayRemovesTempFiles(t *testing.T) {
+	t.Parallel()
+	store := newObjectStore(t, map[string][]byte{"/a": []byte("id\n1\n2\n3\n")})
+	dir := t.TempDir()
+	c := apiOnly(t, dir)
+
+	rows := c.Open(context.Background(), store.report("/a"))
+	require.True(t, rows.Next())
+	entries, err := readDirNames(dir)
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "the download is spooled to TempDir")
+	require.NoError(t, rows.Close())
+	require.NoError(t, rows.Close())
+	assert.False(t, rows.Next())
+	emptyDir(t, dir)
+}
+
+func TestRowIsReused(t *testing.T) {
+	t.Parallel()
+	store := newObjectStore(t, map[string][]byte{"/a": []byte("id,v\n1,a\n2,b\n")})
+	c := apiOnly(t, t.TempDir())
+
+	rows := c.Open(context.Background(), store.report("/a"))
+	defer rows.Close()
+	require.True(t, rows.Next())
+	first := rows.Row()
+	header := first.Header
+	require.True(t, rows.Next())
+	assert.Equal(t, "2", first.Fields[0], "Row is valid only until Next")
+	assert.Equal(t, header, rows.Row().Header, "rows of a file share the header")
+	assert.Equal(t, "id|v", strings.Join(header, "|"))
+}
