@@ -1,0 +1,157 @@
+// Package config turns the connector's configuration text into typed values,
+// once, at startup.
+//
+// Sources, in increasing precedence: the defaults declared in the settings
+// table (see Reference), an optional YAML file, environment variables, and the
+// flags the caller passes in Overrides. An empty value (an empty environment
+// variable, a YAML key with no value) counts as not set. Load reports every
+// problem it finds in one *Error.
+//
+// The Freshchat API token is a Secret: it prints as "[redacted]" everywhere
+// and is read only through Secret.Reveal.
+package config
+
+import (
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// AllEvents lists the Freshchat raw report events in their canonical API
+// spelling. It is the default for the events setting.
+var AllEvents = []string{
+	"Conversation-Created",
+	"Message-Sent",
+	"Conversation-Resolved",
+	"Conversation-Resolution-Label",
+	"CSAT-Score",
+	"First-Response-Time",
+	"Response-Time",
+	"Resolution-Time",
+	"Conversation-Agent-Assigned",
+	"Conversation-Group-Assigned",
+	"Agent-Activity",
+	"Agent-Intelliassign-Activity",
+}
+
+// Config is the connector's whole configuration, validated and typed.
+type Config struct {
+	Freshchat      Freshchat
+	Kafka          Kafka
+	SchemaRegistry SchemaRegistry
+	// Events to extract, in canonical spelling, without duplicates.
+	Events []string
+	// Start is where extraction begins for an event without a checkpoint.
+	Start time.Time
+	// Window is the largest window requested in one report.
+	Window time.Duration
+	// MinWindow: in live mode a window shorter than this is not extracted yet.
+	MinWindow time.Duration
+	// Settle: in live mode only windows that ended at least this long ago
+	// are extracted.
+	Settle time.Duration
+	// Concurrency is the number of events extracted at once.
+	Concurrency int
+	// TempDir holds downloads; never empty after Load or Defaults.
+	TempDir string
+	Log     Log
+	// Bounded is the range given by --from/--to; nil means live mode.
+	Bounded *Range
+}
+
+// Freshchat configures the Freshchat API client.
+type Freshchat struct {
+	// APIURL is the API base, such as https://acme.freshchat.com/v2, with
+	// no trailing slash.
+	APIURL *url.URL
+	// APIToken is the bearer token.
+	APIToken Secret
+	// APITokenFile is the file the token was read from, or "" when the
+	// token was given directly.
+	APITokenFile    string
+	PollInterval    time.Duration
+	PollMaxInterval time.Duration
+	PendingTimeout  time.Duration
+	MaxSubmits      int
+	RequestTimeout  time.Duration
+	RetryBase       time.Duration
+	RetryMax        time.Duration
+	// RetryAttempts is the number of attempts per request, the first included.
+	RetryAttempts int
+}
+
+// Kafka configures the Kafka producer and topics.
+type Kafka struct {
+	// Brokers are host:port seed brokers.
+	Brokers []string
+	// TopicTemplate contains "{event}"; see Topic.
+	TopicTemplate string
+	// Partitions of topics the connector creates; -1 means the broker default.
+	Partitions int32
+	// ReplicationFactor of topics the connector creates; -1 means the
+	// broker default.
+	ReplicationFactor int16
+	CheckpointTopic   string
+	// TransactionalID is a prefix: the connector appends the event.
+	TransactionalID    string
+	TransactionTimeout time.Duration
+	// ChunkRows and ChunkBytes bound the rows written in one transaction.
+	ChunkRows  int
+	ChunkBytes int64
+}
+
+// Topic returns the topic for an event: the template with "{event}" replaced
+// by the event name in lower case (Message-Sent -> freshchat.message-sent).
+func (k Kafka) Topic(event string) string {
+	return strings.ReplaceAll(k.TopicTemplate, eventPlaceholder, strings.ToLower(event))
+}
+
+// SchemaRegistry configures the optional schema registry.
+type SchemaRegistry struct {
+	// URL is nil when no registry is used: records are then written with
+	// Avro single-object encoding.
+	URL *url.URL
+}
+
+// Log configures logging.
+type Log struct {
+	Level  slog.Level
+	Format LogFormat
+}
+
+// LogFormat is the log output format.
+type LogFormat string
+
+// The log formats.
+const (
+	LogText LogFormat = "text"
+	LogJSON LogFormat = "json"
+)
+
+// Range is the bounded extraction range given by --from and --to; From is
+// before To and neither is in the future.
+type Range struct {
+	From, To time.Time
+}
+
+// Defaults returns a Config holding every default of the settings table, with
+// relative times resolved against now. Settings without a default (API URL,
+// token, brokers) are left empty; Defaults does not check for them.
+func Defaults(now time.Time) Config {
+	now = now.UTC()
+	var c Config
+	for _, s := range settings {
+		if s.Default == "" {
+			continue
+		}
+		if err := s.parse(&c, s.Default, now); err != nil {
+			panic("config: default of " + s.Key + " is invalid: " + err.Error())
+		}
+	}
+	if c.TempDir == "" {
+		c.TempDir = os.TempDir()
+	}
+	return c
+}

@@ -1,0 +1,376 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Overrides are the raw values of the command-line flags; "" means the flag
+// was not given. They take precedence over every other source.
+type Overrides struct {
+	// From and To bound the run (--from, --to): RFC3339, a date, "now" or a
+	// past offset such as -7d. From alone runs up to now.
+	From, To string
+	// Events replaces the events setting (--events), comma-separated.
+	Events string
+}
+
+// LoadOptions says where Load finds the configuration and what it requires.
+type LoadOptions struct {
+	// Path of the YAML file; "" means no file.
+	Path string
+	// Env looks up environment variables; nil means os.LookupEnv.
+	Env func(string) (string, bool)
+	// Now is the clock relative times are resolved against; nil means time.Now.
+	Now       func() time.Time
+	Overrides Overrides
+	// RequireBrokers makes an empty kafka.brokers a problem.
+	RequireBrokers bool
+	// RequireAPI makes a missing freshchat.api_url or API token a problem.
+	RequireAPI bool
+}
+
+// Error lists every problem Load found, one per line.
+type Error struct {
+	Problems []string
+}
+
+func (e *Error) Error() string { return strings.Join(e.Problems, "\n") }
+
+// rawValue is a setting's text and where it came from.
+type rawValue struct {
+	value, source string
+}
+
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// Load reads the configuration from the defaults, the YAML file, the
+// environment and the overrides, in increasing precedence, and validates it.
+// On failure it returns a nil Config and an *Error listing every problem.
+func Load(opts LoadOptions) (*Config, error) {
+	env := opts.Env
+	if env == nil {
+		env = os.LookupEnv
+	}
+	now := time.Now().UTC()
+	if opts.Now != nil {
+		now = opts.Now().UTC()
+	}
+
+	var p problems
+	raw := map[string]rawValue{}
+	fileOK := true
+	if opts.Path != "" {
+		var layer map[string]rawValue
+		layer, fileOK = readYAML(opts.Path, &p)
+		merge(raw, layer, "the config file", &p)
+	}
+	layer := map[string]rawValue{}
+	for _, s := range settings {
+		if v, ok := env(s.Env); ok && strings.TrimSpace(v) != "" {
+			layer[s.Key] = rawValue{strings.TrimSpace(v), "the environment"}
+		}
+	}
+	merge(raw, layer, "the environment", &p)
+	if v := strings.TrimSpace(opts.Overrides.Events); v != "" {
+		merge(raw, map[string]rawValue{"events": {v, "--events"}}, "the flags", &p)
+	}
+
+	cfg := Defaults(now)
+	failed := map[string]bool{}
+	for _, s := range settings {
+		rv, ok := raw[s.Key]
+		if !ok {
+			continue
+		}
+		if err := s.parse(&cfg, rv.value, now); err != nil {
+			failed[s.Key] = true
+			p.add("%s: bad value %s from %s: %v", s.name(), s.display(rv.value), rv.source, err)
+		}
+	}
+	if fileOK {
+		checkRequired(&cfg, opts, failed, &p)
+	}
+	checkTogether(&cfg, failed, &p)
+	cfg.Bounded = loadRange(opts.Overrides, now, &p)
+
+	if len(p) > 0 {
+		return nil, &Error{Problems: p}
+	}
+	return &cfg, nil
+}
+
+// merge copies a layer over dst. A layer that sets any setting of a group
+// replaces the whole group, so that an API token from the environment wins
+// over a token file named in the YAML file.
+func merge(dst, layer map[string]rawValue, where string, p *problems) {
+	set := map[string][]string{}
+	for _, s := range settings {
+		if _, ok := layer[s.Key]; ok && s.group != "" {
+			set[s.group] = append(set[s.group], s.name())
+		}
+	}
+	for group, names := range set {
+		if len(names) > 1 {
+			p.add("%s are both set in %s: set only one", strings.Join(names, " and "), where)
+		}
+		for _, s := range settings {
+			if s.group == group {
+				delete(dst, s.Key)
+			}
+		}
+	}
+	for k, v := range layer {
+		dst[k] = v
+	}
+}
+
+// checkRequired reports required settings that are not set.
+func checkRequired(c *Config, opts LoadOptions, failed map[string]bool, p *problems) {
+	if opts.RequireAPI {
+		if c.Freshchat.APIURL == nil && !failed["freshchat.api_url"] {
+			p.add("%s: required: set it to the account's API URL, such as https://<domain>.freshchat.com/v2",
+				lookup("freshchat.api_url").name())
+		}
+		if c.Freshchat.APIToken == "" && !failed["freshchat.api_token"] && !failed["freshchat.api_token_file"] {
+			p.add("freshchat.api_token: required: set %s, or %s to a file holding the token (config keys freshchat.api_token, freshchat.api_token_file)",
+				lookup("freshchat.api_token").Env, lookup("freshchat.api_token_file").Env)
+		}
+	}
+	if opts.RequireBrokers && len(c.Kafka.Brokers) == 0 && !failed["kafka.brokers"] {
+		p.add("%s: required: list the Kafka brokers as host:port, comma-separated", lookup("kafka.brokers").name())
+	}
+}
+
+// checkTogether reports settings that are valid alone but not together.
+// Settings that failed to parse are left out, to report each mistake once.
+func checkTogether(c *Config, failed map[string]bool, p *problems) {
+	notLonger := func(shortKey string, short time.Duration, longKey string, long time.Duration) {
+		if failed[shortKey] || failed[longKey] || short <= long {
+			return
+		}
+		p.add("%s: %s is longer than %s %s", lookup(shortKey).name(), short, lookup(longKey).name(), long)
+	}
+	notLonger("freshchat.poll_interval", c.Freshchat.PollInterval, "freshchat.poll_max_interval", c.Freshchat.PollMaxInterval)
+	notLonger("freshchat.retry_base", c.Freshchat.RetryBase, "freshchat.retry_max", c.Freshchat.RetryMax)
+	notLonger("min_window", c.MinWindow, "window", c.Window)
+
+	if failed["kafka.checkpoint_topic"] || failed["kafka.topic_template"] {
+		return
+	}
+	for _, e := range AllEvents {
+		if c.Kafka.Topic(e) == c.Kafka.CheckpointTopic {
+			p.add("%s: %q is also the topic of event %s", lookup("kafka.checkpoint_topic").name(), c.Kafka.CheckpointTopic, e)
+		}
+	}
+}
+
+// loadRange parses the --from and --to flags; nil means live mode.
+func loadRange(o Overrides, now time.Time, p *problems) *Range {
+	from, to := strings.TrimSpace(o.From), strings.TrimSpace(o.To)
+	if from == "" {
+		if to != "" {
+			p.add("--to %q: given without --from", to)
+		}
+		return nil
+	}
+	parse := func(flag, v string) (time.Time, bool) {
+		t, err := parseTime(v, now)
+		if err == nil {
+			err = checkPast(t, now)
+		}
+		if err != nil {
+			p.add("%s %q: %v", flag, v, err)
+			return time.Time{}, false
+		}
+		return t, true
+	}
+	r := Range{To: now}
+	fromOK, toOK := true, true
+	r.From, fromOK = parse("--from", from)
+	if to != "" {
+		r.To, toOK = parse("--to", to)
+	}
+	if !fromOK || !toOK {
+		return nil
+	}
+	if !r.From.Before(r.To) {
+		p.add("--from %s must be before --to %s", r.From.Format(time.RFC3339), r.To.Format(time.RFC3339))
+		return nil
+	}
+	return &r
+}
+
+// lookup returns the setting with the given key; the key must exist.
+func lookup(key string) Setting {
+	s, ok := findSetting(key)
+	if !ok {
+		panic("config: no setting " + key)
+	}
+	return s
+}
+
+// readYAML reads the YAML file into raw values keyed by setting. ok is false
+// when the file could not be read or parsed at all.
+func readYAML(path string, p *problems) (layer map[string]rawValue, ok bool) {
+	layer = map[string]rawValue{}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		p.add("config file: %v", err)
+		return layer, false
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	switch err := dec.Decode(&doc); {
+	case errors.Is(err, io.EOF):
+		return layer, true
+	case err != nil:
+		p.add("%s: invalid YAML: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		return layer, false
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		p.add("%s: only one YAML document is allowed", path)
+		return layer, false
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if isNull(root) {
+		return layer, true
+	}
+	if root.Kind != yaml.MappingNode {
+		p.add("%s line %d: the top level must be a mapping of settings", path, root.Line)
+		return layer, false
+	}
+	walkYAML(path, root, "", layer, p)
+	return layer, true
+}
+
+// walkYAML collects the settings of a mapping whose keys lie under prefix,
+// reporting unknown and duplicate keys.
+func walkYAML(path string, m *yaml.Node, prefix string, layer map[string]rawValue, p *problems) {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], deref(m.Content[i+1])
+		key := k.Value
+		if prefix != "" {
+			key = prefix + "." + k.Value
+		}
+		where := fmt.Sprintf("%s line %d", path, k.Line)
+		if first, dup := seen[k.Value]; dup {
+			p.add("%s: duplicate key %q (first at line %d)", where, key, first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		s, isSetting := findSetting(key)
+		switch {
+		case isSetting:
+			if isNull(v) {
+				continue
+			}
+			val, ok := yamlValue(v, s.list)
+			if !ok {
+				want := "a single value"
+				if s.list {
+					want = "a single value or a list of values"
+				}
+				p.add("%s: %s must be %s", where, key, want)
+				continue
+			}
+			if val = strings.TrimSpace(val); val != "" {
+				layer[s.Key] = rawValue{val, fmt.Sprintf("%s line %d", path, v.Line)}
+			}
+		case len(children(key)) > 0:
+			if isNull(v) {
+				continue
+			}
+			if v.Kind != yaml.MappingNode {
+				p.add("%s: %s must be a mapping with the keys %s", where, key, strings.Join(children(key), ", "))
+				continue
+			}
+			walkYAML(path, v, key, layer, p)
+		default:
+			p.add("%s: unknown key %q (known keys%s: %s)", where, key, under(prefix), strings.Join(children(prefix), ", "))
+		}
+	}
+}
+
+func under(prefix string) string {
+	if prefix == "" {
+		return ""
+	}
+	return " under " + prefix
+}
+
+// yamlValue returns the text of a scalar, or of a list of scalars joined
+// with commas when list is true.
+func yamlValue(v *yaml.Node, list bool) (string, bool) {
+	switch {
+	case v.Kind == yaml.ScalarNode:
+		return v.Value, true
+	case v.Kind == yaml.SequenceNode && list:
+		items := make([]string, 0, len(v.Content))
+		for _, it := range v.Content {
+			it = deref(it)
+			if it.Kind != yaml.ScalarNode {
+				return "", false
+			}
+			items = append(items, it.Value)
+		}
+		return strings.Join(items, ","), true
+	}
+	return "", false
+}
+
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+func findSetting(key string) (Setting, bool) {
+	for _, s := range settings {
+		if s.Key == key {
+			return s, true
+		}
+	}
+	return Setting{}, false
+}
+
+// children returns the names directly under a section ("" is the top level),
+// in declaration order.
+func children(section string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range settings {
+		rest, ok := s.Key, section == ""
+		if !ok {
+			rest, ok = strings.CutPrefix(s.Key, section+".")
+		}
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(rest, ".")
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	return out
+}

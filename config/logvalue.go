@@ -1,0 +1,70 @@
+package config
+
+import (
+	"log/slog"
+	"net/url"
+	"strings"
+)
+
+// LogValue summarises the effective settings for a startup log line. The API
+// token shows only whether it is set.
+func (c Config) LogValue() slog.Value {
+	token := "(not set)"
+	if c.Freshchat.APIToken != "" {
+		token = redacted
+	}
+	registry := "(none: Avro single-object encoding)"
+	if c.SchemaRegistry.URL != nil {
+		registry = showURLValue(c.SchemaRegistry.URL)
+	}
+	mode := slog.String("mode", "live")
+	if c.Bounded != nil {
+		mode = slog.Group("bounded",
+			slog.Time("from", c.Bounded.From),
+			slog.Time("to", c.Bounded.To))
+	}
+	return slog.GroupValue(
+		slog.Group("freshchat",
+			slog.String("api_url", showURLValue(c.Freshchat.APIURL)),
+			slog.String("api_token", token),
+			slog.String("api_token_file", c.Freshchat.APITokenFile),
+			slog.Duration("poll_interval", c.Freshchat.PollInterval),
+			slog.Duration("poll_max_interval", c.Freshchat.PollMaxInterval),
+			slog.Duration("pending_timeout", c.Freshchat.PendingTimeout),
+			slog.Int("max_submits", c.Freshchat.MaxSubmits),
+			slog.Duration("request_timeout", c.Freshchat.RequestTimeout),
+			slog.Duration("retry_base", c.Freshchat.RetryBase),
+			slog.Duration("retry_max", c.Freshchat.RetryMax),
+			slog.Int("retry_attempts", c.Freshchat.RetryAttempts),
+		),
+		slog.Group("kafka",
+			slog.String("brokers", strings.Join(c.Kafka.Brokers, ",")),
+			slog.String("topic_template", c.Kafka.TopicTemplate),
+			slog.Int("partitions", int(c.Kafka.Partitions)),
+			slog.Int("replication_factor", int(c.Kafka.ReplicationFactor)),
+			slog.String("checkpoint_topic", c.Kafka.CheckpointTopic),
+			slog.String("transactional_id", c.Kafka.TransactionalID),
+			slog.Duration("transaction_timeout", c.Kafka.TransactionTimeout),
+			slog.Int("chunk_rows", c.Kafka.ChunkRows),
+			slog.Int64("chunk_bytes", c.Kafka.ChunkBytes),
+		),
+		slog.String("schema_registry", registry),
+		slog.String("events", strings.Join(c.Events, ",")),
+		slog.Time("start", c.Start),
+		slog.Duration("window", c.Window),
+		slog.Duration("min_window", c.MinWindow),
+		slog.Duration("settle", c.Settle),
+		slog.Int("concurrency", c.Concurrency),
+		slog.String("temp_dir", c.TempDir),
+		slog.String("log_level", c.Log.Level.String()),
+		slog.String("log_format", string(c.Log.Format)),
+		mode,
+	)
+}
+
+func showURLValue(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,384 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Setting describes one configuration setting, for documentation: the README
+// configuration reference is generated from Reference.
+type Setting struct {
+	// Key is the setting's path in the YAML file, such as "kafka.brokers".
+	Key string
+	// Env is the environment variable, such as "KAFKA_BROKERS".
+	Env string
+	// Default is the default as it would be written; "" means none.
+	Default string
+	// Doc says what the setting does and which values it accepts.
+	Doc string
+
+	parse  func(c *Config, v string, now time.Time) error
+	list   bool                  // YAML may give a sequence, joined with commas
+	group  string                // settings of one group replace each other
+	secret bool                  // the value is never printed
+	show   func(v string) string // prints a value in a problem; nil: quoted
+}
+
+// Reference returns every setting, in documentation order.
+func Reference() []Setting {
+	out := make([]Setting, len(settings))
+	copy(out, settings)
+	return out
+}
+
+// display prints a raw value of s for a problem message.
+func (s Setting) display(v string) string {
+	switch {
+	case s.secret:
+		return redacted
+	case s.show != nil:
+		return s.show(v)
+	}
+	return strconv.Quote(v)
+}
+
+// name is how problems name s.
+func (s Setting) name() string { return s.Key + " (env " + s.Env + ")" }
+
+const tokenGroup = "api_token"
+
+// settings declares every setting, once.
+var settings = []Setting{
+	{
+		Key: "freshchat.api_url", Env: "FRESHCHAT_API_URL",
+		Doc: "Freshchat API base URL, required: https://<domain>.freshchat.com/v2, https://api.freshchat.com/v2, " +
+			"https://api.{eu,in,au}.freshchat.com/v2 or https://<org>.myfreshworks.com/v2; http:// is accepted " +
+			"(simulator). /v2 is appended when the URL has no path.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			u, err := parseAPIURL(v)
+			c.Freshchat.APIURL = u
+			return err
+		},
+		show: showURL,
+	},
+	{
+		Key: "freshchat.api_token", Env: "FRESHCHAT_API_TOKEN",
+		Doc:   "Freshchat API token (secret). Set this or freshchat.api_token_file, not both.",
+		group: tokenGroup, secret: true,
+		parse: func(c *Config, v string, _ time.Time) error {
+			if err := checkToken(v); err != nil {
+				return err
+			}
+			c.Freshchat.APIToken, c.Freshchat.APITokenFile = Secret(v), ""
+			return nil
+		},
+	},
+	{
+		Key: "freshchat.api_token_file", Env: "FRESHCHAT_API_TOKEN_FILE",
+		Doc:   "File holding the Freshchat API token; surrounding whitespace is trimmed. Set this or freshchat.api_token, not both.",
+		group: tokenGroup,
+		parse: func(c *Config, v string, _ time.Time) error {
+			b, err := os.ReadFile(v)
+			if err != nil {
+				return fmt.Errorf("cannot read the token file: %w", err)
+			}
+			tok := strings.TrimSpace(string(b))
+			if tok == "" {
+				return errors.New("the token file is empty")
+			}
+			if err := checkToken(tok); err != nil {
+				return fmt.Errorf("the token in the file %w", err)
+			}
+			c.Freshchat.APIToken, c.Freshchat.APITokenFile = Secret(tok), v
+			return nil
+		},
+	},
+	{
+		Key: "freshchat.poll_interval", Env: "FRESHCHAT_POLL_INTERVAL", Default: "2s",
+		Doc:   "First wait between polls of a pending report; the wait grows up to freshchat.poll_max_interval.",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.PollInterval }, positive),
+	},
+	{
+		Key: "freshchat.poll_max_interval", Env: "FRESHCHAT_POLL_MAX_INTERVAL", Default: "30s",
+		Doc:   "Longest wait between polls of a pending report.",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.PollMaxInterval }, positive),
+	},
+	{
+		Key: "freshchat.pending_timeout", Env: "FRESHCHAT_PENDING_TIMEOUT", Default: "30m",
+		Doc:   "How long a submitted report may stay pending before it is submitted again.",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.PendingTimeout }, positive),
+	},
+	{
+		Key: "freshchat.max_submits", Env: "FRESHCHAT_MAX_SUBMITS", Default: "5",
+		Doc:   "How many times one window's report may be submitted before the connector gives up (at least 1).",
+		parse: intField(func(c *Config) *int { return &c.Freshchat.MaxSubmits }, 1, math.MaxInt32),
+	},
+	{
+		Key: "freshchat.request_timeout", Env: "FRESHCHAT_REQUEST_TIMEOUT", Default: "60s",
+		Doc:   "Timeout of one HTTP request to the API or to a download link.",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.RequestTimeout }, positive),
+	},
+	{
+		Key: "freshchat.retry_base", Env: "FRESHCHAT_RETRY_BASE", Default: "500ms",
+		Doc:   "First backoff after a failed request (429, 5xx, network error); doubles up to freshchat.retry_max.",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.RetryBase }, positive),
+	},
+	{
+		Key: "freshchat.retry_max", Env: "FRESHCHAT_RETRY_MAX", Default: "30s",
+		Doc:   "Longest backoff between retries.",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.RetryMax }, positive),
+	},
+	{
+		Key: "freshchat.retry_attempts", Env: "FRESHCHAT_RETRY_ATTEMPTS", Default: "10",
+		Doc:   "Attempts per request, the first included (at least 1).",
+		parse: intField(func(c *Config) *int { return &c.Freshchat.RetryAttempts }, 1, math.MaxInt32),
+	},
+	{
+		Key: "kafka.brokers", Env: "KAFKA_BROKERS",
+		Doc:  "Comma-separated host:port seed brokers (a YAML list is accepted too); required to run.",
+		list: true,
+		parse: func(c *Config, v string, _ time.Time) error {
+			b, err := parseBrokers(v)
+			c.Kafka.Brokers = b
+			return err
+		},
+	},
+	{
+		Key: "kafka.topic_template", Env: "KAFKA_TOPIC_TEMPLATE", Default: "freshchat.{event}",
+		Doc: "Topic of each event; {event} is replaced by the event name in lower case (Message-Sent -> " +
+			"freshchat.message-sent). Must contain {event} and give valid topic names ([a-zA-Z0-9._-], at most 249).",
+		parse: func(c *Config, v string, _ time.Time) error {
+			if err := checkTopicTemplate(v); err != nil {
+				return err
+			}
+			c.Kafka.TopicTemplate = v
+			return nil
+		},
+	},
+	{
+		Key: "kafka.partitions", Env: "KAFKA_PARTITIONS", Default: "-1",
+		Doc:   "Partitions of the topics the connector creates; -1 means the broker default.",
+		parse: intField(func(c *Config) *int32 { return &c.Kafka.Partitions }, -1, math.MaxInt32),
+	},
+	{
+		Key: "kafka.replication_factor", Env: "KAFKA_REPLICATION_FACTOR", Default: "-1",
+		Doc:   "Replication factor of the topics the connector creates; -1 means the broker default.",
+		parse: intField(func(c *Config) *int16 { return &c.Kafka.ReplicationFactor }, -1, math.MaxInt16),
+	},
+	{
+		Key: "kafka.checkpoint_topic", Env: "KAFKA_CHECKPOINT_TOPIC", Default: "freshchat.checkpoints",
+		Doc: "Topic holding the connector's checkpoints, written in the same transaction as the rows.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			if err := checkTopic(v); err != nil {
+				return err
+			}
+			c.Kafka.CheckpointTopic = v
+			return nil
+		},
+	},
+	{
+		Key: "kafka.transactional_id", Env: "KAFKA_TRANSACTIONAL_ID", Default: "freshchat-connector",
+		Doc: "Prefix of the Kafka transactional IDs; the connector appends the event. Two connectors writing " +
+			"the same topics must not share it.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			c.Kafka.TransactionalID = v
+			return nil
+		},
+	},
+	{
+		Key: "kafka.transaction_timeout", Env: "KAFKA_TRANSACTION_TIMEOUT", Default: "60s",
+		Doc: "Kafka transaction timeout; must not exceed the brokers' transaction.max.timeout.ms " +
+			"(15m by default).",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Kafka.TransactionTimeout }, positive),
+	},
+	{
+		Key: "kafka.chunk_rows", Env: "KAFKA_CHUNK_ROWS", Default: "10000",
+		Doc:   "Most rows written in one transaction (1 to 1000000).",
+		parse: intField(func(c *Config) *int { return &c.Kafka.ChunkRows }, 1, 1_000_000),
+	},
+	{
+		Key: "kafka.chunk_bytes", Env: "KAFKA_CHUNK_BYTES", Default: "16MiB",
+		Doc: "Most encoded bytes written in one transaction: an integer or a size such as 16MiB, 8MB, 512KiB (at most 1GiB).",
+		parse: func(c *Config, v string, _ time.Time) error {
+			n, err := parseSize(v)
+			if err != nil {
+				return err
+			}
+			if n < 1 || n > 1<<30 {
+				return errors.New("must be between 1 and 1GiB")
+			}
+			c.Kafka.ChunkBytes = n
+			return nil
+		},
+	},
+	{
+		Key: "schema_registry.url", Env: "SCHEMA_REGISTRY_URL",
+		Doc: "Schema registry URL (http or https). Empty: no registry; records use Avro single-object encoding.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			u, err := parseHTTPURL(v)
+			c.SchemaRegistry.URL = u
+			return err
+		},
+		show: showURL,
+	},
+	{
+		Key: "events", Env: "FRESHCHAT_EVENTS", Default: "all",
+		Doc: "Comma-separated events to extract (a YAML list is accepted too), matched case-insensitively; " +
+			"\"all\" means all 12: " + strings.Join(AllEvents, ", ") + ".",
+		list: true,
+		parse: func(c *Config, v string, _ time.Time) error {
+			e, err := parseEvents(v)
+			c.Events = e
+			return err
+		},
+	},
+	{
+		Key: "start", Env: "FRESHCHAT_START", Default: "-7d",
+		Doc: "Where extraction begins for an event without a checkpoint: RFC3339, a date (UTC midnight) or a " +
+			"past offset such as -72h, -7d, -2w. Not more than 15 months ago, not in the future.",
+		parse: func(c *Config, v string, now time.Time) error {
+			t, err := parseTime(v, now)
+			if err != nil {
+				return err
+			}
+			if err := checkPast(t, now); err != nil {
+				return err
+			}
+			c.Start = t
+			return nil
+		},
+	},
+	{
+		Key: "window", Env: "FRESHCHAT_WINDOW", Default: "24h",
+		Doc:   "Largest window requested in one report: a duration such as 6h or 1d, at most 31d (744h).",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Window }, positiveAtMost(maxWindow)),
+	},
+	{
+		Key: "min_window", Env: "FRESHCHAT_MIN_WINDOW", Default: "15m",
+		Doc:   "Live mode: a window shorter than this is not extracted yet. More than 0, at most window.",
+		parse: durationField(func(c *Config) *time.Duration { return &c.MinWindow }, positive),
+	},
+	{
+		Key: "settle", Env: "FRESHCHAT_SETTLE", Default: "10m",
+		Doc:   "Live mode: only windows that ended at least this long ago are extracted (0 or more).",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Settle }, nonNegative),
+	},
+	{
+		Key: "concurrency", Env: "FRESHCHAT_CONCURRENCY", Default: "4",
+		Doc:   "Events extracted at once (1 to 12).",
+		parse: intField(func(c *Config) *int { return &c.Concurrency }, 1, int64(len(AllEvents))),
+	},
+	{
+		Key: "temp_dir", Env: "FRESHCHAT_TEMP_DIR",
+		Doc: "Existing directory for downloads; empty: the system temporary directory.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			fi, err := os.Stat(v)
+			if err != nil {
+				return err
+			}
+			if !fi.IsDir() {
+				return errors.New("not a directory")
+			}
+			c.TempDir = filepath.Clean(v)
+			return nil
+		},
+	},
+	{
+		Key: "log.level", Env: "LOG_LEVEL", Default: "info",
+		Doc: "Log level: debug, info, warn or error.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			levels := map[string]slog.Level{
+				"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
+			}
+			l, ok := levels[strings.ToLower(v)]
+			if !ok {
+				return errors.New("must be debug, info, warn or error")
+			}
+			c.Log.Level = l
+			return nil
+		},
+	},
+	{
+		Key: "log.format", Env: "LOG_FORMAT", Default: "text",
+		Doc: "Log format: text or json.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			switch f := LogFormat(strings.ToLower(v)); f {
+			case LogText, LogJSON:
+				c.Log.Format = f
+				return nil
+			}
+			return errors.New("must be text or json")
+		},
+	},
+}
+
+// checkToken refuses tokens that could not go into an HTTP header.
+func checkToken(v string) error {
+	if strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return errors.New("must not contain whitespace or control characters")
+	}
+	return nil
+}
+
+func durationField(field func(*Config) *time.Duration, check func(time.Duration) error) func(*Config, string, time.Time) error {
+	return func(c *Config, v string, _ time.Time) error {
+		d, err := parseDuration(v)
+		if err != nil {
+			return err
+		}
+		if err := check(d); err != nil {
+			return err
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func positive(d time.Duration) error {
+	if d <= 0 {
+		return errors.New("must be more than 0")
+	}
+	return nil
+}
+
+func nonNegative(d time.Duration) error {
+	if d < 0 {
+		return errors.New("must not be negative")
+	}
+	return nil
+}
+
+// positiveAtMost checks 0 < d <= hi.
+func positiveAtMost(hi time.Duration) func(time.Duration) error {
+	return func(d time.Duration) error {
+		if d > hi {
+			return fmt.Errorf("must be at most %s", formatDuration(hi))
+		}
+		return positive(d)
+	}
+}
+
+func intField[T int | int16 | int32](field func(*Config) *T, lo, hi int64) func(*Config, string, time.Time) error {
+	return func(c *Config, v string, _ time.Time) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return errors.New("not an integer")
+		}
+		switch {
+		case lo == -1 && (n < lo || n == 0 || n > hi):
+			return fmt.Errorf("must be -1 (broker default) or between 1 and %d", hi)
+		case n < lo || n > hi:
+			return fmt.Errorf("must be between %d and %d", lo, hi)
+		}
+		*field(c) = T(n)
+		return nil
+	}
+}
