@@ -1,0 +1,79 @@
+package checkpoint_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/freshstream/freshchat-kafka/checkpoint"
+)
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	start := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	p := checkpoint.Position{
+		Event: "Message-Sent", WindowStart: start, WindowEnd: start.Add(24 * time.Hour),
+		ReportID: "r-1", Rows: 12345, Digest: checkpoint.NewDigest.AddRow([]string{"a", "b"}),
+		Produced: 12345, File: "link0/a.csv", Line: 99, CommittedAt: start.Add(25 * time.Hour),
+	}
+	b, err := checkpoint.Encode(p)
+	require.NoError(t, err)
+	got, err := checkpoint.Decode(b)
+	require.NoError(t, err)
+	assert.Equal(t, p, got)
+	assert.Contains(t, string(b), `"v":1`)
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	cases := map[string]struct {
+		in   string
+		want string
+	}{
+		"not json":      {`{`, "decoding record"},
+		"newer version": {`{"v":2,"event":"Message-Sent"}`, "upgrade the connector"},
+		"no event":      {`{"v":1}`, "no event"},
+		"bad digest":    {`{"v":1,"event":"A","digest":"zz"}`, "digest"},
+		"end before start": {`{"v":1,"event":"A","window_start":"2026-01-02T00:00:00Z","window_end":"2026-01-01T00:00:00Z"}`,
+			"before start"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := checkpoint.Decode([]byte(tc.in))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestEncodeNeedsEvent(t *testing.T) {
+	_, err := checkpoint.Encode(checkpoint.Position{})
+	require.Error(t, err)
+}
+
+func TestNext(t *testing.T) {
+	s := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e := s.Add(time.Hour)
+	assert.Equal(t, s, checkpoint.Position{Event: "A", WindowStart: s, WindowEnd: e}.Next())
+	assert.Equal(t, e, checkpoint.Position{Event: "A", WindowStart: s, WindowEnd: e, Done: true}.Next())
+	assert.True(t, checkpoint.Position{}.IsZero())
+}
+
+func TestDigestChainsAndSeparatesFields(t *testing.T) {
+	rows := [][]string{{"a", "b"}, {"c,d", ""}, {"日本", "x"}}
+	all := checkpoint.NewDigest
+	for _, r := range rows {
+		all = all.AddRow(r)
+	}
+	// Resuming from a stored prefix gives the same digest.
+	prefix := checkpoint.NewDigest.AddRow(rows[0])
+	b, err := checkpoint.Encode(checkpoint.Position{Event: "A", Digest: prefix})
+	require.NoError(t, err)
+	p, err := checkpoint.Decode(b)
+	require.NoError(t, err)
+	assert.Equal(t, all, p.Digest.AddRow(rows[1]).AddRow(rows[2]))
+
+	assert.NotEqual(t, checkpoint.NewDigest.AddRow([]string{"a,b"}), checkpoint.NewDigest.AddRow([]string{"a", "b"}))
+	assert.NotEqual(t, checkpoint.NewDigest.AddRow([]string{"a"}).AddRow([]string{"b"}), checkpoint.NewDigest.AddRow([]string{"a", "b"}))
+	assert.NotEqual(t, checkpoint.NewDigest.AddRow(rows[0]).AddRow(rows[1]), checkpoint.NewDigest.AddRow(rows[1]).AddRow(rows[0]))
+}
