@@ -15,7 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
-	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
+	"github.com/freshstream/freshchat-kafka/internal/kread"
 	"github.com/freshstream/freshchat-kafka/sink"
 )
 
@@ -32,7 +32,7 @@ func readCommitted(t *testing.T, opts []kgo.Opt, topic string) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	recs, err := kafkatest.ReadCommitted(ctx, opts, topic)
+	recs, err := kread.ReadCommitted(ctx, opts, topic)
 	require.NoError(t, err)
 	var out []string
 	for _, r := range recs {

@@ -1,0 +1,126 @@
+// Package cli is the connector's command line: it parses commands and
+// flags, wires the packages together and turns outcomes into exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/sink"
+)
+
+// Exit codes of the connector.
+const (
+	ExitOK     = 0 // done: a bounded run completed, or a clean shutdown on a signal
+	ExitError  = 1 // the run failed; the message says why
+	ExitUsage  = 2 // bad command line or configuration; nothing was started
+	ExitFenced = 3 // another instance with the same transactional ID took over
+)
+
+// Streams are where a command writes.
+type Streams struct {
+	Out io.Writer // results and human views
+	Err io.Writer // logs and errors
+}
+
+const usage = `connector moves Freshchat raw reports into Kafka, exactly once, as typed Avro.
+
+Usage:
+  connector run   [--config FILE] [--from TIME --to TIME] [--events A,B]
+  connector demo  [--data-dir DIR] [--days N]
+  connector help
+
+Commands:
+  run    extract every configured event into Kafka; live (forever) or, with
+         --from/--to, a bounded range that ends with exit code 0
+  demo   the whole flow on this machine, with no Kafka, registry or
+         Freshchat account: an embedded broker, registry and Freshchat
+         simulator
+
+Run "connector COMMAND --help" for a command's flags.
+
+Exit codes: 0 done, 1 failed, 2 bad usage or configuration, 3 fenced by
+another instance with the same transactional ID.
+`
+
+// Main runs the command in args (without the program name) and returns the
+// process exit code. ctx ends on SIGINT/SIGTERM.
+func Main(ctx context.Context, args []string, s Streams) int {
+	if len(args) == 0 {
+		fmt.Fprint(s.Err, usage)
+		return ExitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return exitCode(s, runCommand(ctx, rest, s))
+	case "demo":
+		return exitCode(s, demoCommand(ctx, rest, s))
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(s.Out, usage)
+		return ExitOK
+	default:
+		fmt.Fprintf(s.Err, "connector: unknown command %q\n\n%s", cmd, usage)
+		return ExitUsage
+	}
+}
+
+// usageError is a problem with the command line or configuration.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func exitCode(s Streams, err error) int {
+	var ue usageError
+	var ce *config.Error
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, context.Canceled):
+		return ExitOK
+	case errors.As(err, &ce):
+		fmt.Fprintf(s.Err, "connector: the configuration has %d problem(s):\n", len(ce.Problems))
+		for _, p := range ce.Problems {
+			fmt.Fprintf(s.Err, "  - %s\n", p)
+		}
+		return ExitUsage
+	case errors.As(err, &ue):
+		fmt.Fprintf(s.Err, "connector: %v\n", err)
+		return ExitUsage
+	case sink.IsFenced(err):
+		fmt.Fprintf(s.Err, "connector: stopped: %v\n", err)
+		fmt.Fprintln(s.Err, "connector: another instance with the same transactional ID is running; this one wrote nothing more. Stop one of them, or give each its own kafka.transactional_id.")
+		return ExitFenced
+	default:
+		fmt.Fprintf(s.Err, "connector: %v\n", err)
+		return ExitError
+	}
+}
+
+// newFlags returns a flag set that prints its usage to s.Err.
+func newFlags(name, synopsis string, s Streams) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(s.Err)
+	fs.Usage = func() {
+		fmt.Fprintf(s.Err, "Usage: connector %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	}
+	return nil
+}

@@ -1,0 +1,304 @@
+package cli
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+
+	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/internal/kread"
+	"github.com/freshstream/freshchat-kafka/pipeline"
+	"github.com/freshstream/freshchat-kafka/source/freshchattest"
+)
+
+const demoToken = "demo-token"
+
+// demoCommand runs the whole flow on this machine: an embedded Kafka broker
+// persisting to a data folder, an embedded schema registry and the Freshchat
+// simulator, all on loopback ports. It backfills recent days of every
+// event, shows what landed, then tails live windows until ctx ends.
+func demoCommand(ctx context.Context, args []string, s Streams) error {
+	fs := newFlags("demo", "demo [--data-dir DIR] [--days N]", s)
+	dataDir := fs.String("data-dir", ".freshchat-demo", "where the embedded broker keeps its data and the connector its log; a second demo resumes from it")
+	days := fs.Int("days", 3, "days of history to backfill (1-30)")
+	kafkaPort := fs.Int("kafka-port", 9092, "loopback port of the embedded broker (0: any free port; a busy port falls back to any)")
+	rowsPerHour := fs.Int("rows-per-hour", 240, "rows per event per hour that the simulator serves")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *days < 1 || *days > 30 {
+		return usageError{fmt.Errorf("--days must be between 1 and 30, got %d", *days)}
+	}
+	if *rowsPerHour < 1 || *rowsPerHour > freshchattest.MaxRowsPerHour {
+		return usageError{fmt.Errorf("--rows-per-hour must be between 1 and %d, got %d", freshchattest.MaxRowsPerHour, *rowsPerHour)}
+	}
+	if err := os.MkdirAll(filepath.Join(*dataDir, "tmp"), 0o755); err != nil {
+		return fmt.Errorf("demo data folder: %w", err)
+	}
+	logPath := filepath.Join(*dataDir, "connector.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("demo log: %w", err)
+	}
+	defer logFile.Close()
+	logger := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	out := s.Out
+
+	fmt.Fprintln(out, "Freshchat → Kafka connector demo")
+	fmt.Fprintln(out, "Everything runs in this process on loopback ports: a Kafka broker (kfake), a schema registry and a Freshchat simulator.")
+
+	// Kafka.
+	cluster, err := startBroker(filepath.Join(*dataDir, "kafka"), *kafkaPort)
+	if err != nil {
+		return err
+	}
+	defer cluster.Close()
+	brokers := cluster.ListenAddrs()
+
+	// Schema registry.
+	reg := srfake.New()
+	defer reg.Close()
+
+	// Freshchat.
+	sim := freshchattest.NewHandler(freshchattest.Options{
+		Token:       demoToken,
+		RowsPerHour: *rowsPerHour,
+		TempDir:     filepath.Join(*dataDir, "tmp"),
+		Faults:      freshchattest.Faults{PendingPolls: 1, LinksPerReport: 2, FilesPerZip: 2, BOM: true, CRLF: true},
+	})
+	defer sim.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("simulator listener: %w", err)
+	}
+	sim.SetBaseURL("http://" + ln.Addr().String())
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	fmt.Fprintf(out, "  Kafka brokers    %s (data in %s)\n", strings.Join(brokers, ","), filepath.Join(*dataDir, "kafka"))
+	fmt.Fprintf(out, "  Schema registry  %s\n", reg.URL())
+	fmt.Fprintf(out, "  Freshchat API    %s (simulated, token %q)\n", sim.URL(), demoToken)
+	fmt.Fprintf(out, "  Connector log    %s\n\n", logPath)
+
+	now := time.Now().UTC()
+	cfg := config.Defaults(now)
+	cfg.Freshchat.APIURL, _ = url.Parse(sim.URL())
+	cfg.Freshchat.APIToken = config.Secret(demoToken)
+	cfg.Freshchat.PollInterval = 100 * time.Millisecond
+	cfg.Freshchat.PollMaxInterval = time.Second
+	cfg.Kafka.Brokers = brokers
+	cfg.Kafka.Partitions = 3
+	cfg.Kafka.ReplicationFactor = 1
+	cfg.SchemaRegistry.URL, _ = url.Parse(reg.URL())
+	cfg.Start = now.Add(-time.Duration(*days) * 24 * time.Hour).Truncate(time.Hour)
+	cfg.Window = 6 * time.Hour
+	cfg.MinWindow = 30 * time.Second
+	cfg.Settle = 15 * time.Second
+	cfg.Concurrency = 4
+	cfg.TempDir = filepath.Join(*dataDir, "tmp")
+
+	// Backfill up to a settled instant, with a progress line.
+	to := now.Add(-cfg.Settle).Truncate(time.Second)
+	cfg.Bounded = &config.Range{From: cfg.Start, To: to}
+	fmt.Fprintf(out, "Backfilling %d events from %s to %s in %s windows…\n", len(cfg.Events), cfg.Start.Format(time.RFC3339), to.Format(time.RFC3339), cfg.Window)
+	var windows, rows atomic.Int64
+	total := int64(len(cfg.Events)) * int64((to.Sub(cfg.Start)+cfg.Window-1)/cfg.Window)
+	p, err := build(ctx, &cfg, logger, func(o *pipeline.Options) {
+		o.ProgressInterval = 10 * time.Second
+		o.OnWindow = func(w pipeline.WindowDone) { windows.Add(1); rows.Add(w.Produced) }
+	})
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	stopProgress := progressLine(out, func() string {
+		el := time.Since(began).Seconds()
+		return fmt.Sprintf("  %3d%%  %d/%d windows  %d rows  %.0f rows/s", 100*windows.Load()/max(total, 1), windows.Load(), total, rows.Load(), float64(rows.Load())/max(el, 0.001))
+	})
+	err = p.Run(ctx)
+	stopProgress()
+	p.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(out, "\nInterrupted; the next demo resumes where this one stopped.")
+		}
+		return err
+	}
+	fmt.Fprintf(out, "Backfill committed in %s (windows already committed by an earlier demo were skipped).\n\n", time.Since(began).Round(time.Millisecond))
+
+	opts := []kgo.Opt{kgo.SeedBrokers(brokers...)}
+	if err := printSummary(ctx, out, opts, &cfg); err != nil {
+		return err
+	}
+	rc, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		return err
+	}
+	if err := printOneRecord(ctx, out, opts, rc, cfg.Kafka.Topic("Message-Sent")); err != nil {
+		return err
+	}
+	printHowToConsume(out, brokers, reg.URL(), cfg.Kafka.Topic("Message-Sent"))
+
+	// Live: windows of at least MinWindow, once they are Settle old.
+	cfg.Bounded = nil
+	fmt.Fprintf(out, "Tailing live windows (≥ %s, extracted %s after they end). Ctrl-C stops cleanly.\n", cfg.MinWindow, cfg.Settle)
+	var mu sync.Mutex
+	live, err := build(ctx, &cfg, logger, func(o *pipeline.Options) {
+		o.OnWindow = func(w pipeline.WindowDone) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(out, "  %s  %-30s %s → %s  %4d rows  → %s\n", time.Now().Format("15:04:05"), w.Event,
+				w.Window.Start.Format("15:04:05.000"), w.Window.End.Format("15:04:05.000"), w.Produced, w.Topic)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer live.Close(context.WithoutCancel(ctx))
+	err = live.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(out, "\nStopped. Open transactions were aborted; run the demo again to resume from the last commit.")
+		return nil
+	}
+	return err
+}
+
+// startBroker starts kfake persisting to dir, on port when it is free.
+func startBroker(dir string, port int) (*kfake.Cluster, error) {
+	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.DataDir(dir), kfake.ClusterID("freshchat-demo")}
+	if port != 0 {
+		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			ln.Close()
+		} else {
+			port = 0
+		}
+	}
+	c, err := kfake.NewCluster(append(opts, kfake.Ports(port))...)
+	if err != nil {
+		return nil, fmt.Errorf("starting the embedded broker (data in %s): %w", dir, err)
+	}
+	return c, nil
+}
+
+// progressLine prints line() every second until the returned stop is
+// called, then prints it a last time.
+func progressLine(w io.Writer, line func() string) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprintln(w, line())
+				return
+			case <-t.C:
+				fmt.Fprintln(w, line())
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func printSummary(ctx context.Context, w io.Writer, opts []kgo.Opt, cfg *config.Config) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TOPIC\tRECORDS (read_committed)\tKEYS")
+	var sum int64
+	for _, ev := range cfg.Events {
+		topic := cfg.Kafka.Topic(ev)
+		var n int64
+		keys := map[string]struct{}{}
+		if err := kread.Each(ctx, opts, topic, func(r *kgo.Record) {
+			n++
+			keys[string(r.Key)] = struct{}{}
+		}); err != nil {
+			return err
+		}
+		sum += n
+		fmt.Fprintf(tw, "%s\t%d\t%d\n", topic, n, len(keys))
+	}
+	fmt.Fprintf(tw, "total\t%d\t\n", sum)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// printOneRecord decodes the first record of topic the way a registry-aware
+// consumer does: schema ID from the Confluent header, schema from the
+// registry, Avro body with that schema.
+func printOneRecord(ctx context.Context, w io.Writer, opts []kgo.Opt, rc *sr.Client, topic string) error {
+	var first *kgo.Record
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err := kread.Each(cctx, opts, topic, func(r *kgo.Record) {
+		if first == nil {
+			first = r
+			cancel()
+		}
+	})
+	if first == nil {
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "No record on %s yet.\n\n", topic)
+		return nil
+	}
+	if len(first.Value) < 5 || first.Value[0] != 0 {
+		return fmt.Errorf("record on %s is not in the Confluent wire format", topic)
+	}
+	id := int(binary.BigEndian.Uint32(first.Value[1:5]))
+	ss, err := rc.SchemaByID(ctx, id)
+	if err != nil {
+		return fmt.Errorf("looking up schema %d: %w", id, err)
+	}
+	schema, err := avro.Parse(ss.Schema)
+	if err != nil {
+		return err
+	}
+	var v map[string]any
+	if err := avro.Unmarshal(schema, first.Value[5:], &v); err != nil {
+		return fmt.Errorf("decoding a record of %s: %w", topic, err)
+	}
+	body, err := json.MarshalIndent(v, "  ", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "One record of %s (partition %d, offset %d), decoded with schema ID %d from the registry:\n", topic, first.Partition, first.Offset, id)
+	fmt.Fprintf(w, "  key     %s\n", first.Key)
+	for _, h := range first.Headers {
+		fmt.Fprintf(w, "  header  %s = %s\n", h.Key, h.Value)
+	}
+	fmt.Fprintf(w, "  value   %s\n\n", body)
+	return nil
+}
+
+func printHowToConsume(w io.Writer, brokers []string, registry, topic string) {
+	fmt.Fprintln(w, "Consume the topics while the demo runs, for example:")
+	fmt.Fprintf(w, "  kcat -b %s -C -t %s -X isolation.level=read_committed -o beginning -e -f '%%k %%h\\n'\n", brokers[0], topic)
+	fmt.Fprintf(w, "  Schema Registry URL for Avro-aware consumers (confluent-kafka AvroConsumer, ksqlDB, Flink): %s\n\n", registry)
+}

@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"context"
+	"errors"
+
+	"github.com/freshstream/freshchat-kafka/config"
+)
+
+func runCommand(ctx context.Context, args []string, s Streams) error {
+	fs := newFlags("run", "run [--config FILE] [--from TIME --to TIME] [--events A,B]", s)
+	path := fs.String("config", "", "YAML configuration file (every setting also has an environment variable)")
+	from := fs.String("from", "", "bounded run: first instant to extract (RFC 3339, 2006-01-02, or relative like -7d)")
+	to := fs.String("to", "", "bounded run: extract rows created before this instant, commit, and exit 0 (default now)")
+	events := fs.String("events", "", "comma-separated events to extract (default: all 12, or the configured list)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(config.LoadOptions{
+		Path:           *path,
+		Overrides:      config.Overrides{From: *from, To: *to, Events: *events},
+		RequireAPI:     true,
+		RequireBrokers: true,
+	})
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log, s.Err)
+	logger.Info("starting connector", "config", cfg)
+
+	p, err := build(ctx, cfg, logger, nil)
+	if err != nil {
+		return err
+	}
+	defer p.Close(context.WithoutCancel(ctx))
+	logger.Info("ready", "events", len(cfg.Events), "framing", p.Framing(), "mode", mode(cfg))
+	err = p.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		logger.Info("stopped on signal; open transactions were aborted, the next start resumes from the last commit")
+		return nil
+	}
+	if err == nil && cfg.Bounded != nil {
+		logger.Info("bounded range committed", "from", cfg.Bounded.From, "to", cfg.Bounded.To)
+	}
+	return err
+}
+
+func mode(cfg *config.Config) string {
+	if cfg.Bounded != nil {
+		return "bounded"
+	}
+	return "live"
+}

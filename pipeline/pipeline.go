@@ -1,0 +1,268 @@
+// Package pipeline moves Freshchat raw report rows into Kafka, exactly once.
+//
+// Every event walks forward over consecutive windows. For each window the
+// pipeline obtains a completed report from the source, streams its rows,
+// converts each to the event's Avro record and produces it to the event's
+// topic. Rows are committed in bounded chunks: each chunk and the checkpoint
+// that says "done up to here" commit in one Kafka transaction, so after any
+// crash the connector resumes right after the last committed row.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/freshstream/freshchat-kafka/checkpoint"
+	"github.com/freshstream/freshchat-kafka/schemas"
+	"github.com/freshstream/freshchat-kafka/sink"
+	"github.com/freshstream/freshchat-kafka/source"
+)
+
+// Options configure a Pipeline. All fields are required unless marked.
+type Options struct {
+	// Events to extract, by canonical name.
+	Events []string
+	// Start is where an event without a checkpoint begins.
+	Start time.Time
+	// Planner shapes the windows; Planner.To set means a bounded run.
+	Planner Planner
+	// Concurrency is how many events extract a window at the same time.
+	Concurrency int
+	// Limits bound each transaction.
+	Limits Limits
+	// Topic names the topic of an event.
+	Topic func(event string) string
+	// CheckpointTopic is the compacted topic holding positions.
+	CheckpointTopic string
+	// TransactionalID is the prefix of every event's transactional ID.
+	TransactionalID string
+	// TransactionTimeout is the broker-side limit of a transaction.
+	TransactionTimeout time.Duration
+	// Partitions and ReplicationFactor are used for topics created here
+	// (-1: the broker's defaults).
+	Partitions        int32
+	ReplicationFactor int16
+	// Kafka are the cluster's connection options (seed brokers, TLS, SASL).
+	Kafka []kgo.Opt
+	// Registry, when set, registers schemas and frames values in the
+	// Confluent wire format; otherwise values use Avro single-object encoding.
+	Registry *sr.Client
+	// Source reads reports.
+	Source *source.Client
+	// Logger receives progress and problems. Optional.
+	Logger *slog.Logger
+	// Now is the clock. Optional.
+	Now func() time.Time
+	// ProgressInterval is how often backfill progress is logged (default 30s).
+	ProgressInterval time.Duration
+	// OnWindow, when set, is called after every committed window, from the
+	// event's goroutine. It must not block for long.
+	OnWindow func(WindowDone)
+}
+
+// WindowDone describes a window whose rows are all committed.
+type WindowDone struct {
+	Event    string
+	Topic    string
+	Window   source.Window
+	ReportID string
+	Rows     int64 // rows of the window's report
+	Produced int64 // records produced for the window
+	Took     time.Duration
+}
+
+// Pipeline is a ready-to-run connector: topics exist, producers are
+// initialised (fencing earlier instances) and positions are loaded.
+type Pipeline struct {
+	opts      Options
+	logger    *slog.Logger
+	store     *checkpoint.Store
+	runners   []*eventRunner
+	positions map[string]checkpoint.Position
+	framing   string
+}
+
+// New prepares a pipeline: it creates missing topics, registers schemas
+// (when a registry is configured), starts one transactional producer per
+// event, and then reads the committed positions.
+func New(ctx context.Context, o Options) (*Pipeline, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ProgressInterval <= 0 {
+		o.ProgressInterval = 30 * time.Second
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 1
+	}
+	p := &Pipeline{opts: o, logger: o.Logger}
+
+	admCl, err := kgo.NewClient(o.Kafka...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	defer admCl.Close()
+	adm := kadm.NewClient(admCl)
+
+	topics := make([]string, 0, len(o.Events))
+	schemaOf := make(map[string]*schemas.Schema, len(o.Events))
+	for _, ev := range o.Events {
+		s, err := schemas.Lookup(ev)
+		if err != nil {
+			return nil, err
+		}
+		schemaOf[ev] = s
+		topics = append(topics, o.Topic(ev))
+	}
+	if err := sink.EnsureTopics(ctx, adm, o.Logger, o.Partitions, o.ReplicationFactor, topics...); err != nil {
+		return nil, err
+	}
+	p.store = checkpoint.NewStore(o.CheckpointTopic, o.Logger, o.Kafka...)
+	if err := p.store.Ensure(ctx, adm, o.ReplicationFactor); err != nil {
+		return nil, err
+	}
+
+	var framer sink.Framer = sink.SingleObject{}
+	if o.Registry != nil {
+		framer = sink.Confluent{Client: o.Registry}
+	}
+	p.framing = framer.Name()
+
+	sem := make(chan struct{}, o.Concurrency)
+	for _, ev := range o.Events {
+		s := schemaOf[ev]
+		prefix, err := framer.Prefix(ctx, o.Topic(ev), s.Text, s.Fingerprint)
+		if err != nil {
+			p.Close(ctx)
+			return nil, fmt.Errorf("event %s: %w", ev, err)
+		}
+		w, err := sink.NewWriter(ctx, sink.WriterConfig{
+			TransactionalID:    o.TransactionalID + "-" + ev,
+			TransactionTimeout: o.TransactionTimeout,
+			Logger:             o.Logger,
+		}, o.Kafka...)
+		if err != nil {
+			p.Close(ctx)
+			return nil, fmt.Errorf("event %s: %w", ev, err)
+		}
+		p.runners = append(p.runners, &eventRunner{
+			event: ev, topic: o.Topic(ev), schema: s, prefix: prefix,
+			src: o.Source, writer: w, store: p.store, planner: o.Planner,
+			start: o.Start, limits: o.Limits, sem: sem, now: o.Now,
+			logger: o.Logger, warnedCols: map[string]bool{}, onWindow: o.OnWindow,
+			stats: &eventStats{event: ev, startedAt: o.Now()},
+		})
+	}
+
+	// Positions are read only now that every producer has its ID: any
+	// earlier instance is fenced and its open transactions are aborted, so
+	// nothing can commit behind the positions read here.
+	p.positions, err = p.store.Load(ctx)
+	if err != nil {
+		p.Close(ctx)
+		return nil, err
+	}
+	return p, nil
+}
+
+// Positions returns the committed positions read at start.
+func (p *Pipeline) Positions() map[string]checkpoint.Position { return p.positions }
+
+// Framing names the value framing in use.
+func (p *Pipeline) Framing() string { return p.framing }
+
+// Run extracts every event until ctx ends (live mode) or every event has
+// reached the end of the bounded range. The first failing event stops the
+// others; its error is returned. A cancelled ctx returns ctx.Err() after
+// every open transaction has been aborted.
+func (p *Pipeline) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	var wg sync.WaitGroup
+	errs := make([]error, len(p.runners))
+	for i, r := range p.runners {
+		pos := p.positions[r.event]
+		if !pos.IsZero() {
+			p.logger.Info("resuming from checkpoint", "event", r.event,
+				"window", source.Window{Start: pos.WindowStart, End: pos.WindowEnd}.String(),
+				"done", pos.Done, "rows", pos.Rows, "report", pos.ReportID)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := r.run(ctx, pos)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				errs[i] = err
+				cancel(err)
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	p.reportProgress(done)
+
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// reportProgress logs every event's progress at the configured interval
+// until done is closed.
+func (p *Pipeline) reportProgress(done <-chan struct{}) {
+	t := time.NewTicker(p.opts.ProgressInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			p.logProgress()
+			return
+		case <-t.C:
+			p.logProgress()
+		}
+	}
+}
+
+func (p *Pipeline) logProgress() {
+	for _, pr := range p.Progress() {
+		p.logger.Info("progress", pr.logAttrs()...)
+	}
+}
+
+// Progress returns every event's progress.
+func (p *Pipeline) Progress() []Progress {
+	now := p.opts.Now()
+	target := p.opts.Planner.To
+	if target.IsZero() {
+		target = now.Add(-p.opts.Planner.Settle)
+	}
+	out := make([]Progress, 0, len(p.runners))
+	for _, r := range p.runners {
+		out = append(out, r.stats.snapshot(now, target))
+	}
+	return out
+}
+
+// Close aborts open transactions and closes every producer.
+func (p *Pipeline) Close(ctx context.Context) error {
+	var errs error
+	for _, r := range p.runners {
+		errs = errors.Join(errs, r.writer.Close(ctx))
+	}
+	return errs
+}

@@ -1,0 +1,97 @@
+package pipeline
+
+import (
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/freshstream/freshchat-kafka/source"
+)
+
+// eventStats is what one event has done since the process started.
+type eventStats struct {
+	mu        sync.Mutex
+	event     string
+	from, to  time.Time // the span a backfill walks; to is zero in live mode until known
+	cursor    time.Time
+	windows   int64
+	rows      int64
+	lastEnd   time.Time
+	startedAt time.Time
+}
+
+func (s *eventStats) setCursor(t time.Time) {
+	s.mu.Lock()
+	s.cursor = t
+	s.mu.Unlock()
+}
+
+func (s *eventStats) addRows(n int64) {
+	s.mu.Lock()
+	s.rows += n
+	s.mu.Unlock()
+}
+
+func (s *eventStats) windowDone(w source.Window) {
+	s.mu.Lock()
+	s.windows++
+	s.cursor, s.lastEnd = w.End, w.End
+	s.mu.Unlock()
+}
+
+// Progress is a snapshot of one event's progress.
+type Progress struct {
+	Event   string
+	Windows int64     // windows committed since start
+	Rows    int64     // rows committed since start
+	Cursor  time.Time // where the event stands
+	Target  time.Time // where the walk is heading (bounded: --to; live: now - settle)
+	Percent float64   // share of the span from the first cursor to Target that is done
+	ETA     time.Duration
+	Rate    float64 // rows per second since start
+}
+
+func (s *eventStats) snapshot(now time.Time, target time.Time) Progress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := Progress{Event: s.event, Windows: s.windows, Rows: s.rows, Cursor: s.cursor, Target: target}
+	if el := now.Sub(s.startedAt).Seconds(); el > 0 {
+		p.Rate = float64(s.rows) / el
+	}
+	if s.from.IsZero() && !s.cursor.IsZero() {
+		s.from = s.cursor
+	}
+	span := target.Sub(s.from)
+	done := s.cursor.Sub(s.from)
+	switch {
+	case s.cursor.IsZero():
+	case span <= 0 || done >= span:
+		p.Percent = 100
+	default:
+		p.Percent = 100 * float64(done) / float64(span)
+		if el := now.Sub(s.startedAt); done > 0 {
+			p.ETA = time.Duration(float64(el) * float64(span-done) / float64(done))
+		}
+	}
+	return p
+}
+
+func (p Progress) logAttrs() []any {
+	attrs := []any{
+		slog.String("event", p.Event),
+		slog.String("position", p.Cursor.UTC().Format(time.RFC3339)),
+		slog.String("percent", formatPercent(p.Percent)),
+		slog.Int64("windows", p.Windows),
+		slog.Int64("rows", p.Rows),
+		slog.Int64("rows_per_sec", int64(p.Rate)),
+	}
+	if p.ETA > 0 {
+		attrs = append(attrs, slog.String("eta", p.ETA.Round(time.Second).String()))
+	}
+	return attrs
+}
+
+func formatPercent(f float64) string {
+	return strconv.FormatFloat(f, 'f', 1, 64) + "%"
+}
