@@ -61,6 +61,7 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 		if !pos.IsZero() && !pos.Done {
 			// A window was in progress: finish it as it was planned.
 			w = source.Window{Start: pos.WindowStart, End: pos.WindowEnd}
+			e.stats.setCursor(w.Start)
 		} else {
 			cursor := e.start
 			if !pos.IsZero() && pos.Next().After(cursor) {
