@@ -113,8 +113,8 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	cfg.SchemaRegistry.URL, _ = url.Parse(reg.URL())
 	cfg.Start = now.Add(-time.Duration(*days) * 24 * time.Hour).Truncate(time.Hour)
 	cfg.Window = 6 * time.Hour
-	cfg.MinWindow = 30 * time.Second
-	cfg.Settle = 15 * time.Second
+	cfg.MinWindow = 10 * time.Second
+	cfg.Settle = 5 * time.Second
 	cfg.Concurrency = 4
 	cfg.TempDir = filepath.Join(*dataDir, "tmp")
 

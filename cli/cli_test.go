@@ -1,0 +1,65 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/freshstream/freshchat-kafka/cli"
+)
+
+func runMain(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Main(context.Background(), args, cli.Streams{Out: &out, Err: &errb})
+	return code, out.String(), errb.String()
+}
+
+func clearEnv(t *testing.T) {
+	for _, k := range []string{"FRESHCHAT_API_URL", "FRESHCHAT_API_TOKEN", "FRESHCHAT_API_TOKEN_FILE", "KAFKA_BROKERS", "SCHEMA_REGISTRY_URL", "FRESHCHAT_START", "FRESHCHAT_EVENTS"} {
+		t.Setenv(k, "")
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	const secret = "tok-SECRET-4242"
+	cases := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		wantCode int
+		wantErr  []string
+	}{
+		{name: "no command", args: nil, wantCode: cli.ExitUsage, wantErr: []string{"Usage:"}},
+		{name: "unknown command", args: []string{"frobnicate"}, wantCode: cli.ExitUsage, wantErr: []string{`unknown command "frobnicate"`}},
+		{name: "help", args: []string{"help"}, wantCode: cli.ExitOK},
+		{name: "run --help", args: []string{"run", "--help"}, wantCode: cli.ExitOK, wantErr: []string{"--from", "--to", "--events", "--config"}},
+		{name: "bad flag", args: []string{"run", "--nope"}, wantCode: cli.ExitUsage, wantErr: []string{"flag provided but not defined"}},
+		{name: "every missing setting named at once", args: []string{"run"}, wantCode: cli.ExitUsage,
+			wantErr: []string{"problem", "FRESHCHAT_API_URL", "FRESHCHAT_API_TOKEN", "KAFKA_BROKERS"}},
+		{name: "bad range and event", args: []string{"run", "--from", "yesterday-ish", "--events", "Message-Sent,Nope"}, wantCode: cli.ExitUsage,
+			env:     map[string]string{"FRESHCHAT_API_URL": "https://acme.freshchat.com/v2", "FRESHCHAT_API_TOKEN": secret, "KAFKA_BROKERS": "localhost:9092"},
+			wantErr: []string{"--from", "Nope"}},
+		{name: "demo bad days", args: []string{"demo", "--days", "0"}, wantCode: cli.ExitUsage, wantErr: []string{"--days"}},
+		{name: "unreachable brokers fail with a cause", args: []string{"run", "--from", "-2h", "--to", "-1h"}, wantCode: cli.ExitError,
+			env:     map[string]string{"FRESHCHAT_API_URL": "https://acme.freshchat.com/v2", "FRESHCHAT_API_TOKEN": secret, "KAFKA_BROKERS": "127.0.0.1:1"},
+			wantErr: []string{"127.0.0.1:1"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			code, out, errs := runMain(t, tc.args...)
+			assert.Equal(t, tc.wantCode, code, "stderr: %s", errs)
+			for _, w := range tc.wantErr {
+				assert.Contains(t, errs, w)
+			}
+			assert.NotContains(t, out+errs, secret, "the token never reaches output")
+			assert.NotContains(t, errs, "goroutine ", "no stack traces")
+		})
+	}
+}
