@@ -123,7 +123,7 @@ var settings = []Setting{
 	},
 	{
 		Key: "freshchat.request_timeout", Env: "FRESHCHAT_REQUEST_TIMEOUT", Default: "60s",
-		Doc:   "Timeout of one HTTP request to the API or to a download link.",
+		Doc:   "An API request without a complete answer, or a download that receives no byte, for this long is abandoned and retried (large downloads may take longer as long as bytes flow).",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.RequestTimeout }, positive),
 	},
 	{
