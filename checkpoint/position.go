@@ -41,6 +41,9 @@ type Position struct {
 	Digest Digest `json:"digest"`
 	// Produced counts records written to the event's topic in this window.
 	Produced int64 `json:"produced"`
+	// DeadLettered counts rows of this window written to the dead-letter
+	// topic because they could not be converted.
+	DeadLettered int64 `json:"dead_lettered"`
 	// Done is true once every row of the window is committed.
 	Done bool `json:"done"`
 	// File and Line name the last committed row, for operators.
@@ -60,6 +63,16 @@ func (p Position) Next() time.Time {
 		return p.WindowEnd
 	}
 	return p.WindowStart
+}
+
+// Reconcile checks that every row read is accounted for: rows read equal
+// rows produced plus rows dead-lettered.
+func (p Position) Reconcile() error {
+	if p.Rows != p.Produced+p.DeadLettered {
+		return fmt.Errorf("reconciliation failed: %d rows read but %d produced + %d dead-lettered = %d; the connector stops rather than record a position that loses or doubles rows",
+			p.Rows, p.Produced, p.DeadLettered, p.Produced+p.DeadLettered)
+	}
+	return nil
 }
 
 type wire struct {
@@ -88,6 +101,9 @@ func Decode(b []byte) (Position, error) {
 	}
 	if w.Event == "" {
 		return Position{}, errors.New("checkpoint: record has no event")
+	}
+	if err := w.Reconcile(); err != nil {
+		return Position{}, fmt.Errorf("checkpoint: record for %s: %w", w.Event, err)
 	}
 	if w.WindowEnd.Before(w.WindowStart) {
 		return Position{}, fmt.Errorf("checkpoint: record for %s has window end %s before start %s", w.Event, w.WindowEnd, w.WindowStart)

@@ -15,7 +15,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	p := checkpoint.Position{
 		Event: "Message-Sent", WindowStart: start, WindowEnd: start.Add(24 * time.Hour),
 		ReportID: "r-1", Rows: 12345, Digest: checkpoint.NewDigest.AddRow([]string{"a", "b"}),
-		Produced: 12345, File: "link0/a.csv", Line: 99, CommittedAt: start.Add(25 * time.Hour),
+		Produced: 12340, DeadLettered: 5, File: "link0/a.csv", Line: 99, CommittedAt: start.Add(25 * time.Hour),
 	}
 	b, err := checkpoint.Encode(p)
 	require.NoError(t, err)
@@ -30,10 +30,11 @@ func TestDecodeRefuses(t *testing.T) {
 		in   string
 		want string
 	}{
-		"not json":      {`{`, "decoding record"},
-		"newer version": {`{"v":2,"event":"Message-Sent"}`, "upgrade the connector"},
-		"no event":      {`{"v":1}`, "no event"},
-		"bad digest":    {`{"v":1,"event":"A","digest":"zz"}`, "digest"},
+		"not json":             {`{`, "decoding record"},
+		"newer version":        {`{"v":2,"event":"Message-Sent"}`, "upgrade the connector"},
+		"no event":             {`{"v":1}`, "no event"},
+		"bad digest":           {`{"v":1,"event":"A","digest":"zz"}`, "digest"},
+		"rows unaccounted for": {`{"v":1,"event":"A","rows":10,"produced":7,"dead_lettered":2}`, "reconciliation failed: 10 rows read but 7 produced + 2 dead-lettered"},
 		"end before start": {`{"v":1,"event":"A","window_start":"2026-01-02T00:00:00Z","window_end":"2026-01-01T00:00:00Z"}`,
 			"before start"},
 	}

@@ -68,7 +68,7 @@ func TestStoreLoadSeesOnlyCommittedNewest(t *testing.T) {
 
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	pos := func(ev string, rows int64) checkpoint.Position {
-		return checkpoint.Position{Event: ev, WindowStart: t0, WindowEnd: t0.Add(time.Hour), Rows: rows}
+		return checkpoint.Position{Event: ev, WindowStart: t0, WindowEnd: t0.Add(time.Hour), Rows: rows, Produced: rows}
 	}
 	cl := txnProducer(t, opts, "w")
 	write(t, cl, s, kgo.TryCommit, pos("A", 1), pos("B", 1))

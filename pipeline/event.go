@@ -43,9 +43,11 @@ type eventRunner struct {
 	logger  *slog.Logger
 	stats   *eventStats
 
-	onWindow   func(WindowDone)
-	chunk      chunk
-	warnedCols map[string]bool
+	onWindow        func(WindowDone)
+	policy          Policy
+	deadLetterTopic string
+	chunk           chunk
+	warnedCols      map[string]bool
 }
 
 // Limits bounds a transaction.
@@ -132,132 +134,210 @@ func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoi
 
 	rows := e.src.Open(ctx, report)
 	defer rows.Close()
-
-	skip, want := pos.Rows, pos.Digest
-	digest := checkpoint.NewDigest
-	verified := skip == 0
-	var (
-		conv    *schemas.Converter
-		convFor []string
-		inTxn   bool
-		read    int64
-		last    *source.Row
-		winHdr  = []byte(w.String())
-		repHdr  = []byte(report.ID)
-		fileHdr []byte
-		evHdr   = []byte(e.event)
-	)
-	abort := func(cause error) error {
-		if inTxn {
-			if err := e.writer.Abort(ctx); err != nil {
-				return errors.Join(cause, err)
-			}
-		}
-		return cause
+	wr := &windowRun{e: e, w: w, report: report, pos: pos, log: log,
+		winHdr: []byte(w.String()), repHdr: []byte(report.ID), evHdr: []byte(e.event)}
+	if err := wr.read(ctx, rows); err != nil {
+		return wr.pos, wr.abort(ctx, err)
 	}
+	p := wr.pos
+	if err := wr.finish(ctx); err != nil {
+		return p, err
+	}
+	p = wr.pos
+	e.stats.windowDone(w)
+	took := e.now().Sub(began)
+	attrs := []any{"rows", p.Rows, "produced", p.Produced, "dead_lettered", p.DeadLettered,
+		"took", took.Round(time.Millisecond).String(), "rows_per_sec", int64(float64(wr.handled) / max(took.Seconds(), 1e-3))}
+	if p.Rows == 0 {
+		log.Info("window committed: the report is empty", attrs...)
+	} else {
+		log.Info("window committed", attrs...)
+	}
+	if e.onWindow != nil {
+		e.onWindow(WindowDone{Event: e.event, Topic: e.topic, Window: w, ReportID: report.ID,
+			Rows: p.Rows, Produced: p.Produced, DeadLettered: p.DeadLettered, Took: took})
+	}
+	return p, nil
+}
+
+// windowRun is the state of one window's extraction.
+type windowRun struct {
+	e      *eventRunner
+	w      source.Window
+	report *source.Report
+	log    *slog.Logger
+	pos    checkpoint.Position // committed
+
+	digest   checkpoint.Digest // over every row read so far, committed or not
+	verified bool              // the rows skipped on resume matched pos.Digest
+	handled  int64             // rows read and handled in this run (not skipped)
+	last     *source.Row
+	inTxn    bool
+	produced int64 // records of the open transaction on the event's topic
+	dead     int64 // records of the open transaction on the dead-letter topic
+
+	conv    *schemas.Converter
+	convErr error // the current header cannot be converted at all
+	convFor []string
+
+	winHdr, repHdr, evHdr, fileHdr []byte
+}
+
+// read handles every row of the report, committing full chunks.
+func (wr *windowRun) read(ctx context.Context, rows *source.Rows) error {
+	e := wr.e
+	skip := wr.pos.Rows
+	wr.digest, wr.verified = checkpoint.NewDigest, skip == 0
 	for rows.Next() {
 		row := rows.Row()
+		wr.digest = wr.digest.AddRow(row.Fields)
 		if row.Ordinal < skip {
-			digest = digest.AddRow(row.Fields)
 			if row.Ordinal == skip-1 {
-				if digest != want {
-					return pos, &ResumeError{Event: e.event, Window: w, ReportID: report.ID, Committed: skip, Reason: "the rows read again differ from those committed"}
+				if wr.digest != wr.pos.Digest {
+					return &ResumeError{Event: e.event, Window: wr.w, ReportID: wr.report.ID, Committed: skip, Reason: "the rows read again differ from those committed"}
 				}
-				verified = true
+				wr.verified = true
 			}
 			continue
 		}
-		if conv == nil || !slices.Equal(convFor, row.Header) {
-			c, err := e.schema.Converter(row.Header)
-			if err != nil {
-				return pos, abort(newRowError(e.event, w, report.ID, row, err))
-			}
-			conv, convFor = c, slices.Clone(row.Header)
-			e.noteColumns(log, row.File, c)
+		if err := wr.handle(ctx, row); err != nil {
+			return err
 		}
-		if fileHdr == nil || string(fileHdr) != row.File {
-			fileHdr = []byte(row.File)
-		}
-		if !inTxn {
-			if err := e.writer.Begin(); err != nil {
-				return pos, err
-			}
-			inTxn = true
-			e.chunk.reset()
-		}
-		rec := e.chunk.next()
-		buf := e.chunk.buf(len(e.prefix) + 64*len(row.Fields) + 256)
-		from := len(buf)
-		buf = append(buf, e.prefix...)
-		buf, err := conv.Append(buf, row.Fields)
-		if err != nil {
-			return pos, abort(newRowError(e.event, w, report.ID, row, err))
-		}
-		rec.Value = e.chunk.keep(buf, from)
-		kb := e.chunk.buf(64)
-		kfrom := len(kb)
-		if kb, ok := conv.AppendKey(kb, row.Fields); ok {
-			rec.Key = e.chunk.keep(kb, kfrom)
-		}
-		lb := e.chunk.buf(20)
-		lfrom := len(lb)
-		lb = strconv.AppendInt(lb, row.Line, 10)
-		line := e.chunk.keep(lb, lfrom)
-		h := e.chunk.hdrs(5)
-		h[0] = kgo.RecordHeader{Key: HeaderEvent, Value: evHdr}
-		h[1] = kgo.RecordHeader{Key: HeaderWindow, Value: winHdr}
-		h[2] = kgo.RecordHeader{Key: HeaderReportID, Value: repHdr}
-		h[3] = kgo.RecordHeader{Key: HeaderFile, Value: fileHdr}
-		h[4] = kgo.RecordHeader{Key: HeaderLine, Value: line}
-		rec.Headers = h
-		rec.Topic = e.topic
-		e.writer.Produce(ctx, rec)
-
-		digest = digest.AddRow(row.Fields)
-		read++
-		last = row
+		wr.handled++
+		wr.last = row
 		if e.chunk.n >= e.limits.Rows || e.chunk.bytes >= e.limits.Bytes {
-			p := pos
-			p.ReportID, p.Rows, p.Digest = report.ID, row.Ordinal+1, digest
-			p.Produced += int64(e.chunk.n)
-			p.File, p.Line = row.File, row.Line
-			if err := e.commitOpen(ctx, p); err != nil {
-				return pos, err
+			if err := wr.commit(ctx, false); err != nil {
+				return err
 			}
-			inTxn = false
-			e.stats.addRows(int64(e.chunk.n))
-			pos = p
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return pos, abort(fmt.Errorf("event %s window %s report %s: %w", e.event, w, report.ID, err))
+		return fmt.Errorf("event %s window %s report %s: %w", e.event, wr.w, wr.report.ID, err)
 	}
-	if !verified {
-		return pos, abort(&ResumeError{Event: e.event, Window: w, ReportID: report.ID, Committed: skip, Reason: "the report now has fewer rows"})
+	if !wr.verified {
+		return &ResumeError{Event: e.event, Window: wr.w, ReportID: wr.report.ID, Committed: skip, Reason: "the report now has fewer rows"}
 	}
-	p := pos
-	p.ReportID, p.Done = report.ID, true
-	if last != nil {
-		p.Rows, p.Digest = last.Ordinal+1, digest
-		p.File, p.Line = last.File, last.Line
-	}
-	if inTxn {
-		p.Produced += int64(e.chunk.n)
-		if err := e.commitOpen(ctx, p); err != nil {
-			return pos, err
+	return nil
+}
+
+// handle converts one row and adds it to the open transaction: to the
+// event's topic, or to the dead-letter topic when it cannot be converted
+// and the event's policy allows.
+func (wr *windowRun) handle(ctx context.Context, row *source.Row) error {
+	e := wr.e
+	if wr.conv == nil && wr.convErr == nil || !slices.Equal(wr.convFor, row.Header) {
+		wr.conv, wr.convErr = e.schema.Converter(row.Header)
+		wr.convFor = slices.Clone(row.Header)
+		if wr.conv != nil {
+			e.noteColumns(wr.log, row.File, wr.conv)
 		}
-		e.stats.addRows(int64(e.chunk.n))
-	} else if err := e.commit(ctx, p); err != nil {
-		return pos, err
 	}
-	e.stats.windowDone(w)
-	took := e.now().Sub(began)
-	log.Info("window committed", "rows", p.Rows, "produced", p.Produced, "took", took.Round(time.Millisecond).String(),
-		"rows_per_sec", int64(float64(read)/max(took.Seconds(), 1e-3)))
-	if e.onWindow != nil {
-		e.onWindow(WindowDone{Event: e.event, Topic: e.topic, Window: w, ReportID: report.ID, Rows: p.Rows, Produced: p.Produced, Took: took})
+	if wr.fileHdr == nil || string(wr.fileHdr) != row.File {
+		wr.fileHdr = []byte(row.File)
 	}
-	return p, nil
+	if !wr.inTxn {
+		if err := e.writer.Begin(); err != nil {
+			return err
+		}
+		wr.inTxn, wr.produced, wr.dead = true, 0, 0
+		e.chunk.reset()
+	}
+
+	rec := e.chunk.next()
+	var convErr error
+	if wr.conv == nil {
+		convErr = wr.convErr
+	} else {
+		buf := e.chunk.buf(len(e.prefix) + 64*len(row.Fields) + 256)
+		from := len(buf)
+		buf = append(buf, e.prefix...)
+		if buf, convErr = wr.conv.Append(buf, row.Fields); convErr == nil {
+			rec.Value = e.chunk.keep(buf, from)
+			rec.Topic = e.topic
+		}
+	}
+	if convErr != nil {
+		rerr := newRowError(e.event, wr.w, wr.report.ID, row, convErr)
+		if e.policy != PolicyDLQ {
+			return rerr
+		}
+		value, err := deadLetterValue(rerr.(*RowError), row)
+		if err != nil {
+			return err
+		}
+		rec.Topic, rec.Value = e.deadLetterTopic, value
+		e.stats.addDeadLettered(1)
+		wr.log.Warn("row sent to the dead-letter topic", "topic", e.deadLetterTopic, "file", row.File, "line", row.Line, "cause", rerr.(*RowError).Err.Error())
+	}
+	if wr.conv != nil {
+		kb := e.chunk.buf(64)
+		kfrom := len(kb)
+		if kb, ok := wr.conv.AppendKey(kb, row.Fields); ok {
+			rec.Key = e.chunk.keep(kb, kfrom)
+		}
+	}
+	lb := e.chunk.buf(20)
+	lfrom := len(lb)
+	lb = strconv.AppendInt(lb, row.Line, 10)
+	line := e.chunk.keep(lb, lfrom)
+	h := e.chunk.hdrs(5)
+	h[0] = kgo.RecordHeader{Key: HeaderEvent, Value: wr.evHdr}
+	h[1] = kgo.RecordHeader{Key: HeaderWindow, Value: wr.winHdr}
+	h[2] = kgo.RecordHeader{Key: HeaderReportID, Value: wr.repHdr}
+	h[3] = kgo.RecordHeader{Key: HeaderFile, Value: wr.fileHdr}
+	h[4] = kgo.RecordHeader{Key: HeaderLine, Value: line}
+	rec.Headers = h
+	e.writer.Produce(ctx, rec)
+	if rec.Topic == e.topic {
+		wr.produced++
+	} else {
+		wr.dead++
+	}
+	return nil
+}
+
+// commit commits the open transaction with the position it reaches. done
+// marks the window complete.
+func (wr *windowRun) commit(ctx context.Context, done bool) error {
+	p := wr.pos
+	p.ReportID, p.Done = wr.report.ID, done
+	p.Produced += wr.produced
+	p.DeadLettered += wr.dead
+	if wr.last != nil {
+		p.Rows, p.Digest = wr.last.Ordinal+1, wr.digest
+		p.File, p.Line = wr.last.File, wr.last.Line
+	}
+	if err := p.Reconcile(); err != nil {
+		return fmt.Errorf("event %s window %s report %s: %w", wr.e.event, wr.w, wr.report.ID, err)
+	}
+	var err error
+	if wr.inTxn {
+		err = wr.e.commitOpen(ctx, p)
+	} else {
+		err = wr.e.commit(ctx, p)
+	}
+	wr.inTxn = false
+	if err != nil {
+		return err
+	}
+	wr.e.stats.addRows(wr.produced)
+	wr.pos, wr.produced, wr.dead = p, 0, 0
+	return nil
+}
+
+// finish commits the last chunk (or, for a window with nothing left, a
+// checkpoint alone) and marks the window done.
+func (wr *windowRun) finish(ctx context.Context) error { return wr.commit(ctx, true) }
+
+// abort aborts the open transaction, if any, and returns cause.
+func (wr *windowRun) abort(ctx context.Context, cause error) error {
+	if wr.inTxn {
+		wr.inTxn = false
+		if err := wr.e.writer.Abort(ctx); err != nil {
+			return errors.Join(cause, err)
+		}
+	}
+	return cause
 }
 
 // commitOpen commits the open transaction with p as its checkpoint.

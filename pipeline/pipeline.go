@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -63,10 +64,27 @@ type Options struct {
 	Now func() time.Time
 	// ProgressInterval is how often backfill progress is logged (default 30s).
 	ProgressInterval time.Duration
+	// DeadLetterTopic receives rows that cannot be converted, for events
+	// whose policy is PolicyDLQ.
+	DeadLetterTopic string
+	// Policy says what to do with a row an event's schema cannot hold.
+	// Nil means PolicyDLQ for every event.
+	Policy func(event string) Policy
 	// OnWindow, when set, is called after every committed window, from the
 	// event's goroutine. It must not block for long.
 	OnWindow func(WindowDone)
 }
+
+// Policy is what happens to a row that cannot be converted.
+type Policy string
+
+const (
+	// PolicyDLQ writes the row, with its cause, to the dead-letter topic in
+	// the same transaction as the good rows of its chunk, and goes on.
+	PolicyDLQ Policy = "dlq"
+	// PolicyFail stops the connector; nothing of the row's chunk is committed.
+	PolicyFail Policy = "fail"
+)
 
 // WindowDone describes a window whose rows are all committed.
 type WindowDone struct {
@@ -76,7 +94,9 @@ type WindowDone struct {
 	ReportID string
 	Rows     int64 // rows of the window's report
 	Produced int64 // records produced for the window
-	Took     time.Duration
+	// DeadLettered counts the window's rows sent to the dead-letter topic.
+	DeadLettered int64
+	Took         time.Duration
 }
 
 // Pipeline is a ready-to-run connector: topics exist, producers are
@@ -106,6 +126,9 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 1
 	}
+	if o.Policy == nil {
+		o.Policy = func(string) Policy { return PolicyDLQ }
+	}
 	p := &Pipeline{opts: o, logger: o.Logger}
 
 	admCl, err := kgo.NewClient(o.Kafka...)
@@ -124,6 +147,9 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		}
 		schemaOf[ev] = s
 		topics = append(topics, o.Topic(ev))
+		if o.Policy(ev) == PolicyDLQ && o.DeadLetterTopic != "" && !slices.Contains(topics, o.DeadLetterTopic) {
+			topics = append(topics, o.DeadLetterTopic)
+		}
 	}
 	if err := sink.EnsureTopics(ctx, adm, o.Logger, o.Partitions, o.ReplicationFactor, topics...); err != nil {
 		return nil, err
@@ -161,6 +187,7 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 			src: o.Source, writer: w, store: p.store, planner: o.Planner,
 			start: o.Start, limits: o.Limits, sem: sem, now: o.Now,
 			logger: o.Logger, warnedCols: map[string]bool{}, onWindow: o.OnWindow,
+			policy: policyFor(o, ev), deadLetterTopic: o.DeadLetterTopic,
 			stats: &eventStats{event: ev, startedAt: o.Now()},
 		})
 	}
@@ -174,6 +201,14 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// policyFor is the event's policy; dead letters need a topic.
+func policyFor(o Options, event string) Policy {
+	if o.Policy(event) == PolicyDLQ && o.DeadLetterTopic != "" {
+		return PolicyDLQ
+	}
+	return PolicyFail
 }
 
 // Positions returns the committed positions read at start.

@@ -17,6 +17,7 @@ type eventStats struct {
 	cursor    time.Time
 	windows   int64
 	rows      int64
+	dead      int64
 	lastEnd   time.Time
 	startedAt time.Time
 }
@@ -30,6 +31,12 @@ func (s *eventStats) setCursor(t time.Time) {
 func (s *eventStats) addRows(n int64) {
 	s.mu.Lock()
 	s.rows += n
+	s.mu.Unlock()
+}
+
+func (s *eventStats) addDeadLettered(n int64) {
+	s.mu.Lock()
+	s.dead += n
 	s.mu.Unlock()
 }
 
