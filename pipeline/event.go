@@ -46,6 +46,8 @@ type eventRunner struct {
 	onWindow        func(WindowDone)
 	policy          Policy
 	deadLetterTopic string
+	newWriter       func(context.Context) (*sink.Writer, error)
+	retry           backoff
 	chunk           chunk
 	warnedCols      map[string]bool
 }
@@ -58,6 +60,7 @@ type Limits struct {
 
 // run extracts windows until the walk is over (bounded) or ctx ends.
 func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
+	failures := 0
 	for {
 		var w source.Window
 		if !pos.IsZero() && !pos.Done {
@@ -93,10 +96,23 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 		}
 		next, err := e.extract(ctx, w, pos)
 		<-e.sem
-		if err != nil {
+		if err == nil {
+			pos, failures = next, 0
+			continue
+		}
+		if ctx.Err() != nil || !recoverable(err) {
 			return err
 		}
-		pos = next
+		failures++
+		delay := e.retry.delay(failures)
+		e.logger.Warn("window failed; resuming from the last commit after a pause", "event", e.event, "window", w.String(),
+			"error", err.Error(), "failures", failures, "retry_in", delay.Round(time.Millisecond).String())
+		if err := sleep(ctx, delay); err != nil {
+			return err
+		}
+		if pos, err = e.recover(ctx); err != nil {
+			return err
+		}
 	}
 }
 
@@ -237,7 +253,7 @@ func (wr *windowRun) handle(ctx context.Context, row *source.Row) error {
 	}
 	if !wr.inTxn {
 		if err := e.writer.Begin(); err != nil {
-			return err
+			return &kafkaError{err}
 		}
 		wr.inTxn, wr.produced, wr.dead = true, 0, 0
 		e.chunk.reset()
@@ -348,7 +364,7 @@ func (e *eventRunner) commitOpen(ctx context.Context, p checkpoint.Position) err
 		return err
 	}
 	if err := e.writer.Commit(ctx, rec); err != nil {
-		return fmt.Errorf("event %s: committing chunk up to row %d: %w", e.event, p.Rows, err)
+		return &kafkaError{fmt.Errorf("event %s: committing chunk up to row %d: %w", e.event, p.Rows, err)}
 	}
 	return nil
 }
@@ -356,9 +372,66 @@ func (e *eventRunner) commitOpen(ctx context.Context, p checkpoint.Position) err
 // commit writes p in a transaction of its own (no rows).
 func (e *eventRunner) commit(ctx context.Context, p checkpoint.Position) error {
 	if err := e.writer.Begin(); err != nil {
-		return err
+		return &kafkaError{err}
 	}
 	return e.commitOpen(ctx, p)
+}
+
+// recover makes the event ready to go on after a failed window: the
+// outcome of a commit that failed may be unknown, so the producer is
+// started anew (which aborts whatever transaction of ours is still open)
+// and the committed position is read back, exactly as after a crash.
+// Both steps are retried until they succeed or ctx ends.
+func (e *eventRunner) recover(ctx context.Context) (checkpoint.Position, error) {
+	for attempt := 1; ; attempt++ {
+		pos, err := e.reopen(ctx)
+		if err == nil {
+			e.logger.Info("resumed after failure", "event", e.event, "window_start", pos.WindowStart, "rows", pos.Rows, "done", pos.Done)
+			return pos, nil
+		}
+		if ctx.Err() != nil || sink.IsFenced(err) {
+			return pos, err
+		}
+		delay := e.retry.delay(attempt)
+		e.logger.Warn("cannot resume yet", "event", e.event, "error", err.Error(), "retry_in", delay.Round(time.Millisecond).String())
+		if err := sleep(ctx, delay); err != nil {
+			return pos, err
+		}
+	}
+}
+
+func (e *eventRunner) reopen(ctx context.Context) (checkpoint.Position, error) {
+	_ = e.writer.Close(ctx)
+	w, err := e.newWriter(ctx)
+	if err != nil {
+		return checkpoint.Position{}, err
+	}
+	e.writer = w
+	positions, err := e.store.Load(ctx)
+	if err != nil {
+		return checkpoint.Position{}, err
+	}
+	return positions[e.event], nil
+}
+
+// kafkaError marks a failure to write to Kafka, which is worth retrying
+// from the last commit unless the producer was fenced.
+type kafkaError struct{ err error }
+
+func (k *kafkaError) Error() string { return k.err.Error() }
+func (k *kafkaError) Unwrap() error { return k.err }
+
+// recoverable says whether a failed window is worth extracting again from
+// the last commit: Kafka trouble (broker down, restarted, unreachable) and
+// source trouble that outlasted the client's own retries. Fencing, rows
+// that cannot be converted, resume mismatches, refused API requests and
+// reconciliation failures are not.
+func recoverable(err error) bool {
+	if sink.IsFenced(err) {
+		return false
+	}
+	var ke *kafkaError
+	return errors.As(err, &ke) || source.Retryable(err)
 }
 
 // noteColumns logs, once per event and column, header columns the schema

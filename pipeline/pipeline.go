@@ -70,6 +70,13 @@ type Options struct {
 	// Policy says what to do with a row an event's schema cannot hold.
 	// Nil means PolicyDLQ for every event.
 	Policy func(event string) Policy
+	// ConnectTimeout bounds how long New waits for unreachable brokers;
+	// zero waits until ctx ends.
+	ConnectTimeout time.Duration
+	// Retry paces the extraction of a window again after it failed for a
+	// reason worth retrying (Kafka or Freshchat unavailable). Zero values
+	// take defaults: 1s doubling to 1m.
+	Retry Backoff
 	// OnWindow, when set, is called after every committed window, from the
 	// event's goroutine. It must not block for long.
 	OnWindow func(WindowDone)
@@ -126,6 +133,7 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 1
 	}
+	o.Retry = o.Retry.withDefaults()
 	if o.Policy == nil {
 		o.Policy = func(string) Policy { return PolicyDLQ }
 	}
@@ -137,6 +145,12 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 	}
 	defer admCl.Close()
 	adm := kadm.NewClient(admCl)
+	if err := waitForKafka(ctx, adm, o); err != nil {
+		return nil, err
+	}
+	if err := sink.CheckTransactions(ctx, adm); err != nil {
+		return nil, err
+	}
 
 	topics := make([]string, 0, len(o.Events))
 	schemaOf := make(map[string]*schemas.Schema, len(o.Events))
@@ -173,11 +187,14 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 			p.Close(ctx)
 			return nil, fmt.Errorf("event %s: %w", ev, err)
 		}
-		w, err := sink.NewWriter(ctx, sink.WriterConfig{
-			TransactionalID:    o.TransactionalID + "-" + ev,
-			TransactionTimeout: o.TransactionTimeout,
-			Logger:             o.Logger,
-		}, o.Kafka...)
+		newWriter := func(ctx context.Context) (*sink.Writer, error) {
+			return sink.NewWriter(ctx, sink.WriterConfig{
+				TransactionalID:    o.TransactionalID + "-" + ev,
+				TransactionTimeout: o.TransactionTimeout,
+				Logger:             o.Logger,
+			}, o.Kafka...)
+		}
+		w, err := newWriter(ctx)
 		if err != nil {
 			p.Close(ctx)
 			return nil, fmt.Errorf("event %s: %w", ev, err)
@@ -188,6 +205,7 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 			start: o.Start, limits: o.Limits, sem: sem, now: o.Now,
 			logger: o.Logger, warnedCols: map[string]bool{}, onWindow: o.OnWindow,
 			policy: policyFor(o, ev), deadLetterTopic: o.DeadLetterTopic,
+			newWriter: newWriter, retry: o.Retry,
 			stats: &eventStats{event: ev, startedAt: o.Now()},
 		})
 	}
@@ -201,6 +219,33 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// waitForKafka asks the cluster for its metadata until it answers,
+// pausing between attempts, so that a connector started before its brokers
+// (or during an outage) waits for them instead of failing.
+func waitForKafka(ctx context.Context, adm *kadm.Client, o Options) error {
+	if o.ConnectTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.ConnectTimeout)
+		defer cancel()
+	}
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		_, err := adm.BrokerMetadata(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("kafka brokers unreachable (gave up after %d attempts): %w; check kafka.brokers (KAFKA_BROKERS), the network and the brokers' health", attempt, err)
+		}
+		delay := o.Retry.delay(attempt)
+		o.Logger.Warn("kafka brokers unreachable; retrying", "error", err.Error(), "attempt", attempt, "retry_in", delay.Round(time.Millisecond).String())
+		if err := sleep(ctx, delay); err != nil {
+			return fmt.Errorf("kafka brokers unreachable (gave up after %d attempts): %w; check kafka.brokers (KAFKA_BROKERS), the network and the brokers' health", attempt, err)
+		}
+	}
 }
 
 // policyFor is the event's policy; dead letters need a topic.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -32,4 +33,37 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, logger *slog.Logger, pa
 		}
 	}
 	return errs
+}
+
+// ErrNoTransactions means the cluster cannot run Kafka transactions, which
+// exactly-once delivery needs.
+var ErrNoTransactions = errors.New("the Kafka cluster does not support transactions, which exactly-once delivery needs (Kafka 0.11 or newer, with the transaction state log available)")
+
+// CheckTransactions asks every broker for its API versions and reports
+// ErrNoTransactions, naming the brokers, when one lacks the requests a
+// transactional producer sends.
+func CheckTransactions(ctx context.Context, adm *kadm.Client) error {
+	vs, err := adm.ApiVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("asking the brokers for their API versions: %w", err)
+	}
+	needed := []struct {
+		key  int16
+		name string
+	}{{22, "InitProducerId"}, {24, "AddPartitionsToTxn"}, {26, "EndTxn"}}
+	var missing []string
+	for _, v := range vs.Sorted() {
+		if v.Err != nil {
+			return fmt.Errorf("asking broker %d for its API versions: %w", v.NodeID, v.Err)
+		}
+		for _, n := range needed {
+			if _, ok := v.KeyMaxVersion(n.key); !ok {
+				missing = append(missing, fmt.Sprintf("broker %d lacks %s", v.NodeID, n.name))
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: %s", ErrNoTransactions, strings.Join(missing, ", "))
+	}
+	return nil
 }
