@@ -132,10 +132,13 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 		return err
 	}
 	began := time.Now()
-	stopProgress := progressLine(out, func() string {
-		el := time.Since(began).Seconds()
-		return fmt.Sprintf("  %3d%%  %d/%d windows  %d rows  %.0f rows/s", 100*windows.Load()/max(total, 1), windows.Load(), total, rows.Load(), float64(rows.Load())/max(el, 0.001))
-	})
+	stopProgress := showProgress(out, p, 500*time.Millisecond)
+	if !isTerminal(out) {
+		stopProgress = progressLine(out, func() string {
+			el := time.Since(began).Seconds()
+			return fmt.Sprintf("  %3d%%  %d/%d windows  %d rows  %.0f rows/s", 100*windows.Load()/max(total, 1), windows.Load(), total, rows.Load(), float64(rows.Load())/max(el, 0.001))
+		})
+	}
 	err = p.Run(ctx)
 	stopProgress()
 	p.Close(context.WithoutCancel(ctx))

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"time"
 
 	"github.com/freshstream/freshchat-kafka/config"
 )
@@ -25,7 +27,14 @@ func runCommand(ctx context.Context, args []string, s Streams) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg.Log, s.Err)
+	// A bounded run on a terminal shows a live progress view on stdout; info
+	// logs would tear it, so only warnings and errors reach a terminal then.
+	view := cfg.Bounded != nil && isTerminal(s.Out)
+	logCfg := cfg.Log
+	if view && isTerminal(s.Err) && logCfg.Level < slog.LevelWarn {
+		logCfg.Level = slog.LevelWarn
+	}
+	logger := newLogger(logCfg, s.Err)
 	logger.Info("starting connector", "config", cfg)
 
 	p, err := build(ctx, cfg, logger, nil)
@@ -34,7 +43,12 @@ func runCommand(ctx context.Context, args []string, s Streams) error {
 	}
 	defer p.Close(context.WithoutCancel(ctx))
 	logger.Info("ready", "events", len(cfg.Events), "framing", p.Framing(), "mode", mode(cfg))
+	stopView := func() {}
+	if view {
+		stopView = showProgress(s.Out, p, 500*time.Millisecond)
+	}
 	err = p.Run(ctx)
+	stopView()
 	if errors.Is(err, context.Canceled) {
 		logger.Info("stopped on signal; open transactions were aborted, the next start resumes from the last commit")
 		return nil

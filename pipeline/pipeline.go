@@ -333,7 +333,7 @@ func (p *Pipeline) Progress() []Progress {
 	}
 	out := make([]Progress, 0, len(p.runners))
 	for _, r := range p.runners {
-		out = append(out, r.stats.snapshot(now, target))
+		out = append(out, r.stats.snapshot(now, target, p.opts.Planner.Window))
 	}
 	return out
 }

@@ -57,12 +57,19 @@ type Progress struct {
 	Percent float64   // share of the span from the first cursor to Target that is done
 	ETA     time.Duration
 	Rate    float64 // rows per second since start
+	// WindowsLeft estimates the windows still to extract up to Target.
+	WindowsLeft int64
+	// DeadLettered counts rows sent to the dead-letter topic since start.
+	DeadLettered int64
 }
 
-func (s *eventStats) snapshot(now time.Time, target time.Time) Progress {
+func (s *eventStats) snapshot(now time.Time, target time.Time, window time.Duration) Progress {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := Progress{Event: s.event, Windows: s.windows, Rows: s.rows, Cursor: s.cursor, Target: target}
+	p := Progress{Event: s.event, Windows: s.windows, Rows: s.rows, Cursor: s.cursor, Target: target, DeadLettered: s.dead}
+	if left := target.Sub(s.cursor); !s.cursor.IsZero() && left > 0 && window > 0 {
+		p.WindowsLeft = int64((left + window - 1) / window)
+	}
 	if el := now.Sub(s.startedAt).Seconds(); el > 0 {
 		p.Rate = float64(s.rows) / el
 	}
