@@ -47,6 +47,7 @@ type eventRunner struct {
 	policy          Policy
 	deadLetterTopic string
 	newWriter       func(context.Context) (*sink.Writer, error)
+	obs             Observer
 	retry           backoff
 	chunk           chunk
 	warnedCols      map[string]bool
@@ -77,10 +78,12 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 			w, ready, done = e.planner.Plan(cursor, e.now())
 			e.stats.setCursor(cursor)
 			if done {
+				e.obs.Done(e.event)
 				e.logger.Info("bounded range extracted", "event", e.event, "to", e.planner.To.Format(time.RFC3339Nano))
 				return nil
 			}
 			if wait := ready.Sub(e.now()); wait > 0 {
+				e.obs.Waiting(e.event, ready)
 				e.logger.Debug("waiting for the next window to settle", "event", e.event, "window", w.String(), "wait", wait.Round(time.Second).String())
 				if err := sleep(ctx, wait); err != nil {
 					return err
@@ -126,18 +129,22 @@ func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoi
 		log.Info("resuming window", "report", pos.ReportID, "committed_rows", pos.Rows)
 	}
 
+	var submittedAt time.Time
 	onSubmit := func(ctx context.Context, id string) error {
 		p := pos
 		p.ReportID = id
 		if err := e.commit(ctx, p); err != nil {
 			return fmt.Errorf("recording submitted report %s: %w", id, err)
 		}
-		pos = p
+		pos, submittedAt = p, e.now()
 		return nil
 	}
 	report, err := e.src.Prepare(ctx, e.event, w, pos.ReportID, onSubmit)
 	if err != nil {
 		return pos, err
+	}
+	if !submittedAt.IsZero() {
+		e.obs.ReportReady(e.event, e.now().Sub(submittedAt))
 	}
 	if report.ID != pos.ReportID {
 		// Prepare resumed a report submitted before the last checkpoint;
@@ -327,7 +334,8 @@ func (wr *windowRun) commit(ctx context.Context, done bool) error {
 		return fmt.Errorf("event %s window %s report %s: %w", wr.e.event, wr.w, wr.report.ID, err)
 	}
 	var err error
-	if wr.inTxn {
+	wasInTxn := wr.inTxn
+	if wasInTxn {
 		err = wr.e.commitOpen(ctx, p)
 	} else {
 		err = wr.e.commit(ctx, p)
@@ -335,6 +343,9 @@ func (wr *windowRun) commit(ctx context.Context, done bool) error {
 	wr.inTxn = false
 	if err != nil {
 		return err
+	}
+	if wasInTxn {
+		wr.e.obs.ChunkCommitted(wr.e.event, p.Rows-wr.pos.Rows, wr.produced, wr.dead)
 	}
 	wr.e.stats.addRows(wr.produced)
 	wr.pos, wr.produced, wr.dead = p, 0, 0
@@ -349,6 +360,7 @@ func (wr *windowRun) finish(ctx context.Context) error { return wr.commit(ctx, t
 func (wr *windowRun) abort(ctx context.Context, cause error) error {
 	if wr.inTxn {
 		wr.inTxn = false
+		wr.e.obs.TransactionAborted(wr.e.event)
 		if err := wr.e.writer.Abort(ctx); err != nil {
 			return errors.Join(cause, err)
 		}
@@ -364,6 +376,7 @@ func (e *eventRunner) commitOpen(ctx context.Context, p checkpoint.Position) err
 		return err
 	}
 	if err := e.writer.Commit(ctx, rec); err != nil {
+		e.obs.TransactionAborted(e.event)
 		return &kafkaError{fmt.Errorf("event %s: committing chunk up to row %d: %w", e.event, p.Rows, err)}
 	}
 	return nil
@@ -374,7 +387,11 @@ func (e *eventRunner) commit(ctx context.Context, p checkpoint.Position) error {
 	if err := e.writer.Begin(); err != nil {
 		return &kafkaError{err}
 	}
-	return e.commitOpen(ctx, p)
+	if err := e.commitOpen(ctx, p); err != nil {
+		return err
+	}
+	e.obs.CheckpointCommitted(e.event)
+	return nil
 }
 
 // recover makes the event ready to go on after a failed window: the

@@ -77,10 +77,40 @@ type Options struct {
 	// reason worth retrying (Kafka or Freshchat unavailable). Zero values
 	// take defaults: 1s doubling to 1m.
 	Retry Backoff
+	// Observer, when set, is told about commits, aborts, report waits and
+	// idle periods (metrics and readiness).
+	Observer Observer
 	// OnWindow, when set, is called after every committed window, from the
 	// event's goroutine. It must not block for long.
 	OnWindow func(WindowDone)
 }
+
+// Observer is told what the pipeline does, at chunk and window granularity
+// (never per row). Implementations must be safe for concurrent use by the
+// events' goroutines and must not block.
+type Observer interface {
+	// ChunkCommitted: a transaction with rows committed.
+	ChunkCommitted(event string, read, produced, deadLettered int64)
+	// CheckpointCommitted: a transaction holding only a checkpoint committed.
+	CheckpointCommitted(event string)
+	// TransactionAborted: a transaction was aborted (or failed to commit).
+	TransactionAborted(event string)
+	// ReportReady: a submitted report completed after waited.
+	ReportReady(event string, waited time.Duration)
+	// Waiting: the event is idle until the next live window settles.
+	Waiting(event string, until time.Time)
+	// Done: the event reached the end of the bounded range.
+	Done(event string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) ChunkCommitted(string, int64, int64, int64) {}
+func (nopObserver) CheckpointCommitted(string)                 {}
+func (nopObserver) TransactionAborted(string)                  {}
+func (nopObserver) ReportReady(string, time.Duration)          {}
+func (nopObserver) Waiting(string, time.Time)                  {}
+func (nopObserver) Done(string)                                {}
 
 // Policy is what happens to a row that cannot be converted.
 type Policy string
@@ -134,6 +164,9 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		o.Concurrency = 1
 	}
 	o.Retry = o.Retry.withDefaults()
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
 	if o.Policy == nil {
 		o.Policy = func(string) Policy { return PolicyDLQ }
 	}
@@ -205,7 +238,7 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 			start: o.Start, limits: o.Limits, sem: sem, now: o.Now,
 			logger: o.Logger, warnedCols: map[string]bool{}, onWindow: o.OnWindow,
 			policy: policyFor(o, ev), deadLetterTopic: o.DeadLetterTopic,
-			newWriter: newWriter, retry: o.Retry,
+			newWriter: newWriter, retry: o.Retry, obs: o.Observer,
 			stats: &eventStats{event: ev, startedAt: o.Now()},
 		})
 	}

@@ -1,0 +1,356 @@
+// Package metrics exposes what the connector does to Prometheus and tells
+// an orchestrator whether the process is alive and ready.
+//
+// A [Metrics] owns its own registry (never the global one) holding:
+//   - the pipeline's counters, histogram and gauges, fed by the methods the
+//     pipeline calls once per chunk, transaction or window (never per row);
+//   - the Freshchat client's counters, read from a [source.Stats] snapshot at
+//     scrape time ([Metrics.WatchSource]), so the source needs no Prometheus;
+//   - the Kafka clients' metrics, from franz-go's kprom plugin attached with
+//     [Metrics.KafkaHooks];
+//   - Go runtime and process metrics, up and build_info.
+//
+// Every method of *Metrics and *Readiness is safe for concurrent use and is
+// a no-op on a nil receiver, so callers that run without metrics pass nil.
+// A [Server] serves /metrics, /healthz and /readyz.
+package metrics
+
+import (
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Namespace prefixes every metric name of the connector.
+const Namespace = "freshchat_connector"
+
+// Transaction outcomes, the values of transactions_total's outcome label.
+const (
+	OutcomeCommitted = "committed"
+	OutcomeAborted   = "aborted"
+)
+
+// ReportWaitBuckets are report_wait_seconds' buckets: a report takes from
+// seconds to hours between its submit and its completion.
+var ReportWaitBuckets = []float64{1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800}
+
+// Options configure a Metrics. Every field is optional.
+type Options struct {
+	// Version is build_info's version label; empty means the main module's
+	// version from the build information, or "unknown".
+	Version string
+	// Readiness, when set, learns from the pipeline's calls which events
+	// progress: every commit and every completed report counts as progress,
+	// Waiting and Done are passed on. See [Readiness].
+	Readiness *Readiness
+	// Now is the clock (default time.Now); freshness_seconds is computed
+	// with it at scrape time.
+	Now func() time.Time
+}
+
+// Metrics holds the connector's metric families and their registry.
+type Metrics struct {
+	reg   *prometheus.Registry
+	now   func() time.Time
+	ready *Readiness
+	kafka *kafkaHooks
+
+	rowsRead     *prometheus.CounterVec
+	rowsProduced *prometheus.CounterVec
+	rowsDead     *prometheus.CounterVec
+	windows      *prometheus.CounterVec
+	chunks       *prometheus.CounterVec
+	transactions *prometheus.CounterVec
+	reportWait   *prometheus.HistogramVec
+
+	mu     sync.RWMutex
+	events map[string]*eventSeries
+}
+
+// eventSeries caches one event's children of every vector, so that the
+// per-chunk calls neither hash labels nor allocate.
+type eventSeries struct {
+	read, produced, dead prometheus.Counter
+	windows, chunks      prometheus.Counter
+	committed, aborted   prometheus.Counter
+	reportWait           prometheus.Observer
+
+	mu                             sync.Mutex
+	committedEnd, position, target time.Time
+}
+
+// New builds a Metrics whose families are registered on a new registry.
+func New(o Options) *Metrics {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	m := &Metrics{
+		reg:    prometheus.NewRegistry(),
+		now:    o.Now,
+		ready:  o.Readiness,
+		events: map[string]*eventSeries{},
+	}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+	}
+	m.rowsRead = counter("rows_read_total", "Report rows read and handled, counted when the chunk holding them commits.", "event")
+	m.rowsProduced = counter("rows_produced_total", "Records committed to the event's topic.", "event")
+	m.rowsDead = counter("rows_dead_lettered_total", "Rows committed to the dead-letter topic because they could not be converted.", "event")
+	m.windows = counter("windows_committed_total", "Windows whose rows are all committed.", "event")
+	m.chunks = counter("chunks_committed_total", "Committed transactions that carried rows (chunks).", "event")
+	m.transactions = counter("transactions_total", "Kafka transactions ended, by outcome (committed or aborted).", "event", "outcome")
+	m.reportWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "report_wait_seconds",
+		Help:    "Time from a report's submit to its completion.",
+		Buckets: ReportWaitBuckets,
+	}, []string{"event"})
+
+	up := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "up", Help: "1 while the connector process runs."})
+	up.Set(1)
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info", Help: "Always 1; the labels describe the build."},
+		[]string{"version", "goversion"})
+	info.WithLabelValues(version(o.Version), runtime.Version()).Set(1)
+
+	m.kafka = newKafkaHooks()
+	m.reg.MustRegister(
+		m.rowsRead, m.rowsProduced, m.rowsDead, m.windows, m.chunks, m.transactions, m.reportWait,
+		progressCollector{m}, up, info, m.kafka,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+func version(v string) string {
+	if v != "" {
+		return v
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "unknown"
+}
+
+// Registry returns the registry holding every family of m, for a handler
+// of the caller's own or for tests. Nil on a nil Metrics.
+func (m *Metrics) Registry() *prometheus.Registry {
+	if m == nil {
+		return nil
+	}
+	return m.reg
+}
+
+// series returns event's cached children, creating them on first use.
+func (m *Metrics) series(event string) *eventSeries {
+	m.mu.RLock()
+	s := m.events[event]
+	m.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s = m.events[event]; s != nil {
+		return s
+	}
+	s = &eventSeries{
+		read:       m.rowsRead.WithLabelValues(event),
+		produced:   m.rowsProduced.WithLabelValues(event),
+		dead:       m.rowsDead.WithLabelValues(event),
+		windows:    m.windows.WithLabelValues(event),
+		chunks:     m.chunks.WithLabelValues(event),
+		committed:  m.transactions.WithLabelValues(event, OutcomeCommitted),
+		aborted:    m.transactions.WithLabelValues(event, OutcomeAborted),
+		reportWait: m.reportWait.WithLabelValues(event),
+	}
+	m.events[event] = s
+	return s
+}
+
+// InitEvents creates every per-event series at zero, so that rates and
+// absent-series alerts work before the first commit, and starts each
+// event's stuck clock in the Readiness given to New.
+func (m *Metrics) InitEvents(events ...string) {
+	if m == nil {
+		return
+	}
+	now := m.now()
+	for _, ev := range events {
+		m.series(ev)
+		m.ready.Progressed(ev, now)
+	}
+}
+
+// ChunkCommitted records one committed transaction that carried rows: read
+// report rows were handled, produced went to the event's topic and
+// deadLettered to the dead-letter topic. It counts a chunk and a committed
+// transaction, and is progress for the Readiness. Negative counts are
+// ignored.
+func (m *Metrics) ChunkCommitted(event string, read, produced, deadLettered int64) {
+	if m == nil {
+		return
+	}
+	s := m.series(event)
+	add(s.read, read)
+	add(s.produced, produced)
+	add(s.dead, deadLettered)
+	s.chunks.Inc()
+	s.committed.Inc()
+	m.ready.Progressed(event, m.now())
+}
+
+// CheckpointCommitted records one committed transaction that carried only a
+// checkpoint (a report's ID after its submit, or the end of a window with no
+// rows left). It is progress for the Readiness.
+func (m *Metrics) CheckpointCommitted(event string) {
+	if m == nil {
+		return
+	}
+	m.series(event).committed.Inc()
+	m.ready.Progressed(event, m.now())
+}
+
+// TransactionAborted records a transaction that was begun and did not
+// commit: aborted, failed to commit, or ended with an unknown outcome.
+func (m *Metrics) TransactionAborted(event string) {
+	if m == nil {
+		return
+	}
+	m.series(event).aborted.Inc()
+}
+
+// WindowCommitted records a window whose rows are all committed, ending at
+// windowEnd (exclusive): it counts the window, sets where the event's
+// committed data ends (freshness_seconds) and its position, and is progress
+// for the Readiness. It counts no transaction: the window's last one is
+// recorded by ChunkCommitted or CheckpointCommitted.
+func (m *Metrics) WindowCommitted(event string, windowEnd time.Time) {
+	if m == nil {
+		return
+	}
+	s := m.series(event)
+	s.windows.Inc()
+	s.mu.Lock()
+	s.committedEnd = later(s.committedEnd, windowEnd)
+	s.position = later(s.position, windowEnd)
+	s.mu.Unlock()
+	m.ready.Progressed(event, m.now())
+}
+
+// SetCommittedEnd sets where the event's committed data ends without
+// counting a window: call it at start with the checkpoints read (for a
+// checkpoint, Position.Next()), so freshness_seconds exists from the first
+// scrape. An earlier end than the one known is ignored.
+func (m *Metrics) SetCommittedEnd(event string, end time.Time) {
+	if m == nil || end.IsZero() {
+		return
+	}
+	s := m.series(event)
+	s.mu.Lock()
+	s.committedEnd = later(s.committedEnd, end)
+	s.position = later(s.position, end)
+	s.mu.Unlock()
+}
+
+// ReportReady records how long a report took from its submit to its
+// completion (report_wait_seconds). It is progress for the Readiness.
+func (m *Metrics) ReportReady(event string, waited time.Duration) {
+	if m == nil {
+		return
+	}
+	m.series(event).reportWait.Observe(max(waited, 0).Seconds())
+	m.ready.Progressed(event, m.now())
+}
+
+// SetProgress sets where the event stands (position_timestamp_seconds) and
+// where its walk is heading; backfill_remaining_seconds is target −
+// position, at least 0. A zero time leaves the value as it was.
+func (m *Metrics) SetProgress(event string, position, target time.Time) {
+	if m == nil {
+		return
+	}
+	s := m.series(event)
+	s.mu.Lock()
+	if !position.IsZero() {
+		s.position = position
+	}
+	if !target.IsZero() {
+		s.target = target
+	}
+	s.mu.Unlock()
+}
+
+// Waiting says the event is idle until until, waiting for its next live
+// window to settle; it is passed to the Readiness (see Readiness.Waiting).
+func (m *Metrics) Waiting(event string, until time.Time) {
+	if m == nil {
+		return
+	}
+	m.ready.Waiting(event, until)
+}
+
+// Done says the event has no work left (its bounded range is extracted); it
+// is passed to the Readiness (see Readiness.Done).
+func (m *Metrics) Done(event string) {
+	if m == nil {
+		return
+	}
+	m.ready.Done(event)
+}
+
+func add(c prometheus.Counter, n int64) {
+	if n > 0 {
+		c.Add(float64(n))
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// progressCollector computes the time-dependent gauges at scrape time.
+type progressCollector struct{ m *Metrics }
+
+var (
+	freshnessDesc = prometheus.NewDesc(Namespace+"_freshness_seconds",
+		"Time since the end of the event's last committed window (now - end), at least 0.", []string{"event"}, nil)
+	remainingDesc = prometheus.NewDesc(Namespace+"_backfill_remaining_seconds",
+		"Span the event still has to extract: target - position, at least 0 (bounded: --to; live: now - settle, as of the last SetProgress).", []string{"event"}, nil)
+	positionDesc = prometheus.NewDesc(Namespace+"_position_timestamp_seconds",
+		"Where the event stands: the Unix time up to which its rows are committed or its cursor.", []string{"event"}, nil)
+)
+
+func (progressCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- freshnessDesc
+	ch <- remainingDesc
+	ch <- positionDesc
+}
+
+func (c progressCollector) Collect(ch chan<- prometheus.Metric) {
+	now := c.m.now()
+	c.m.mu.RLock()
+	defer c.m.mu.RUnlock()
+	for ev, s := range c.m.events {
+		s.mu.Lock()
+		end, pos, target := s.committedEnd, s.position, s.target
+		s.mu.Unlock()
+		if !end.IsZero() {
+			ch <- prometheus.MustNewConstMetric(freshnessDesc, prometheus.GaugeValue, max(now.Sub(end), 0).Seconds(), ev)
+		}
+		if !pos.IsZero() {
+			ch <- prometheus.MustNewConstMetric(positionDesc, prometheus.GaugeValue, unixSeconds(pos), ev)
+			if !target.IsZero() {
+				ch <- prometheus.MustNewConstMetric(remainingDesc, prometheus.GaugeValue, max(target.Sub(pos), 0).Seconds(), ev)
+			}
+		}
+	}
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1e3 }

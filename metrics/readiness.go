@@ -1,0 +1,172 @@
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrNotConnected is Check's answer until SetConnected(true).
+var ErrNotConnected = errors.New("not connected to Kafka")
+
+// Readiness tracks whether the connector does its job: it is connected to
+// Kafka, not fenced by another instance, and no event with work pending is
+// stuck. The zero Readiness is ready for use (and not connected); a nil
+// *Readiness ignores every call and is always ready.
+//
+// An event is tracked from its first Progressed or Waiting call. It is stuck
+// when it made no progress for longer than stuckAfter, counting from its
+// last progress or from the end of its last wait, whichever is later: an
+// event idle until its next live window settles is not stuck, and one that
+// has not resumed stuckAfter past that moment is. An event marked Done is
+// never stuck.
+type Readiness struct {
+	mu        sync.Mutex
+	connected bool
+	fenced    error
+	events    map[string]*eventReadiness
+}
+
+type eventReadiness struct {
+	progressed, waitUntil time.Time
+	done                  bool
+}
+
+// StuckError is Check's answer when events are stuck.
+type StuckError struct {
+	// Since is, for every stuck event, how long it has made no progress.
+	Since map[string]time.Duration
+}
+
+func (e *StuckError) Error() string {
+	events := make([]string, 0, len(e.Since))
+	for ev := range e.Since {
+		events = append(events, ev)
+	}
+	slices.Sort(events)
+	parts := make([]string, len(events))
+	for i, ev := range events {
+		parts[i] = fmt.Sprintf("%s no progress for %s", ev, e.Since[ev].Round(time.Second))
+	}
+	return "stuck: " + strings.Join(parts, "; ")
+}
+
+// SetConnected records whether the connector is connected to Kafka: true
+// once its producers are initialised, false while it cannot reach Kafka.
+func (r *Readiness) SetConnected(ok bool) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.connected = ok
+	r.mu.Unlock()
+}
+
+// SetFenced records that another instance took over (err says how); a nil
+// err is ignored, since fencing is final.
+func (r *Readiness) SetFenced(err error) {
+	if r == nil || err == nil {
+		return
+	}
+	r.mu.Lock()
+	if r.fenced == nil {
+		r.fenced = err
+	}
+	r.mu.Unlock()
+}
+
+// Progressed records that the event moved forward at at (a commit, a
+// submitted or completed report). The event is no longer Done.
+func (r *Readiness) Progressed(event string, at time.Time) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	e := r.event(event)
+	e.progressed = later(e.progressed, at)
+	e.done = false
+	r.mu.Unlock()
+}
+
+// Waiting records that the event is idle, by design, until until (its next
+// live window settles then).
+func (r *Readiness) Waiting(event string, until time.Time) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	e := r.event(event)
+	e.waitUntil = until
+	e.done = false
+	r.mu.Unlock()
+}
+
+// Done records that the event has no work left (its bounded range is
+// extracted): it is never stuck until it progresses again.
+func (r *Readiness) Done(event string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.event(event).done = true
+	r.mu.Unlock()
+}
+
+func (r *Readiness) event(name string) *eventReadiness {
+	if r.events == nil {
+		r.events = map[string]*eventReadiness{}
+	}
+	e := r.events[name]
+	if e == nil {
+		e = &eventReadiness{}
+		r.events[name] = e
+	}
+	return e
+}
+
+// Check returns nil when the connector is ready at now, otherwise why not:
+// the fencing error wrapped ("fenced by another instance: ..."),
+// ErrNotConnected, or a *StuckError naming every event that made no
+// progress for longer than stuckAfter. stuckAfter <= 0 disables the stuck
+// check.
+func (r *Readiness) Check(now time.Time, stuckAfter time.Duration) error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fenced != nil {
+		return fmt.Errorf("fenced by another instance: %w", r.fenced)
+	}
+	if !r.connected {
+		return ErrNotConnected
+	}
+	if stuckAfter <= 0 {
+		return nil
+	}
+	var stuck map[string]time.Duration
+	for name, e := range r.events {
+		if e.done {
+			continue
+		}
+		if idle := now.Sub(later(e.progressed, e.waitUntil)); idle > stuckAfter {
+			if stuck == nil {
+				stuck = map[string]time.Duration{}
+			}
+			stuck[name] = idle
+		}
+	}
+	if stuck != nil {
+		return &StuckError{Since: stuck}
+	}
+	return nil
+}
+
+// Probe returns a readiness function for NewServer: Check at the current
+// time with stuckAfter.
+func (r *Readiness) Probe(stuckAfter time.Duration) func() error {
+	return func() error { return r.Check(time.Now(), stuckAfter) }
+}
