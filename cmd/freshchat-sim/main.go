@@ -1,6 +1,8 @@
 // Command freshchat-sim serves the Freshchat raw reports simulator
 // (package freshchattest) on a real listener, for docker-compose and manual
-// runs. The API is under /v2, downloads under /files/.
+// runs. The API is under /v2, downloads under /files/. Besides the 12
+// reports it serves the vendor events agent-performance, classic and
+// Chat-Transcript.
 //
 //	freshchat-sim -addr :8080 -base-url http://freshchat-sim:8080/v2 -rows-per-hour 600 -pending-polls 2
 package main
@@ -54,6 +56,7 @@ func run(args []string) error {
 	fs.BoolVar(&f.AltTimestamps, "alt-timestamps", false, "created_at as 2006-01-02 15:04:05.0")
 	fs.BoolVar(&f.ShuffleColumns, "shuffle-columns", false, "column order differs per file")
 	fs.IntVar(&f.MalformedEvery, "malformed-every", 0, "every Nth served row gets reopened=maybe")
+	fs.BoolVar(&f.HeaderDrift, "header-drift", false, "columns depend on the UTC hour: drift_added appended in odd hours, one nullable column dropped in hours divisible by 3")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -251,34 +251,36 @@ func (s *Server) complete(j *job, now time.Time) {
 	if j.legacy {
 		n = 1
 	}
-	shape := fileShape{
-		format:         f.Format,
-		filesPerZip:    f.FilesPerZip,
-		bom:            f.BOM,
-		crlf:           f.CRLF,
-		altTimestamps:  f.AltTimestamps,
-		shuffleColumns: f.ShuffleColumns,
-		malformedEvery: f.MalformedEvery,
-	}
+	shape := newShape(f)
 	start := j.start.UnixMilli()
 	span := j.end.UnixMilli() - start + 1 // end is inclusive
 	cutoff := now.UnixMilli() + 1         // rows with created_at <= now
 	for k := range n {
 		o := &object{
-			key:     fmt.Sprintf("reports/%s/%d-of-%d%s", j.id, k+1, n, shape.ext()),
-			event:   j.event,
-			from:    start + k*span/n,
-			to:      start + (k+1)*span/n,
-			modTime: now.UTC().Truncate(time.Second),
-			shape:   shape,
+			key:         fmt.Sprintf("reports/%s/%d-of-%d%s", j.id, k+1, n, shape.ext()),
+			event:       j.event,
+			from:        start + k*span/n,
+			to:          start + (k+1)*span/n,
+			modTime:     now.UTC().Truncate(time.Second),
+			shape:       shape,
+			headerDrift: f.HeaderDrift,
 		}
 		o.rowsTo = min(o.to, cutoff)
-		o.etag = fmt.Sprintf("%q", fmt.Sprintf("%016x", stringSeed(fmt.Sprintf("%s|%d|%d|%d|%d|%+v",
-			o.event.name, o.from, o.rowsTo, s.gen.rowsPerHour, o.modTime.Unix(), shape))))
+		o.etag = s.etag(o)
 		j.links = append(j.links, o)
 		s.objects[o.key] = o
 	}
 	j.status = statusCompleted
+}
+
+// etag is o's strong ETag: a hash of everything its bytes depend on.
+func (s *Server) etag(o *object) string {
+	key := fmt.Sprintf("%s|%d|%d|%d|%d|%+v",
+		o.event.name, o.from, o.rowsTo, s.gen.rowsPerHour, o.modTime.Unix(), o.shape)
+	if o.headerDrift {
+		key += "|header-drift"
+	}
+	return fmt.Sprintf("%q", fmt.Sprintf("%016x", stringSeed(key)))
 }
 
 // javaTimestamp formats t the way java.sql.Timestamp prints it:

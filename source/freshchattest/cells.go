@@ -181,6 +181,15 @@ const (
 	kAssignType
 	kPrevGroup
 	kAssignedCount
+	kHandled
+	kAvgResponse
+	kFirstResponseVendor
+	kConvStatus
+	kMessage
+	kAttachment
+	kAttachmentID
+	kAttachmentName
+	kDrift
 )
 
 // rowCtx holds the draws shared by several columns of one row, so related

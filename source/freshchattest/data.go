@@ -31,11 +31,19 @@ type eventDef struct {
 	// hostileChannel: the report has no person-name column, so hostile rows
 	// carry their hostile text in channel_name instead.
 	hostileChannel bool
+	// ownCells generate columns this report serves differently from the
+	// others (or alone); they take precedence over cellFuncs.
+	ownCells map[string]cellFunc
+	// driftDrop is the nullable column Faults.HeaderDrift drops from the
+	// header in hours divisible by 3 (see DriftColumns). Never created_at
+	// nor a Kafka key column.
+	driftDrop string
 
 	seed        uint64
 	cells       []cellFunc
 	createdAt   int // index of created_at in columns
 	reopenedIdx int // index of reopened in columns, -1 if none
+	driftIdx    int // index of driftDrop in columns
 }
 
 var (
@@ -48,9 +56,13 @@ var (
 // eventDefs lists the 12 reports in canonical order. Columns of the eight
 // documented reports follow the vendor reference in the order it lists them;
 // the unpublished four follow docs/CONTRACTS.md with their extra column last.
+// driftDrop names the column Faults.HeaderDrift drops: one that is empty in
+// some rows, except for Agent-Activity, whose only such column is an extra
+// one, so it drops agent_email (nullable in its schema) instead.
 var eventDefs = buildEventDefs([]eventDef{
 	{
-		name: "Conversation-Created",
+		name:      "Conversation-Created",
+		driftDrop: "reopen_cause",
 		columns: []string{"channel_name", "reopened", "actor_type", "group_name", "reopen_cause",
 			"created_at", "interaction_id", "conv_url", "interaction_raw_id", "group_id",
 			"conversation_id", "is_conv_offline", "channel_id"},
@@ -58,14 +70,16 @@ var eventDefs = buildEventDefs([]eventDef{
 		groupOptional: true,
 	},
 	{
-		name: "Message-Sent",
+		name:      "Message-Sent",
+		driftDrop: "actor_sub_type",
 		columns: []string{"channel_name", "actor_sub_type", "reopened", "actor_type", "group_name",
 			"actor_name", "created_at", "interaction_id", "interaction_raw_id", "group_id",
 			"conversation_id", "actor_id", "channel_id"},
 		actorTypes: actorsAll,
 	},
 	{
-		name: "Conversation-Resolved",
+		name:      "Conversation-Resolved",
+		driftDrop: "agent_name",
 		columns: []string{"channel_name", "reopened", "actor_type", "resolve_type", "agent_name",
 			"agent_id", "group_name", "actor_name", "created_at", "interaction_id",
 			"interaction_raw_id", "group_id", "actor_belongs_to_group", "conversation_id",
@@ -74,7 +88,8 @@ var eventDefs = buildEventDefs([]eventDef{
 		agentOptional: true,
 	},
 	{
-		name: "Conversation-Resolution-Label",
+		name:      "Conversation-Resolution-Label",
+		driftDrop: "agent_name",
 		columns: []string{"channel_name", "reopened", "agent_name", "agent_id", "actor_type",
 			"label_sub_category_id", "group_name", "user_name", "actor_name", "label_category_name",
 			"created_at", "interaction_id", "interaction_raw_id", "group_id",
@@ -84,7 +99,8 @@ var eventDefs = buildEventDefs([]eventDef{
 		agentOptional: true,
 	},
 	{
-		name: "CSAT-Score",
+		name:      "CSAT-Score",
+		driftDrop: "csat_response",
 		columns: []string{"channel_name", "reopened", "agent_name", "agent_id", "csat_id",
 			"csat_submitter_user_name", "csat_submitter_user_id", "group_name", "actor_name",
 			"created_at", "has_response", "interaction_id", "interaction_raw_id", "issue_resolved",
@@ -93,7 +109,8 @@ var eventDefs = buildEventDefs([]eventDef{
 		actorTypes: actorsNoUser,
 	},
 	{
-		name: "First-Response-Time",
+		name:      "First-Response-Time",
+		driftDrop: "group_name",
 		columns: []string{"channel_name", "reopened", "agent_name", "agent_id", "group_name",
 			"actor_name", "created_at", "interaction_id", "interaction_raw_id",
 			"total_first_response_time_in_seconds", "group_id", "actor_belongs_to_group",
@@ -103,7 +120,8 @@ var eventDefs = buildEventDefs([]eventDef{
 		groupFollowsAgent: true,
 	},
 	{
-		name: "Response-Time",
+		name:      "Response-Time",
+		driftDrop: "actor_sub_type",
 		columns: []string{"channel_name", "actor_sub_type", "reopened", "agent_name", "agent_id",
 			"actor_type", "group_name", "actor_name", "created_at", "interaction_id",
 			"interaction_raw_id", "group_id", "actor_belongs_to_group", "conversation_id",
@@ -113,7 +131,8 @@ var eventDefs = buildEventDefs([]eventDef{
 		groupFollowsAgent: true,
 	},
 	{
-		name: "Resolution-Time",
+		name:      "Resolution-Time",
+		driftDrop: "actor_sub_type",
 		columns: []string{"channel_name", "actor_sub_type", "reopened", "agent_name", "agent_id",
 			"actor_type", "group_name", "actor_name", "created_at", "interaction_id",
 			"interaction_raw_id", "group_id", "actor_belongs_to_group", "conversation_id",
@@ -124,7 +143,8 @@ var eventDefs = buildEventDefs([]eventDef{
 		fractionalValue:   true,
 	},
 	{
-		name: "Conversation-Agent-Assigned",
+		name:      "Conversation-Agent-Assigned",
+		driftDrop: "actor_sub_type",
 		columns: []string{"channel_id", "channel_name", "reopened", "agent_id", "agent_name",
 			"group_id", "group_name", "actor_type", "actor_sub_type", "actor_id", "actor_name",
 			"created_at", "interaction_id", "interaction_raw_id", "conversation_id",
@@ -132,7 +152,8 @@ var eventDefs = buildEventDefs([]eventDef{
 		actorTypes: actorsRouting,
 	},
 	{
-		name: "Conversation-Group-Assigned",
+		name:      "Conversation-Group-Assigned",
+		driftDrop: "actor_sub_type",
 		columns: []string{"channel_id", "channel_name", "reopened", "group_id", "group_name",
 			"actor_type", "actor_sub_type", "actor_id", "actor_name", "created_at",
 			"interaction_id", "interaction_raw_id", "conversation_id", "value_in_seconds",
@@ -140,12 +161,14 @@ var eventDefs = buildEventDefs([]eventDef{
 		actorTypes: actorsRouting,
 	},
 	{
-		name: "Agent-Activity",
+		name:      "Agent-Activity",
+		driftDrop: "agent_email",
 		columns: []string{"agent_id", "agent_name", "agent_email", "group_id", "group_name",
 			"status", "created_at", "duration_in_seconds", "status_reason"},
 	},
 	{
-		name: "Agent-Intelliassign-Activity",
+		name:      "Agent-Intelliassign-Activity",
+		driftDrop: "group_name",
 		columns: []string{"agent_id", "agent_name", "group_id", "group_name",
 			"intelliassign_status", "created_at", "duration_in_seconds", "assigned_count"},
 		groupOptional: true,
@@ -155,6 +178,10 @@ var eventDefs = buildEventDefs([]eventDef{
 // personNameColumns hold people's names: hostile rows put their hostile text there.
 var personNameColumns = []string{"agent_name", "actor_name", "user_name", "csat_submitter_user_name"}
 
+// keyColumns are the columns the connector builds Kafka keys from (see
+// docs/CONTRACTS.md); header drift never drops them.
+var keyColumns = []string{"interaction_id", "conversation_id", "agent_id", "actor_id"}
+
 func buildEventDefs(defs []eventDef) []*eventDef {
 	out := make([]*eventDef, len(defs))
 	for i := range defs {
@@ -162,12 +189,19 @@ func buildEventDefs(defs []eventDef) []*eventDef {
 		d.seed = stringSeed(d.name)
 		d.createdAt = slices.Index(d.columns, "created_at")
 		d.reopenedIdx = slices.Index(d.columns, "reopened")
+		d.driftIdx = slices.Index(d.columns, d.driftDrop)
+		if d.driftIdx < 0 || d.driftIdx == d.createdAt || slices.Contains(keyColumns, d.driftDrop) {
+			panic("freshchattest: " + d.name + ": invalid drift column " + d.driftDrop)
+		}
 		d.hostileChannel = !slices.ContainsFunc(d.columns, func(c string) bool {
 			return slices.Contains(personNameColumns, c)
 		})
 		d.cells = make([]cellFunc, len(d.columns))
 		for j, c := range d.columns {
-			f, ok := cellFuncs[c]
+			f, ok := d.ownCells[c]
+			if !ok {
+				f, ok = cellFuncs[c]
+			}
 			if !ok {
 				panic("freshchattest: no generator for column " + c)
 			}
@@ -178,10 +212,14 @@ func buildEventDefs(defs []eventDef) []*eventDef {
 	return out
 }
 
+// lookupEvent finds one of the 12 reports or of the vendor events by its
+// exact name.
 func lookupEvent(name string) *eventDef {
-	for _, d := range eventDefs {
-		if d.name == name {
-			return d
+	for _, defs := range [][]*eventDef{eventDefs, vendorDefs} {
+		for _, d := range defs {
+			if d.name == name {
+				return d
+			}
 		}
 	}
 	return nil
@@ -198,11 +236,12 @@ func Events() []string {
 	return out
 }
 
-// Columns returns the canonical column order the simulator serves for event,
-// including the extra columns of the unpublished reports (see
-// docs/CONTRACTS.md). It returns nil for an unknown event. With
-// Faults.ShuffleColumns the served order differs per file; the set of columns
-// does not.
+// Columns returns the canonical column order the simulator serves for event
+// (one of Events or VendorEvents), including the extra columns of the
+// unpublished reports (see docs/CONTRACTS.md). It returns nil for an unknown
+// event. With Faults.ShuffleColumns the served order differs per file; the
+// set of columns does not, unless Faults.HeaderDrift is on (see
+// DriftColumns).
 func Columns(event string) []string {
 	d := lookupEvent(event)
 	if d == nil {
@@ -242,6 +281,18 @@ func (g generator) firstSlot(d *eventDef, hour, from int64) int64 {
 		i++
 	}
 	return i
+}
+
+// first returns created_at (unix ms) of the first row with from <=
+// created_at < to; ok is false when there is none.
+func (g generator) first(d *eventDef, from, to int64) (ms int64, ok bool) {
+	for hour := floorHour(from); hour < to; hour += hourMillis {
+		if i := g.firstSlot(d, hour, from); i < g.rowsPerHour {
+			ms = g.slotTime(d, hour, i)
+			return ms, ms < to
+		}
+	}
+	return 0, false
 }
 
 // each calls fn for every row with from <= created_at < to (unix ms), in
@@ -297,11 +348,13 @@ func floorHour(ms int64) int64 {
 	return h
 }
 
-// Rows returns the rows the simulator holds for event with
+// Rows returns the rows the simulator holds for event (one of Events or
+// VendorEvents) with
 // from <= created_at < to (half-open) and created_at <= Now(), in Columns
 // order, created_at formatted as "2006-01-02T15:04:05.000Z", ascending by
 // created_at. Values are the true values: Faults (timestamp format, column
-// order, malformed cells) do not apply. It returns nil for an unknown event.
+// order, malformed cells, header drift) do not apply; ServedRows applies the
+// header drift. It returns nil for an unknown event.
 // Rows materialises the result; use small windows.
 func (s *Server) Rows(event string, from, to time.Time) [][]string {
 	d := lookupEvent(event)

@@ -36,7 +36,7 @@ func TestEventsAndColumns(t *testing.T) {
 	assert.Equal(t, []string{"channel_name", "reopened", "actor_type", "group_name", "reopen_cause", "created_at",
 		"interaction_id", "conv_url", "interaction_raw_id", "group_id", "conversation_id", "is_conv_offline",
 		"channel_id"}, freshchattest.Columns("Conversation-Created"))
-	assert.Nil(t, freshchattest.Columns("Chat-Transcript"))
+	assert.Nil(t, freshchattest.Columns("Chat-Log"))
 
 	cols := freshchattest.Columns("Message-Sent")
 	cols[0] = "changed"

@@ -20,6 +20,20 @@
 // double quotes, an embedded newline and non-ASCII UTF-8); this is not a
 // knob. Booleans are true/false, empty cells mean no value.
 //
+// Besides the 12 reports of Events the API serves three event names of the
+// vendor SDK the connector has no schema for (VendorEvents:
+// agent-performance, classic, Chat-Transcript), with columns of the
+// simulator's own choosing, for tests of schemas derived from a header.
+//
+// # Header drift
+//
+// With Faults.HeaderDrift the columns of a file depend on the UTC hour of
+// its rows: a vendor column is appended in odd hours and a nullable column
+// dropped in hours divisible by 3 (DriftColumns). A zip starts a new CSV
+// file wherever the drift changes, so one report's files differ in their
+// headers; Server.ServedRows returns each row with the header it was served
+// under.
+//
 // # Faults
 //
 // Faults are counted, not random: "every Nth" means the Nth, 2Nth, ...

@@ -35,7 +35,11 @@ type object struct {
 	rowsTo  int64 // min(to, completion time + 1ms): rows served are [from, rowsTo)
 	modTime time.Time
 	shape   fileShape
-	etag    string
+	// headerDrift is Faults.HeaderDrift at completion. It is kept out of
+	// shape so that the ETags of files without drift stay what they were
+	// before the knob existed.
+	headerDrift bool
+	etag        string
 
 	mu   sync.Mutex // guards path; held while generating
 	path string     // cached file, "" until generated
@@ -51,6 +55,22 @@ type fileShape struct {
 	shuffleColumns bool
 	malformedEvery int
 }
+
+// newShape snapshots the content knobs of f (defaults applied).
+func newShape(f Faults) fileShape {
+	return fileShape{
+		format:         f.Format,
+		filesPerZip:    f.FilesPerZip,
+		bom:            f.BOM,
+		crlf:           f.CRLF,
+		altTimestamps:  f.AltTimestamps,
+		shuffleColumns: f.ShuffleColumns,
+		malformedEvery: f.MalformedEvery,
+	}
+}
+
+// zipped reports whether a link is a zip, which may hold several CSV files.
+func (f fileShape) zipped() bool { return f.format != "csv" && f.format != "gzip" }
 
 func (f fileShape) ext() string {
 	switch f.format {

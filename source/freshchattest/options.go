@@ -84,6 +84,17 @@ type Faults struct {
 	// ... row served by each link (counted across the link's files, from 1)
 	// carries reopened=maybe, a cell no connector can convert.
 	MalformedEvery int
+	// HeaderDrift makes the columns of a CSV file depend on the UTC hour of
+	// its rows, as a vendor adding and removing columns would: in odd hours
+	// a column drift_added is appended to the header (a deterministic value
+	// per row), in hours divisible by 3 one nullable column of the event is
+	// missing (DriftColumns names both). Links are not cut at hours, so a
+	// zip starts a new CSV file, with its own header, wherever the drift
+	// changes between consecutive rows (on top of the FilesPerZip split): a
+	// report's files then differ in their columns. A plain or gzip link is
+	// one file and carries the drift of its first row (of its start when it
+	// has no rows) throughout. Server.ServedRows returns the rows as served.
+	HeaderDrift bool
 }
 
 // Validate reports a knob the simulator cannot honour.

@@ -22,7 +22,7 @@ func writeObject(w io.Writer, o *object, g generator) error {
 	var err error
 	switch o.shape.format {
 	case "csv":
-		err = writeCSVs(o, g, 1, func(int) (io.Writer, error) { return bw, nil })
+		err = writeCSVs(o, g, 1, false, func(int) (io.Writer, error) { return bw, nil })
 	case "gzip":
 		var gz *gzip.Writer
 		gz, err = gzip.NewWriterLevel(bw, gzip.BestSpeed)
@@ -31,7 +31,7 @@ func writeObject(w io.Writer, o *object, g generator) error {
 		}
 		gz.Name = o.event.name + ".csv"
 		gz.ModTime = o.modTime
-		if err = writeCSVs(o, g, 1, func(int) (io.Writer, error) { return gz, nil }); err == nil {
+		if err = writeCSVs(o, g, 1, false, func(int) (io.Writer, error) { return gz, nil }); err == nil {
 			err = gz.Close()
 		}
 	default:
@@ -40,7 +40,7 @@ func writeObject(w io.Writer, o *object, g generator) error {
 			return flate.NewWriter(out, flate.BestSpeed)
 		})
 		stamp := time.UnixMilli(o.from).UTC().Format("20060102T150405Z")
-		err = writeCSVs(o, g, o.shape.filesPerZip, func(j int) (io.Writer, error) {
+		err = writeCSVs(o, g, o.shape.filesPerZip, true, func(j int) (io.Writer, error) {
 			return zw.CreateHeader(&zip.FileHeader{
 				Name:     fmt.Sprintf("%s_%s_%d.csv", o.event.name, stamp, j+1),
 				Method:   zip.Deflate,
@@ -59,17 +59,35 @@ func writeObject(w io.Writer, o *object, g generator) error {
 
 // writeCSVs writes o's rows as files CSV files, each opened by open(j) and
 // starting with its own header, the rows split between them in order.
-func writeCSVs(o *object, g generator, files int, open func(j int) (io.Writer, error)) error {
+//
+// With header drift every file carries one drift: with splitDrift (zips) a
+// new file also starts wherever the drift of the rows' hour changes, so each
+// row is served under the drift of its own hour and a link may hold more
+// than files files; without it (a single-file link) the whole link carries
+// the drift of its first row. A file without rows carries the drift of the
+// file before it, the first one that of the link's first row (or of its
+// start when it has none).
+func writeCSVs(o *object, g generator, files int, splitDrift bool, open func(j int) (io.Writer, error)) error {
 	d := o.event
 	var total int64
 	if files > 1 {
 		total = g.count(d, o.from, o.rowsTo)
 	}
-	boundary := func(j int) int64 { return int64(j) * total / int64(files) }
+	boundary := func(k int) int64 { return int64(k) * total / int64(files) }
+
+	linkDrift := noDrift
+	if o.headerDrift {
+		first, ok := g.first(d, o.from, o.rowsTo)
+		if !ok {
+			first = o.from
+		}
+		linkDrift = d.driftAt(first)
+	}
+	splitDrift = splitDrift && o.headerDrift
 
 	var cur *csvFile
-	j := -1
-	next := func() error {
+	j := -1 // files opened so far, minus one
+	next := func(dr drift) error {
 		if cur != nil {
 			if err := cur.flush(); err != nil {
 				return err
@@ -80,16 +98,27 @@ func writeCSVs(o *object, g generator, files int, open func(j int) (io.Writer, e
 		if err != nil {
 			return err
 		}
-		cur, err = newCSVFile(w, o, j)
+		cur, err = newCSVFile(w, o, j, dr)
 		return err
 	}
-	if err := next(); err != nil {
+	if err := next(linkDrift); err != nil {
 		return err
 	}
+	k := 0 // index of the current file of the even split
 	var served int64
 	err := g.each(d, o.from, o.rowsTo, func(ms int64, row []string) error {
-		for j < files-1 && served >= boundary(j+1) {
-			if err := next(); err != nil {
+		dr := linkDrift
+		if splitDrift {
+			dr = d.driftAt(ms)
+		}
+		for k < files-1 && served >= boundary(k+1) {
+			k++
+			if err := next(dr); err != nil {
+				return err
+			}
+		}
+		if dr != cur.drift {
+			if err := next(dr); err != nil {
 				return err
 			}
 		}
@@ -99,8 +128,9 @@ func writeCSVs(o *object, g generator, files int, open func(j int) (io.Writer, e
 	if err != nil {
 		return err
 	}
-	for j < files-1 {
-		if err := next(); err != nil {
+	for k < files-1 {
+		k++
+		if err := next(cur.drift); err != nil {
 			return err
 		}
 	}
@@ -113,11 +143,16 @@ type csvFile struct {
 	perm        []int // served position -> canonical column index
 	out         []string
 	shape       fileShape
+	drift       drift
+	event       *eventDef
 	createdPos  int // served position of created_at
 	reopenedPos int // served position of reopened, -1 if none
 }
 
-func newCSVFile(w io.Writer, o *object, j int) (*csvFile, error) {
+// newCSVFile starts file j of o with drift dr and writes its header: the
+// columns dr keeps, shuffled with ShuffleColumns, then driftColumn if dr
+// adds it.
+func newCSVFile(w io.Writer, o *object, j int, dr drift) (*csvFile, error) {
 	d := o.event
 	if o.shape.bom {
 		if _, err := io.WriteString(w, utf8BOM); err != nil {
@@ -126,15 +161,20 @@ func newCSVFile(w io.Writer, o *object, j int) (*csvFile, error) {
 	}
 	f := &csvFile{
 		w:     csv.NewWriter(w),
-		perm:  columnOrder(d, o.from, j, o.shape.shuffleColumns),
-		out:   make([]string, len(d.columns)),
+		perm:  columnOrder(d, keptColumns(d, dr), o.from, j, o.shape.shuffleColumns),
 		shape: o.shape,
+		drift: dr,
+		event: d,
 	}
+	f.out = make([]string, len(f.perm), len(f.perm)+1)
 	f.createdPos = slices.Index(f.perm, d.createdAt)
 	f.reopenedPos = slices.Index(f.perm, d.reopenedIdx)
 	f.w.UseCRLF = o.shape.crlf
 	for i, c := range f.perm {
 		f.out[i] = d.columns[c]
+	}
+	if dr.added {
+		f.out = append(f.out, driftColumn)
 	}
 	return f, f.w.Write(f.out)
 }
@@ -150,6 +190,9 @@ func (f *csvFile) write(served, ms int64, row []string) error {
 	if f.shape.malformedEvery > 0 && f.reopenedPos >= 0 && served%int64(f.shape.malformedEvery) == 0 {
 		f.out[f.reopenedPos] = "maybe"
 	}
+	if f.drift.added {
+		f.out[len(f.perm)] = driftValue(f.event, ms)
+	}
 	return f.w.Write(f.out)
 }
 
@@ -159,14 +202,12 @@ func (f *csvFile) flush() error {
 }
 
 // columnOrder returns the served column order of file j of the link starting
-// at from: canonical, or with shuffle a deterministic permutation that is
-// never the canonical order.
-func columnOrder(d *eventDef, from int64, j int, shuffle bool) []int {
-	n := len(d.columns)
-	perm := make([]int, n)
-	for i := range perm {
-		perm[i] = i
-	}
+// at from, given the canonical indices of the columns it serves (all of them
+// without header drift): kept as is, or with shuffle a deterministic
+// permutation of it that is never kept's own order.
+func columnOrder(d *eventDef, kept []int, from int64, j int, shuffle bool) []int {
+	perm := slices.Clone(kept)
+	n := len(perm)
 	if !shuffle || n < 2 {
 		return perm
 	}
