@@ -46,6 +46,10 @@ type Position struct {
 	DeadLettered int64 `json:"dead_lettered"`
 	// Done is true once every row of the window is committed.
 	Done bool `json:"done"`
+	// Columns, for an event whose schema is derived from its reports'
+	// headers, are the header column sets that shaped the schema, in the
+	// order they were applied: replaying them gives the same schema again.
+	Columns [][]string `json:"columns,omitempty"`
 	// File and Line name the last committed row, for operators.
 	File string `json:"file,omitempty"`
 	Line int64  `json:"line,omitempty"`

@@ -48,9 +48,15 @@ type eventRunner struct {
 	deadLetterTopic string
 	newWriter       func(context.Context) (*sink.Writer, error)
 	obs             Observer
-	retry           backoff
-	chunk           chunk
-	warnedCols      map[string]bool
+
+	// derived events have no embedded schema: schema is derived from the
+	// report headers (nil until the first one), columns records how.
+	derived    bool
+	columns    [][]string
+	framer     sink.Framer
+	retry      backoff
+	chunk      chunk
+	warnedCols map[string]bool
 }
 
 // Limits bounds a transaction.
@@ -248,9 +254,14 @@ func (wr *windowRun) read(ctx context.Context, rows *source.Rows) error {
 // and the event's policy allows.
 func (wr *windowRun) handle(ctx context.Context, row *source.Row) error {
 	e := wr.e
-	if wr.conv == nil && wr.convErr == nil || !slices.Equal(wr.convFor, row.Header) {
+	if wr.conv == nil && wr.convErr == nil || !sameHeader(wr.convFor, row.Header) {
+		if e.derived {
+			if err := e.adopt(ctx, row.Header); err != nil {
+				return fmt.Errorf("event %s window %s report %s file %s: %w", e.event, wr.w, wr.report.ID, row.File, err)
+			}
+		}
 		wr.conv, wr.convErr = e.schema.Converter(row.Header)
-		wr.convFor = slices.Clone(row.Header)
+		wr.convFor = row.Header
 		if wr.conv != nil {
 			e.noteColumns(wr.log, row.File, wr.conv)
 		}
@@ -326,6 +337,7 @@ func (wr *windowRun) commit(ctx context.Context, done bool) error {
 	p.ReportID, p.Done = wr.report.ID, done
 	p.Produced += wr.produced
 	p.DeadLettered += wr.dead
+	p.Columns = wr.e.columns
 	if wr.last != nil {
 		p.Rows, p.Digest = wr.last.Ordinal+1, wr.digest
 		p.File, p.Line = wr.last.File, wr.last.Line
@@ -429,6 +441,58 @@ func (e *eventRunner) reopen(ctx context.Context) (checkpoint.Position, error) {
 		return checkpoint.Position{}, err
 	}
 	return positions[e.event], nil
+}
+
+// adopt makes the derived schema name every column of header: derived from
+// it the first time, widened when it brings new columns. A new version is
+// published through the framer (with the registry's compatibility check)
+// before any record uses it.
+func (e *eventRunner) adopt(ctx context.Context, header []string) error {
+	var next *schemas.Schema
+	var err error
+	changed := true
+	if e.schema == nil {
+		next, err = schemas.Derive(e.event, header)
+	} else {
+		next, changed, err = schemas.Widen(e.schema, header)
+	}
+	if err != nil || !changed {
+		return err
+	}
+	prefix, err := e.framer.Prefix(ctx, e.topic, next.Text, next.Fingerprint)
+	if err != nil {
+		return err
+	}
+	e.schema, e.prefix = next, prefix
+	e.columns = append(slices.Clip(e.columns), slices.Clone(header))
+	e.logger.Info("derived schema updated", "event", e.event, "schema", next.Name, "columns", len(next.Columns()), "versions", len(e.columns))
+	return nil
+}
+
+// restoreDerived rebuilds a derived event's schema from the header column
+// sets its checkpoint recorded, so that it stays the same across restarts.
+func (e *eventRunner) restoreDerived(ctx context.Context, sets [][]string) error {
+	if !e.derived {
+		return nil
+	}
+	for _, h := range sets {
+		if err := e.adopt(ctx, h); err != nil {
+			return fmt.Errorf("event %s: restoring its derived schema: %w", e.event, err)
+		}
+	}
+	return nil
+}
+
+// sameHeader reports whether two headers are equal, cheaply when they are
+// the same slice (the source shares one header among a file's rows).
+func sameHeader(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	return slices.Equal(a, b)
 }
 
 // kafkaError marks a failure to write to Kafka, which is worth retrying

@@ -189,7 +189,10 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 	schemaOf := make(map[string]*schemas.Schema, len(o.Events))
 	for _, ev := range o.Events {
 		s, err := schemas.Lookup(ev)
-		if err != nil {
+		switch {
+		case errors.Is(err, schemas.ErrUnknownEvent):
+			o.Logger.Info("no schema is known for this event: it is derived from the report header and grows as columns appear", "event", ev)
+		case err != nil:
 			return nil, err
 		}
 		schemaOf[ev] = s
@@ -215,10 +218,12 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 	sem := make(chan struct{}, o.Concurrency)
 	for _, ev := range o.Events {
 		s := schemaOf[ev]
-		prefix, err := framer.Prefix(ctx, o.Topic(ev), s.Text, s.Fingerprint)
-		if err != nil {
-			p.Close(ctx)
-			return nil, fmt.Errorf("event %s: %w", ev, err)
+		var prefix []byte
+		if s != nil {
+			if prefix, err = framer.Prefix(ctx, o.Topic(ev), s.Text, s.Fingerprint); err != nil {
+				p.Close(ctx)
+				return nil, fmt.Errorf("event %s: %w", ev, err)
+			}
 		}
 		newWriter := func(ctx context.Context) (*sink.Writer, error) {
 			return sink.NewWriter(ctx, sink.WriterConfig{
@@ -239,6 +244,7 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 			logger: o.Logger, warnedCols: map[string]bool{}, onWindow: o.OnWindow,
 			policy: policyFor(o, ev), deadLetterTopic: o.DeadLetterTopic,
 			newWriter: newWriter, retry: o.Retry, obs: o.Observer,
+			derived: s == nil, framer: framer,
 			stats: &eventStats{event: ev, startedAt: o.Now()},
 		})
 	}
@@ -250,6 +256,12 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 	if err != nil {
 		p.Close(ctx)
 		return nil, err
+	}
+	for _, r := range p.runners {
+		if err := r.restoreDerived(ctx, p.positions[r.event].Columns); err != nil {
+			p.Close(ctx)
+			return nil, err
+		}
 	}
 	return p, nil
 }
