@@ -211,7 +211,7 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 
 	var framer sink.Framer = sink.SingleObject{}
 	if o.Registry != nil {
-		framer = sink.Confluent{Client: o.Registry}
+		framer = sink.Confluent{Client: o.Registry, Logger: o.Logger}
 	}
 	p.framing = framer.Name()
 

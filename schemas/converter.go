@@ -40,44 +40,40 @@ type column struct {
 //
 // Columns are matched to fields by name, in any order: each header cell is
 // trimmed of surrounding white space, and a UTF-8 byte order mark is removed
-// from the first one; matching is otherwise exact and case-sensitive.
-// Header columns the schema does not name (including one literally called
-// extra_columns) are carried, as strings, in the extra_columns map of every
-// record, keyed by their matched name; see [Converter.Unknown]. Fields the
-// header lacks are encoded as null; see [Converter.Missing].
+// from the first one; matching is otherwise exact and case-sensitive. A
+// derived schema matches the original column names (see [Schema.Columns]),
+// not its sanitised field names. Header columns the schema does not name
+// (including one literally called extra_columns) are carried, as strings, in
+// the extra_columns map of every record, keyed by their matched name; see
+// [Converter.Unknown]. Fields the header lacks are encoded as null; see
+// [Converter.Missing].
 //
-// It fails when the header has no created_at column, since no record can
-// then be produced, or when two header cells have the same matched name.
+// It fails when the schema requires created_at and the header has no
+// created_at column, since no record can then be produced, or when two
+// header cells have the same matched name.
 func (s *Schema) Converter(header []string) (*Converter, error) {
-	names := make([]string, len(header))
-	at := make(map[string]int, len(header))
-	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\uFEFF")
-		}
-		h = strings.TrimSpace(h)
-		if j, dup := at[h]; dup {
-			return nil, fmt.Errorf("schemas: %s header: column %q appears twice (positions %d and %d)", s.Event, h, j, i)
-		}
-		at[h] = i
-		names[i] = h
+	names, at, err := matchHeader(s.Event, header)
+	if err != nil {
+		return nil, err
 	}
 
 	c := &Converter{schema: s, width: len(header), steps: make([]step, len(s.fields)), created: -1}
 	named := make(map[string]bool, len(s.fields))
+	required := false
 	for i, f := range s.fields {
-		named[f.name] = true
-		col, ok := at[f.name]
+		named[f.column] = true
+		col, ok := at[f.column]
 		if !ok {
 			col = -1
-			c.missing = append(c.missing, f.name)
+			c.missing = append(c.missing, f.column)
 		}
-		if f.kind == kindTimestamp {
+		if f.kind == kindTimestamp || f.kind == kindNullTimestamp {
 			c.created = col
+			required = f.kind == kindTimestamp
 		}
-		c.steps[i] = step{col: col, kind: f.kind, name: f.name}
+		c.steps[i] = step{col: col, kind: f.kind, name: f.column}
 	}
-	if c.created < 0 {
+	if c.created < 0 && required {
 		return nil, fmt.Errorf("schemas: %s header has no %s column, which every record requires", s.Event, CreatedAtField)
 	}
 	for i, name := range names {
@@ -94,6 +90,26 @@ func (s *Schema) Converter(header []string) (*Converter, error) {
 	return c, nil
 }
 
+// matchHeader returns the matched names of the header cells (trimmed, byte
+// order mark removed from the first) and the position of each name. A name
+// that appears twice is an error.
+func matchHeader(event string, header []string) ([]string, map[string]int, error) {
+	names := make([]string, len(header))
+	at := make(map[string]int, len(header))
+	for i, h := range header {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\uFEFF")
+		}
+		h = strings.TrimSpace(h)
+		if j, dup := at[h]; dup {
+			return nil, nil, fmt.Errorf("schemas: %s header: column %q appears twice (positions %d and %d)", event, h, j, i)
+		}
+		at[h] = i
+		names[i] = h
+	}
+	return names, at, nil
+}
+
 // Schema returns the schema the converter encodes to.
 func (c *Converter) Schema() *Schema { return c.schema }
 
@@ -101,16 +117,19 @@ func (c *Converter) Schema() *Schema { return c.schema }
 // order: their values travel in extra_columns. Meant for a one-time log line.
 func (c *Converter) Unknown() []string { return append([]string(nil), c.unknown...) }
 
-// Missing returns the schema fields absent from the header, in schema order
-// (extra_columns is never listed): they are null in every record.
+// Missing returns the columns of the schema's fields absent from the header,
+// in schema order (extra_columns is never listed): they are null in every
+// record. For an embedded schema these are field names; for a derived one,
+// column names as [Schema.Columns] gives them.
 func (c *Converter) Missing() []string { return append([]string(nil), c.missing...) }
 
 // Append appends the Avro binary encoding of row (the plain record body: no
 // single-object, Confluent or container framing) to dst and returns the
 // extended slice. row holds the fields of one CSV record in header order.
 //
-// An empty cell is null, except for created_at, which is required. String
-// cells are stored as read. Typed cells may have surrounding spaces:
+// An empty cell is null, except for a required created_at (that of every
+// embedded schema, and of a schema derived from a header that had it).
+// String cells are stored as read. Typed cells may have surrounding spaces:
 //
 //   - boolean: true or false, in any letter case (not 1/0, not yes/no);
 //   - long, int: base-10 integers with an optional sign ("12.0" and "1e3" are
@@ -166,10 +185,13 @@ func (c *Converter) Append(dst []byte, row []string) ([]byte, error) {
 				return dst, st.cellError(cell, err)
 			}
 			b = appendDouble(append(b, unionValue), v)
-		case kindTimestamp:
+		case kindTimestamp, kindNullTimestamp:
 			ms, err := parseCreatedAt(cell)
 			if err != nil {
 				return dst, st.cellError(cell, err)
+			}
+			if st.kind == kindNullTimestamp {
+				b = append(b, unionValue)
 			}
 			b = appendLong(b, ms)
 		}
@@ -201,8 +223,13 @@ func (c *Converter) AppendKey(dst []byte, row []string) ([]byte, bool) {
 
 // CreatedAt returns the created_at of row in UTC, truncated to the
 // millisecond exactly as Append encodes it. Errors are *[CellError], as from
-// Append.
+// Append, except when the header has no created_at column (possible only
+// with a derived schema): then the error wraps [ErrNoCreatedAt], whatever
+// the row.
 func (c *Converter) CreatedAt(row []string) (time.Time, error) {
+	if c.created < 0 {
+		return time.Time{}, fmt.Errorf("schemas: %s: %w", c.schema.Event, ErrNoCreatedAt)
+	}
 	if len(row) != c.width {
 		return time.Time{}, c.widthError(len(row))
 	}

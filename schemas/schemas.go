@@ -5,6 +5,10 @@
 // parsed once. A [Schema] is looked up by its canonical event name; a
 // [Converter], built once per CSV header, turns rows into Avro record bodies
 // without going through reflection or maps.
+//
+// An event without an embedded schema gets one derived from its CSV header
+// ([Derive]), widened as new columns appear ([Widen]). [CheckCompatible]
+// says whether one version of a schema may follow another.
 package schemas
 
 import (
@@ -32,6 +36,11 @@ const CreatedAtField = "created_at"
 // ErrUnknownEvent is wrapped by the error [Lookup] returns for a name that is
 // not one of [Events].
 var ErrUnknownEvent = errors.New("unknown event")
+
+// ErrNoCreatedAt is wrapped by the error [Converter.CreatedAt] returns when
+// the CSV header has no created_at column, which only a derived schema
+// allows.
+var ErrNoCreatedAt = errors.New("the header has no created_at column")
 
 //go:embed avro/*.avsc
 var files embed.FS
@@ -81,24 +90,27 @@ type Schema struct {
 	// strips.
 	Fingerprint [8]byte
 
-	fields []field // every field but extra_columns, in schema order
+	fields  []field // every field but extra_columns, in schema order
+	derived bool    // built by Derive or Widen rather than embedded
 }
 
 // kind is how one schema field is parsed from a CSV cell and encoded.
 type kind uint8
 
 const (
-	kindString    kind = iota // ["null","string"]
-	kindBool                  // ["null","boolean"]
-	kindLong                  // ["null","long"]
-	kindInt                   // ["null","int"]
-	kindDouble                // ["null","double"]
-	kindTimestamp             // required long, logicalType timestamp-millis
+	kindString        kind = iota // ["null","string"]
+	kindBool                      // ["null","boolean"]
+	kindLong                      // ["null","long"]
+	kindInt                       // ["null","int"]
+	kindDouble                    // ["null","double"]
+	kindTimestamp                 // required long, logicalType timestamp-millis
+	kindNullTimestamp             // ["null", timestamp-millis]: created_at added to a derived schema later
 )
 
 type field struct {
-	name string
-	kind kind
+	name   string // Avro field name
+	column string // CSV header name the field is read from (= name unless derived)
+	kind   kind
 }
 
 // Events returns the 12 canonical event names in the order of
@@ -140,9 +152,18 @@ func load(event string) (*Schema, error) {
 	if err := json.Compact(&compact, raw); err != nil {
 		return nil, err
 	}
+	return build(event, compact.String(), Namespace, nil)
+}
+
+// build parses text, the compact JSON of an event's schema, and checks that
+// it has a shape Append can encode. columns maps the field names of a
+// derived schema to the CSV columns they are read from; it is nil for the
+// embedded schemas, whose fields are named as their columns and must include
+// a required created_at.
+func build(event, text, namespace string, columns map[string]string) (*Schema, error) {
 	// A private cache keeps these names out of hamba's global cache, where
 	// another package parsing a same-named schema could shadow them.
-	parsed, err := avro.ParseWithCache(compact.String(), "", &avro.SchemaCache{})
+	parsed, err := avro.ParseWithCache(text, "", &avro.SchemaCache{})
 	if err != nil {
 		return nil, err
 	}
@@ -150,12 +171,22 @@ func load(event string) (*Schema, error) {
 	if !ok {
 		return nil, fmt.Errorf("top-level type is %s, want record", parsed.Type())
 	}
-	if rec.Namespace() != Namespace {
-		return nil, fmt.Errorf("namespace %q, want %q", rec.Namespace(), Namespace)
+	if rec.Namespace() != namespace {
+		return nil, fmt.Errorf("namespace %q, want %q", rec.Namespace(), namespace)
 	}
-	fields, err := plan(rec)
+	derived := columns != nil
+	fields, err := plan(rec, derived)
 	if err != nil {
 		return nil, err
+	}
+	if derived {
+		for i := range fields {
+			col, ok := columns[fields[i].name]
+			if !ok {
+				return nil, fmt.Errorf("field %s has no column", fields[i].name)
+			}
+			fields[i].column = col
+		}
 	}
 	canonical, err := canonicalForm(rec)
 	if err != nil {
@@ -164,17 +195,38 @@ func load(event string) (*Schema, error) {
 	return &Schema{
 		Event:       event,
 		Name:        rec.FullName(),
-		Text:        compact.String(),
+		Text:        text,
 		Canonical:   canonical,
 		Avro:        rec,
 		Fingerprint: crc64.SumWithByteOrder([]byte(canonical), crc64.LittleEndian),
 		fields:      fields,
+		derived:     derived,
 	}, nil
 }
 
+// Derived reports whether the schema was derived from a CSV header by
+// [Derive] or [Widen] rather than embedded.
+func (s *Schema) Derived() bool { return s.derived }
+
+// Columns returns the CSV column names the schema names, in schema order
+// (extra_columns is not a column). For an embedded schema they are its field
+// names; for a derived one, the header names as read (trimmed, byte order
+// mark removed), which may differ from the sanitised field names. The slice
+// is a fresh copy on every call.
+func (s *Schema) Columns() []string {
+	out := make([]string, len(s.fields))
+	for i, f := range s.fields {
+		out[i] = f.column
+	}
+	return out
+}
+
 // plan checks that rec has only the shapes Append knows how to encode and
-// returns its fields without the trailing extra_columns map.
-func plan(rec *avro.RecordSchema) ([]field, error) {
+// returns its fields without the trailing extra_columns map, each read from
+// the column of its name. Only created_at may be a timestamp; an embedded
+// schema must have it, required, while a derived one may lack it or, when
+// it was added by Widen, have it nullable.
+func plan(rec *avro.RecordSchema, derived bool) ([]field, error) {
 	fs := rec.Fields()
 	if len(fs) == 0 || fs[len(fs)-1].Name() != ExtraColumnsField {
 		return nil, fmt.Errorf("last field must be %s", ExtraColumnsField)
@@ -190,13 +242,17 @@ func plan(rec *avro.RecordSchema) ([]field, error) {
 		if err != nil {
 			return nil, fmt.Errorf("field %s: %w", f.Name(), err)
 		}
-		if (f.Name() == CreatedAtField) != (k == kindTimestamp) {
-			return nil, fmt.Errorf("field %s: only %s may be a required timestamp-millis", f.Name(), CreatedAtField)
+		timestamp := k == kindTimestamp || k == kindNullTimestamp
+		if (f.Name() == CreatedAtField) != timestamp {
+			return nil, fmt.Errorf("field %s: only %s may be a timestamp-millis", f.Name(), CreatedAtField)
 		}
-		created = created || k == kindTimestamp
-		out = append(out, field{name: f.Name(), kind: k})
+		if k == kindNullTimestamp && !derived {
+			return nil, fmt.Errorf("field %s: must be required", CreatedAtField)
+		}
+		created = created || timestamp
+		out = append(out, field{name: f.Name(), column: f.Name(), kind: k})
 	}
-	if !created {
+	if !created && !derived {
 		return nil, fmt.Errorf("no %s field", CreatedAtField)
 	}
 	return out, nil
@@ -214,7 +270,13 @@ func fieldKind(f *avro.Field) (kind, error) {
 			break
 		}
 		p, ok := ts[1].(*avro.PrimitiveSchema)
-		if !ok || p.Logical() != nil {
+		if !ok {
+			break
+		}
+		if p.Logical() != nil {
+			if p.Type() == avro.Long && p.Logical().Type() == avro.TimestampMillis {
+				return kindNullTimestamp, nil
+			}
 			break
 		}
 		switch p.Type() {
@@ -230,5 +292,5 @@ func fieldKind(f *avro.Field) (kind, error) {
 			return kindDouble, nil
 		}
 	}
-	return 0, fmt.Errorf("type %s is not supported (want a required timestamp-millis or [\"null\", primitive] with default null)", f.Type())
+	return 0, fmt.Errorf("type %s is not supported (want a timestamp-millis or [\"null\", primitive] with default null)", f.Type())
 }
