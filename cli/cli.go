@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/freshstream/freshchat-kafka/config"
@@ -31,21 +32,34 @@ type Streams struct {
 const usage = `connector moves Freshchat raw reports into Kafka, exactly once, as typed Avro.
 
 Usage:
-  connector run   [--config FILE] [--from TIME --to TIME] [--events A,B]
-  connector demo  [--data-dir DIR] [--days N]
+  connector run     [--config FILE] [--from TIME --to TIME] [--events A,B]
+  connector check   [--config FILE] [--timeout DURATION]
+  connector status  [--config FILE] [--json] [--timeout DURATION]
+  connector reset   --event E --to TIME [--config FILE] [--yes]
+  connector schemas [print|register|check] [--event E] [--config FILE]
+  connector demo    [--data-dir DIR] [--days N]
   connector help
 
 Commands:
-  run    extract every configured event into Kafka; live (forever) or, with
-         --from/--to, a bounded range that ends with exit code 0
-  demo   the whole flow on this machine, with no Kafka, registry or
-         Freshchat account: an embedded broker, registry and Freshchat
-         simulator
+  run      extract every configured event into Kafka; live (forever) or,
+           with --from/--to, a bounded range that ends with exit code 0
+  check    check the configuration, the Freshchat token, the brokers,
+           transactions, topics and schema registry, one line each
+  status   each event's committed checkpoint and freshness, and which
+           running connector holds the transactional identity
+  reset    move an event's checkpoint so that the next run starts at TIME
+           (refused while a connector is running)
+  schemas  print the events' Avro schemas, register them, or check them
+           against the registry
+  demo     the whole flow on this machine, with no Kafka, registry or
+           Freshchat account: an embedded broker, registry and Freshchat
+           simulator
 
-Run "connector COMMAND --help" for a command's flags.
+Run "connector COMMAND --help" for a command's flags and exit codes.
 
-Exit codes: 0 done, 1 failed, 2 bad usage or configuration, 3 fenced by
-another instance with the same transactional ID.
+Exit codes: 0 done, 1 failed (check: a check failed; reset: refused),
+2 bad usage or configuration, 3 fenced by another instance with the same
+transactional ID.
 `
 
 // Main runs the command in args (without the program name) and returns the
@@ -61,6 +75,14 @@ func Main(ctx context.Context, args []string, s Streams) int {
 		return exitCode(s, runCommand(ctx, rest, s))
 	case "demo":
 		return exitCode(s, demoCommand(ctx, rest, s))
+	case "check":
+		return exitCode(s, checkCommand(ctx, rest, s))
+	case "status":
+		return exitCode(s, statusCommand(ctx, rest, s))
+	case "reset":
+		return exitCode(s, resetCommand(ctx, rest, s, stdinConfirm(os.Stdin, s.Out)))
+	case "schemas":
+		return exitCode(s, schemasCommand(ctx, rest, s))
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(s.Out, usage)
 		return ExitOK

@@ -18,7 +18,7 @@ func runMain(t *testing.T, args ...string) (int, string, string) {
 }
 
 func clearEnv(t *testing.T) {
-	for _, k := range []string{"FRESHCHAT_API_URL", "FRESHCHAT_API_TOKEN", "FRESHCHAT_API_TOKEN_FILE", "KAFKA_BROKERS", "SCHEMA_REGISTRY_URL", "FRESHCHAT_START", "FRESHCHAT_EVENTS"} {
+	for _, k := range []string{"FRESHCHAT_API_URL", "FRESHCHAT_API_TOKEN", "FRESHCHAT_API_TOKEN_FILE", "KAFKA_BROKERS", "SCHEMA_REGISTRY_URL", "FRESHCHAT_START", "FRESHCHAT_EVENTS", "KAFKA_CONNECT_TIMEOUT"} {
 		t.Setenv(k, "")
 	}
 }
@@ -39,13 +39,13 @@ func TestCommandLine(t *testing.T) {
 		{name: "bad flag", args: []string{"run", "--nope"}, wantCode: cli.ExitUsage, wantErr: []string{"flag provided but not defined"}},
 		{name: "every missing setting named at once", args: []string{"run"}, wantCode: cli.ExitUsage,
 			wantErr: []string{"problem", "FRESHCHAT_API_URL", "FRESHCHAT_API_TOKEN", "KAFKA_BROKERS"}},
-		{name: "bad range and event", args: []string{"run", "--from", "yesterday-ish", "--events", "Message-Sent,Nope"}, wantCode: cli.ExitUsage,
+		{name: "bad range and event", args: []string{"run", "--from", "yesterday-ish", "--events", "Message-Sent,Bad Name!"}, wantCode: cli.ExitUsage,
 			env:     map[string]string{"FRESHCHAT_API_URL": "https://acme.freshchat.com/v2", "FRESHCHAT_API_TOKEN": secret, "KAFKA_BROKERS": "localhost:9092"},
-			wantErr: []string{"--from", "Nope"}},
+			wantErr: []string{"--from", "Bad Name!"}},
 		{name: "demo bad days", args: []string{"demo", "--days", "0"}, wantCode: cli.ExitUsage, wantErr: []string{"--days"}},
 		{name: "unreachable brokers fail with a cause", args: []string{"run", "--from", "-2h", "--to", "-1h"}, wantCode: cli.ExitError,
-			env:     map[string]string{"FRESHCHAT_API_URL": "https://acme.freshchat.com/v2", "FRESHCHAT_API_TOKEN": secret, "KAFKA_BROKERS": "127.0.0.1:1"},
-			wantErr: []string{"127.0.0.1:1"}},
+			env:     map[string]string{"FRESHCHAT_API_URL": "https://acme.freshchat.com/v2", "FRESHCHAT_API_TOKEN": secret, "KAFKA_BROKERS": "127.0.0.1:1", "KAFKA_CONNECT_TIMEOUT": "1s"},
+			wantErr: []string{"127.0.0.1:1", "kafka brokers unreachable", "KAFKA_BROKERS"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

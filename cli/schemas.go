@@ -1,0 +1,289 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/sr"
+
+	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/schemas"
+	"github.com/freshstream/freshchat-kafka/sink"
+)
+
+const schemasSynopsis = "schemas [print|register|check] [--event E] [--config FILE]"
+
+// schemasCommand prints the events' Avro schemas, registers them, or checks
+// them against the registry without registering.
+func schemasCommand(ctx context.Context, args []string, s Streams) error {
+	action := "print"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		action, args = args[0], args[1:]
+	}
+	fs := commandFlags("schemas", schemasSynopsis, `Actions (default print):
+  print     write the .avsc of each configured event (or of --event) to
+            standard output; needs no Kafka, registry or token
+  register  register each schema under <topic>-value in the configured
+            registry, as the connector does at start (a version the
+            subject's compatibility level forbids is refused), and print
+            subject, version and ID
+  check     compare each schema with the subject's registered versions under
+            the subject's compatibility level and say whether it is new,
+            compatible or incompatible; registers nothing
+
+Exit codes: 0 done (every schema new or compatible), 1 a schema was refused
+or the registry failed, 2 bad usage or configuration (such as no registry
+for register and check).`, s)
+	path := fs.String("config", "", "YAML configuration file (every setting also has an environment variable)")
+	event := fs.String("event", "", "only this event (default: every configured event)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if action != "print" && action != "register" && action != "check" {
+		return usageError{fmt.Errorf("schemas: unknown action %q: use print, register or check", action)}
+	}
+	cfg, err := config.Load(config.LoadOptions{Path: *path})
+	if err != nil {
+		return err
+	}
+	events := cfg.Events
+	if *event != "" {
+		ev, err := resolveEvent(cfg, *event)
+		if err != nil {
+			return err
+		}
+		events = []string{ev}
+	}
+	if action == "print" {
+		return printSchemas(s, events)
+	}
+	rc, err := registryClient(cfg)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Log, s.Err)
+	if action == "register" {
+		return registerSchemas(ctx, s.Out, cfg, rc, logger, events)
+	}
+	return checkSchemas(ctx, s.Out, cfg, rc, events)
+}
+
+// printSchemas writes the schemas of events as indented JSON documents, one
+// after the other. Events without an embedded schema are named on s.Err.
+func printSchemas(s Streams, events []string) error {
+	printed := 0
+	for _, ev := range events {
+		sc, err := schemas.Lookup(ev)
+		if errors.Is(err, schemas.ErrUnknownEvent) {
+			fmt.Fprintf(s.Err, "connector: %s has no embedded schema: the connector derives one from its report's header at run time\n", ev)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var b bytes.Buffer
+		if err := json.Indent(&b, []byte(sc.Text), "", "  "); err != nil {
+			return fmt.Errorf("schema of %s: %w", ev, err)
+		}
+		b.WriteByte('\n')
+		if _, err := s.Out.Write(b.Bytes()); err != nil {
+			return err
+		}
+		printed++
+	}
+	if printed == 0 {
+		return errors.New("no event with an embedded schema to print")
+	}
+	return nil
+}
+
+// registerSchemas registers the events' schemas through the Confluent
+// framer, so that they meet the same compatibility checks as at start.
+func registerSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *sr.Client, logger *slog.Logger, events []string) error {
+	framer := sink.Confluent{Client: rc, Logger: logger}
+	failed := 0
+	for _, ev := range events {
+		subject := cfg.Kafka.Topic(ev) + "-value"
+		sc, err := schemas.Lookup(ev)
+		if errors.Is(err, schemas.ErrUnknownEvent) {
+			fmt.Fprintf(w, "- %s  %s  not registered: no embedded schema (derived from the report's header at run time)\n", ev, subject)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		schema := sr.Schema{Schema: sc.Text, Type: sr.TypeAvro}
+		before, lookupErr := rc.LookupSchema(ctx, subject, schema)
+		if _, err := framer.Prefix(ctx, cfg.Kafka.Topic(ev), sc.Text, sc.Fingerprint); err != nil {
+			failed++
+			fmt.Fprintf(w, "✗ %s  %s  not registered: %v\n", ev, subject, err)
+			continue
+		}
+		ss, err := rc.LookupSchema(ctx, subject, schema)
+		if err != nil {
+			failed++
+			fmt.Fprintf(w, "✗ %s  %s  registered, but looking it up again failed: %v\n", ev, subject, err)
+			continue
+		}
+		what := "registered"
+		if lookupErr == nil && before.Version == ss.Version {
+			what = "already registered"
+		}
+		fmt.Fprintf(w, "✓ %s  %s  version %d  id %d  (%s)\n", ev, subject, ss.Version, ss.ID, what)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d schema(s) not registered", failed, len(events))
+	}
+	return nil
+}
+
+// checkSchemas compares the events' schemas with the registry.
+func checkSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *sr.Client, events []string) error {
+	failed := 0
+	for _, ev := range events {
+		v := compareSchema(ctx, rc, cfg.Kafka.Topic(ev), ev)
+		fmt.Fprintln(w, v.line())
+		if v.failed() {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d schema(s) would be refused or could not be checked", failed, len(events))
+	}
+	return nil
+}
+
+// commandFlags is newFlags with a usage that also explains the command and
+// its exit codes.
+func commandFlags(name, synopsis, about string, s Streams) *flag.FlagSet {
+	fs := newFlags(name, synopsis, s)
+	fs.Usage = func() {
+		fmt.Fprintf(s.Err, "Usage: connector %s\n\n%s\n\nFlags:\n", synopsis, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// registryClient is a client of the configured schema registry; without one
+// it reports a configuration problem.
+func registryClient(cfg *config.Config) (*sr.Client, error) {
+	if cfg.SchemaRegistry.URL == nil {
+		return nil, usageError{errors.New("no schema registry configured: set schema_registry.url (SCHEMA_REGISTRY_URL); without one the connector writes Avro single-object encoding and registers nothing")}
+	}
+	rc, err := sr.NewClient(sr.URLs(cfg.SchemaRegistry.URL.String()), sr.HTTPClient(&http.Client{Timeout: 30 * time.Second}))
+	if err != nil {
+		return nil, fmt.Errorf("schema registry client: %w", err)
+	}
+	return rc, nil
+}
+
+// resolveEvent returns the spelling of name the connector uses: a configured
+// event or a known one, matched case-insensitively.
+func resolveEvent(cfg *config.Config, name string) (string, error) {
+	for _, list := range [][]string{cfg.Events, config.AllEvents} {
+		if i := slices.IndexFunc(list, func(e string) bool { return strings.EqualFold(e, strings.TrimSpace(name)) }); i >= 0 {
+			return list[i], nil
+		}
+	}
+	return "", usageError{fmt.Errorf("--event %q is neither configured nor a known event (configured: %s)", name, strings.Join(cfg.Events, ", "))}
+}
+
+// Verdicts of comparing a schema with its subject.
+const (
+	verdictNew          = "new"          // the subject has no version: registering creates the first
+	verdictCompatible   = "compatible"   // already registered, or a new version the subject's level allows
+	verdictIncompatible = "incompatible" // the subject's level forbids it
+	verdictSkipped      = "skipped"      // no embedded schema
+	verdictError        = "error"        // the registry could not say
+)
+
+// schemaVerdict is what registering an event's schema would do.
+type schemaVerdict struct {
+	Event, Subject string
+	Verdict        string
+	Detail         string
+	Err            error
+}
+
+func (v schemaVerdict) failed() bool {
+	return v.Verdict == verdictIncompatible || v.Verdict == verdictError
+}
+
+// line reads like "✓ Message-Sent  freshchat.message-sent-value  new: ...".
+func (v schemaVerdict) line() string {
+	mark := "✓"
+	switch {
+	case v.failed():
+		mark = "✗"
+	case v.Verdict == verdictSkipped:
+		mark = "-"
+	}
+	return fmt.Sprintf("%s %s  %s  %s", mark, v.Event, v.Subject, v.text())
+}
+
+// text reads like "compatible: BACKWARD with version 3; registering adds
+// version 4".
+func (v schemaVerdict) text() string {
+	text := v.Verdict
+	if v.Detail != "" {
+		text += ": " + v.Detail
+	}
+	if v.Err != nil {
+		text += ": " + v.Err.Error()
+	}
+	return text
+}
+
+// compareSchema says what registering event's schema under topic's subject
+// would do, without registering: sink.Confluent.Plan, the dry run of what
+// the connector does at start.
+func compareSchema(ctx context.Context, rc *sr.Client, topic, event string) schemaVerdict {
+	v := schemaVerdict{Event: event, Subject: topic + "-value"}
+	sc, err := schemas.Lookup(event)
+	if err != nil {
+		v.Verdict, v.Detail = verdictSkipped, "no embedded schema (derived from the report's header at run time)"
+		return v
+	}
+	p, err := sink.Confluent{Client: rc}.Plan(ctx, topic, sc.Text)
+	var ie *sink.IncompatibleSchemaError
+	switch {
+	case errors.As(err, &ie):
+		v.Verdict, v.Err = verdictIncompatible, err
+	case err != nil:
+		v.Verdict, v.Err = verdictError, err
+	case p.Latest.Version == 0:
+		v.Verdict, v.Detail = verdictNew, "the subject has no version yet; registering creates version 1"
+	case !p.Registers() && p.Reuse.Version == p.Latest.Version:
+		v.Verdict, v.Detail = verdictCompatible, fmt.Sprintf("already registered as the latest version %d (id %d)", p.Reuse.Version, p.Reuse.ID)
+	case !p.Registers():
+		v.Verdict, v.Detail = verdictCompatible, fmt.Sprintf("already registered as version %d (id %d); the latest is version %d", p.Reuse.Version, p.Reuse.ID, p.Latest.Version)
+	case len(p.Checked) == 0:
+		v.Verdict, v.Detail = verdictCompatible, fmt.Sprintf("the subject's level is %s: registering adds version %d unchecked", p.Level, p.Latest.Version+1)
+	default:
+		v.Verdict, v.Detail = verdictCompatible, fmt.Sprintf("%s with %s; registering adds version %d", p.Level, versionList(p.Checked), p.Latest.Version+1)
+	}
+	return v
+}
+
+// versionList reads like "version 3" or "versions 3, 2, 1".
+func versionList(vs []int) string {
+	if len(vs) == 1 {
+		return fmt.Sprintf("version %d", vs[0])
+	}
+	parts := make([]string, len(vs))
+	for i, n := range vs {
+		parts[i] = strconv.Itoa(n)
+	}
+	return "versions " + strings.Join(parts, ", ")
+}
