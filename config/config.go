@@ -41,7 +41,9 @@ type Config struct {
 	Freshchat      Freshchat
 	Kafka          Kafka
 	SchemaRegistry SchemaRegistry
-	// Events to extract, in canonical spelling, without duplicates.
+	DeadLetter     DeadLetter
+	// Events to extract, without duplicates: the known events (AllEvents)
+	// in canonical spelling, any other name as written (see UnknownEvents).
 	Events []string
 	// Start is where extraction begins for an event without a checkpoint.
 	Start time.Time
@@ -80,6 +82,11 @@ type Freshchat struct {
 	RetryMax        time.Duration
 	// RetryAttempts is the number of attempts per request, the first included.
 	RetryAttempts int
+	// RequestsPerMinute paces API requests, shared by all events; 0 means
+	// unlimited.
+	RequestsPerMinute int
+	// RequestsPerDay caps API requests in any 24 hours; 0 means no cap.
+	RequestsPerDay int
 }
 
 // Kafka configures the Kafka producer and topics.
@@ -100,6 +107,9 @@ type Kafka struct {
 	// ChunkRows and ChunkBytes bound the rows written in one transaction.
 	ChunkRows  int
 	ChunkBytes int64
+	// ConnectTimeout is how long the connector keeps retrying unreachable
+	// brokers at start before it fails; 0 means it keeps retrying forever.
+	ConnectTimeout time.Duration
 }
 
 // Topic returns the topic for an event: the template with "{event}" replaced
@@ -113,6 +123,54 @@ type SchemaRegistry struct {
 	// URL is nil when no registry is used: records are then written with
 	// Avro single-object encoding.
 	URL *url.URL
+}
+
+// Policy says what the connector does with a row it cannot convert.
+type Policy string
+
+// The dead-letter policies.
+const (
+	// PolicyDLQ writes the row to the dead-letter topic and goes on.
+	PolicyDLQ Policy = "dlq"
+	// PolicyFail stops the connector with an error naming the row.
+	PolicyFail Policy = "fail"
+)
+
+// DeadLetter configures what happens to rows that cannot be converted.
+type DeadLetter struct {
+	// Policy applies to every event without an override.
+	Policy Policy
+	// Topic receives the rows of events whose policy is PolicyDLQ.
+	Topic string
+	// Overrides maps event names (spelled as in Events) to their own policy;
+	// nil when there is none.
+	Overrides map[string]Policy
+}
+
+// PolicyFor returns the policy of event: its override, else Policy. Event
+// names match case-insensitively, as in the events setting.
+func (d DeadLetter) PolicyFor(event string) Policy {
+	if p, ok := d.Overrides[event]; ok {
+		return p
+	}
+	for e, p := range d.Overrides {
+		if strings.EqualFold(e, event) {
+			return p
+		}
+	}
+	return d.Policy
+}
+
+// UnknownEvents returns the configured events that are not among AllEvents,
+// in configuration order; nil when every event is known.
+func (c Config) UnknownEvents() []string {
+	var out []string
+	for _, e := range c.Events {
+		if !isKnownEvent(e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // Log configures logging.

@@ -28,16 +28,17 @@ func TestLoadDefaults(t *testing.T) {
 	cfg := mustLoad(t, loadCase{})
 	want := Config{
 		Freshchat: Freshchat{
-			APIURL:          mustURL(t, "https://acme.freshchat.com/v2"),
-			APIToken:        testToken,
-			PollInterval:    2 * time.Second,
-			PollMaxInterval: 30 * time.Second,
-			PendingTimeout:  30 * time.Minute,
-			MaxSubmits:      5,
-			RequestTimeout:  60 * time.Second,
-			RetryBase:       500 * time.Millisecond,
-			RetryMax:        30 * time.Second,
-			RetryAttempts:   10,
+			APIURL:            mustURL(t, "https://acme.freshchat.com/v2"),
+			APIToken:          testToken,
+			PollInterval:      2 * time.Second,
+			PollMaxInterval:   30 * time.Second,
+			PendingTimeout:    30 * time.Minute,
+			MaxSubmits:        5,
+			RequestTimeout:    60 * time.Second,
+			RetryBase:         500 * time.Millisecond,
+			RetryMax:          30 * time.Second,
+			RetryAttempts:     10,
+			RequestsPerMinute: 60,
 		},
 		Kafka: Kafka{
 			Brokers:            []string{"localhost:9092"},
@@ -50,6 +51,7 @@ func TestLoadDefaults(t *testing.T) {
 			ChunkRows:          10000,
 			ChunkBytes:         16 << 20,
 		},
+		DeadLetter:  DeadLetter{Policy: PolicyDLQ, Topic: "freshchat.dlq"},
 		Events:      AllEvents,
 		Start:       now0.AddDate(0, 0, -7),
 		Window:      24 * time.Hour,
@@ -296,8 +298,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 
 func TestReference(t *testing.T) {
 	ref := Reference()
-	if len(ref) != 30 {
-		t.Errorf("Reference has %d settings, want 30", len(ref))
+	if len(ref) != 36 {
+		t.Errorf("Reference has %d settings, want 36", len(ref))
 	}
 	keys, envs := map[string]bool{}, map[string]bool{}
 	for _, s := range ref {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -164,13 +165,61 @@ func checkTogether(c *Config, failed map[string]bool, p *problems) {
 	notLonger("freshchat.retry_base", c.Freshchat.RetryBase, "freshchat.retry_max", c.Freshchat.RetryMax)
 	notLonger("min_window", c.MinWindow, "window", c.Window)
 
-	if failed["kafka.checkpoint_topic"] || failed["kafka.topic_template"] {
+	checkTopics(c, failed, p)
+	checkOverrides(c, failed, p)
+}
+
+// checkTopics reports topics that are invalid or shared: the topic of an
+// event the connector does not know (its name is not checked by the
+// template), and a checkpoint or dead-letter topic that is also an event's.
+func checkTopics(c *Config, failed map[string]bool, p *problems) {
+	dlq, checkpoints := !failed["dead_letter.topic"], !failed["kafka.checkpoint_topic"]
+	if dlq && checkpoints && c.DeadLetter.Topic == c.Kafka.CheckpointTopic {
+		p.add("%s: %q is also the checkpoint topic (%s)", lookup("dead_letter.topic").name(), c.DeadLetter.Topic, lookup("kafka.checkpoint_topic").name())
+	}
+	if failed["kafka.topic_template"] {
 		return
 	}
-	for _, e := range AllEvents {
-		if c.Kafka.Topic(e) == c.Kafka.CheckpointTopic {
-			p.add("%s: %q is also the topic of event %s", lookup("kafka.checkpoint_topic").name(), c.Kafka.CheckpointTopic, e)
+	events := AllEvents
+	if !failed["events"] {
+		events = append(slices.Clone(AllEvents), c.UnknownEvents()...)
+		for _, e := range c.UnknownEvents() {
+			if err := checkTopic(c.Kafka.Topic(e)); err != nil {
+				p.add("%s: for event %s: %v", lookup("events").name(), e, err)
+			}
 		}
+	}
+	owner := map[string]string{} // topic -> event
+	for _, e := range events {
+		if _, dup := owner[c.Kafka.Topic(e)]; !dup {
+			owner[c.Kafka.Topic(e)] = e
+		}
+	}
+	if e, ok := owner[c.Kafka.CheckpointTopic]; ok && checkpoints {
+		p.add("%s: %q is also the topic of event %s", lookup("kafka.checkpoint_topic").name(), c.Kafka.CheckpointTopic, e)
+	}
+	if e, ok := owner[c.DeadLetter.Topic]; ok && dlq {
+		p.add("%s: %q is also the topic of event %s", lookup("dead_letter.topic").name(), c.DeadLetter.Topic, e)
+	}
+}
+
+// checkOverrides reports a dead-letter override for an event that is neither
+// known nor extracted: most likely a misspelt event name.
+func checkOverrides(c *Config, failed map[string]bool, p *problems) {
+	if failed["events"] || failed["dead_letter.overrides"] {
+		return
+	}
+	var stray []string
+	for e := range c.DeadLetter.Overrides {
+		if isKnownEvent(e) || slices.ContainsFunc(c.Events, func(x string) bool { return strings.EqualFold(x, e) }) {
+			continue
+		}
+		stray = append(stray, e)
+	}
+	if len(stray) > 0 {
+		slices.Sort(stray)
+		p.add("%s: override for %s, which is neither a known event nor listed in events (a misspelt name?)",
+			lookup("dead_letter.overrides").name(), strings.Join(stray, ", "))
 	}
 }
 
@@ -279,10 +328,13 @@ func walkYAML(path string, m *yaml.Node, prefix string, layer map[string]rawValu
 			if isNull(v) {
 				continue
 			}
-			val, ok := yamlValue(v, s.list)
+			val, ok := yamlValue(v, s.list, s.mapping)
 			if !ok {
 				want := "a single value"
-				if s.list {
+				switch {
+				case s.mapping:
+					want = "a single value, a list of values or a mapping of single values"
+				case s.list:
 					want = "a single value or a list of values"
 				}
 				p.add("%s: %s must be %s", where, key, want)
@@ -313,12 +365,23 @@ func under(prefix string) string {
 	return " under " + prefix
 }
 
-// yamlValue returns the text of a scalar, or of a list of scalars joined
-// with commas when list is true.
-func yamlValue(v *yaml.Node, list bool) (string, bool) {
+// yamlValue returns the text of a scalar, of a list of scalars joined with
+// commas when list is true, or of a mapping of scalars as key=value pairs
+// joined with commas when mapping is true.
+func yamlValue(v *yaml.Node, list, mapping bool) (string, bool) {
 	switch {
 	case v.Kind == yaml.ScalarNode:
 		return v.Value, true
+	case v.Kind == yaml.MappingNode && mapping:
+		items := make([]string, 0, len(v.Content)/2)
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			k, val := deref(v.Content[i]), deref(v.Content[i+1])
+			if k.Kind != yaml.ScalarNode || val.Kind != yaml.ScalarNode {
+				return "", false
+			}
+			items = append(items, k.Value+"="+val.Value)
+		}
+		return strings.Join(items, ","), true
 	case v.Kind == yaml.SequenceNode && list:
 		items := make([]string, 0, len(v.Content))
 		for _, it := range v.Content {

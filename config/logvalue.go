@@ -3,6 +3,7 @@ package config
 import (
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -36,6 +37,8 @@ func (c Config) LogValue() slog.Value {
 			slog.Duration("retry_base", c.Freshchat.RetryBase),
 			slog.Duration("retry_max", c.Freshchat.RetryMax),
 			slog.Int("retry_attempts", c.Freshchat.RetryAttempts),
+			slog.Int("requests_per_minute", c.Freshchat.RequestsPerMinute),
+			slog.Int("requests_per_day", c.Freshchat.RequestsPerDay),
 		),
 		slog.Group("kafka",
 			slog.String("brokers", strings.Join(c.Kafka.Brokers, ",")),
@@ -47,8 +50,14 @@ func (c Config) LogValue() slog.Value {
 			slog.Duration("transaction_timeout", c.Kafka.TransactionTimeout),
 			slog.Int("chunk_rows", c.Kafka.ChunkRows),
 			slog.Int64("chunk_bytes", c.Kafka.ChunkBytes),
+			slog.Duration("connect_timeout", c.Kafka.ConnectTimeout),
 		),
 		slog.String("schema_registry", registry),
+		slog.Group("dead_letter",
+			slog.String("policy", string(c.DeadLetter.Policy)),
+			slog.String("topic", c.DeadLetter.Topic),
+			slog.String("overrides", overridesText(c.DeadLetter.Overrides)),
+		),
 		slog.String("events", strings.Join(c.Events, ",")),
 		slog.Time("start", c.Start),
 		slog.Duration("window", c.Window),
@@ -60,6 +69,16 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", string(c.Log.Format)),
 		mode,
 	)
+}
+
+// overridesText prints dead-letter overrides as sorted Event=policy pairs.
+func overridesText(o map[string]Policy) string {
+	pairs := make([]string, 0, len(o))
+	for e, p := range o {
+		pairs = append(pairs, e+"="+string(p))
+	}
+	slices.Sort(pairs)
+	return strings.Join(pairs, ",")
 }
 
 func showURLValue(u *url.URL) string {

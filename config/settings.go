@@ -25,11 +25,12 @@ type Setting struct {
 	// Doc says what the setting does and which values it accepts.
 	Doc string
 
-	parse  func(c *Config, v string, now time.Time) error
-	list   bool                  // YAML may give a sequence, joined with commas
-	group  string                // settings of one group replace each other
-	secret bool                  // the value is never printed
-	show   func(v string) string // prints a value in a problem; nil: quoted
+	parse   func(c *Config, v string, now time.Time) error
+	list    bool                  // YAML may give a sequence, joined with commas
+	mapping bool                  // YAML may give a mapping, read as key=value pairs joined with commas
+	group   string                // settings of one group replace each other
+	secret  bool                  // the value is never printed
+	show    func(v string) string // prints a value in a problem; nil: quoted
 }
 
 // Reference returns every setting, in documentation order.
@@ -142,6 +143,18 @@ var settings = []Setting{
 		parse: intField(func(c *Config) *int { return &c.Freshchat.RetryAttempts }, 1, math.MaxInt32),
 	},
 	{
+		Key: "freshchat.requests_per_minute", Env: "FRESHCHAT_REQUESTS_PER_MINUTE", Default: "60",
+		Doc: "Most API requests per minute, shared by all events (submits and polls; downloads do not count), " +
+			"paced evenly; 0 means unlimited. A 429 answer pauses every request for its Retry-After and never fails the run.",
+		parse: intField(func(c *Config) *int { return &c.Freshchat.RequestsPerMinute }, 0, maxRequestsPerMinute),
+	},
+	{
+		Key: "freshchat.requests_per_day", Env: "FRESHCHAT_REQUESTS_PER_DAY", Default: "0",
+		Doc: "Most API requests in any 24 hours; once reached, requests wait until the window frees (the log says " +
+			"when they resume) instead of failing. 0 means no cap.",
+		parse: intField(func(c *Config) *int { return &c.Freshchat.RequestsPerDay }, 0, math.MaxInt32),
+	},
+	{
 		Key: "kafka.brokers", Env: "KAFKA_BROKERS",
 		Doc:  "Comma-separated host:port seed brokers (a YAML list is accepted too); required to run.",
 		list: true,
@@ -150,6 +163,11 @@ var settings = []Setting{
 			c.Kafka.Brokers = b
 			return err
 		},
+	},
+	{
+		Key: "kafka.connect_timeout", Env: "KAFKA_CONNECT_TIMEOUT", Default: "0",
+		Doc:   "How long the connector keeps retrying unreachable brokers at start before it fails; 0 means it keeps retrying forever.",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Kafka.ConnectTimeout }, nonNegative),
 	},
 	{
 		Key: "kafka.topic_template", Env: "KAFKA_TOPIC_TEMPLATE", Default: "freshchat.{event}",
@@ -220,6 +238,41 @@ var settings = []Setting{
 		},
 	},
 	{
+		Key: "dead_letter.policy", Env: "DEAD_LETTER_POLICY", Default: string(PolicyDLQ),
+		Doc: "What happens to a row that cannot be converted (such as reopened=maybe): dlq writes it to " +
+			"dead_letter.topic and goes on; fail stops the connector with an error naming the row.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			p, err := parsePolicy(v)
+			if err != nil {
+				return errors.New("must be dlq or fail")
+			}
+			c.DeadLetter.Policy = p
+			return nil
+		},
+	},
+	{
+		Key: "dead_letter.topic", Env: "DEAD_LETTER_TOPIC", Default: "freshchat.dlq",
+		Doc: "Topic receiving the rows that cannot be converted; distinct from the event topics and the checkpoint topic.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			if err := checkTopic(v); err != nil {
+				return err
+			}
+			c.DeadLetter.Topic = v
+			return nil
+		},
+	},
+	{
+		Key: "dead_letter.overrides", Env: "DEAD_LETTER_OVERRIDES",
+		Doc: "Per-event policies that replace dead_letter.policy: comma-separated Event=policy pairs such as " +
+			"Message-Sent=fail (a YAML mapping is accepted too); event names are read as in events.",
+		list: true, mapping: true,
+		parse: func(c *Config, v string, _ time.Time) error {
+			o, err := parseOverrides(v)
+			c.DeadLetter.Overrides = o
+			return err
+		},
+	},
+	{
 		Key: "schema_registry.url", Env: "SCHEMA_REGISTRY_URL",
 		Doc: "Schema registry URL (http or https). Empty: no registry; records use Avro single-object encoding.",
 		parse: func(c *Config, v string, _ time.Time) error {
@@ -231,8 +284,10 @@ var settings = []Setting{
 	},
 	{
 		Key: "events", Env: "FRESHCHAT_EVENTS", Default: "all",
-		Doc: "Comma-separated events to extract (a YAML list is accepted too), matched case-insensitively; " +
-			"\"all\" means all 12: " + strings.Join(AllEvents, ", ") + ".",
+		Doc: "Comma-separated events to extract (a YAML list is accepted too); \"all\" means all 12: " +
+			strings.Join(AllEvents, ", ") + ". These are matched case-insensitively. Any other name of 1 to 64 letters, " +
+			"digits, '-' or '_' (an event the connector does not know, such as agent-performance, classic or " +
+			"Chat-Transcript of the vendor's SDK) is requested as written.",
 		list: true,
 		parse: func(c *Config, v string, _ time.Time) error {
 			e, err := parseEvents(v)

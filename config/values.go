@@ -21,6 +21,8 @@ const (
 	// eventPlaceholder is replaced by the lower-case event name in topics.
 	eventPlaceholder = "{event}"
 	maxTopicLen      = 249
+	// maxRequestsPerMinute bounds freshchat.requests_per_minute.
+	maxRequestsPerMinute = 1_000_000
 )
 
 var (
@@ -253,15 +255,61 @@ func parseBrokers(s string) ([]string, error) {
 	return out, nil
 }
 
-// parseEvents parses a comma-separated list of event names, matched
-// case-insensitively to AllEvents; "all" stands for every event. Duplicates
-// are dropped; the order of first mention is kept.
+// maxEventName is the longest event name accepted.
+const maxEventName = 64
+
+// isKnownEvent reports whether name is one of AllEvents, spelled canonically.
+func isKnownEvent(name string) bool {
+	for _, e := range AllEvents {
+		if e == name {
+			return true
+		}
+	}
+	return false
+}
+
+// parseEventName returns the canonical spelling of a known event (matched
+// case-insensitively), or name as written when it looks like an event name:
+// 1 to 64 letters, digits, '-' or '_'.
+func parseEventName(name string) (string, bool) {
+	for _, e := range AllEvents {
+		if strings.EqualFold(name, e) {
+			return e, true
+		}
+	}
+	if name == "" || len(name) > maxEventName {
+		return "", false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return "", false
+		}
+	}
+	return name, true
+}
+
+// errEventNames words the refusal of invalid event names.
+func errEventNames(bad []string) error {
+	word := "an invalid event name"
+	if len(bad) > 1 {
+		word = "invalid event names"
+	}
+	return fmt.Errorf("%s %s: an event name has 1 to %d letters, digits, '-' or '_'",
+		word, strings.Join(bad, ", "), maxEventName)
+}
+
+// parseEvents parses a comma-separated list of event names: the known
+// events, matched case-insensitively to AllEvents and spelled canonically;
+// "all" for every known event; and any other valid event name (see
+// parseEventName), kept as written. Names that differ only in case are one
+// event (they share a topic): the first spelling is kept, as is the order of
+// first mention.
 func parseEvents(s string) ([]string, error) {
-	var out, unknown []string
+	var out, bad []string
 	seen := map[string]bool{}
 	add := func(e string) {
-		if !seen[e] {
-			seen[e] = true
+		if k := strings.ToLower(e); !seen[k] {
+			seen[k] = true
 			out = append(out, e)
 		}
 	}
@@ -272,28 +320,74 @@ func parseEvents(s string) ([]string, error) {
 			}
 			continue
 		}
-		found := false
-		for _, e := range AllEvents {
-			if strings.EqualFold(name, e) {
-				add(e)
-				found = true
-				break
-			}
+		e, ok := parseEventName(name)
+		if !ok {
+			bad = append(bad, strconv.Quote(name))
+			continue
 		}
-		if !found {
-			unknown = append(unknown, strconv.Quote(name))
-		}
+		add(e)
 	}
-	if len(unknown) > 0 {
-		word := "event"
-		if len(unknown) > 1 {
-			word = "events"
-		}
-		return nil, fmt.Errorf("unknown %s %s; known events: %s",
-			word, strings.Join(unknown, ", "), strings.Join(AllEvents, ", "))
+	if len(bad) > 0 {
+		return nil, errEventNames(bad)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no events listed")
+	}
+	return out, nil
+}
+
+// parsePolicy parses a dead-letter policy, case-insensitively.
+func parsePolicy(s string) (Policy, error) {
+	switch p := Policy(strings.ToLower(strings.TrimSpace(s))); p {
+	case PolicyDLQ, PolicyFail:
+		return p, nil
+	}
+	return "", fmt.Errorf("policy %q: must be %s or %s", s, PolicyDLQ, PolicyFail)
+}
+
+// parseOverrides parses a comma-separated list of Event=policy pairs.
+// Event names are read as in the events setting; an event given twice, or
+// "all", is a problem.
+func parseOverrides(s string) (map[string]Policy, error) {
+	out := map[string]Policy{}
+	first := map[string]string{} // lower-case name -> spelling of its first mention
+	var problems, bad []string
+	for _, item := range splitList(s) {
+		name, pol, found := strings.Cut(item, "=")
+		name = strings.TrimSpace(name)
+		if !found {
+			problems = append(problems, fmt.Sprintf("%q is not Event=policy", item))
+			continue
+		}
+		if strings.EqualFold(name, "all") {
+			problems = append(problems, "\"all\" is not an event here: dead_letter.policy sets the policy of every event")
+			continue
+		}
+		e, ok := parseEventName(name)
+		if !ok {
+			bad = append(bad, strconv.Quote(name))
+			continue
+		}
+		p, err := parsePolicy(pol)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", e, err))
+			continue
+		}
+		if prev, dup := first[strings.ToLower(e)]; dup {
+			problems = append(problems, fmt.Sprintf("event %s is given twice (first as %s)", e, prev))
+			continue
+		}
+		first[strings.ToLower(e)] = e
+		out[e] = p
+	}
+	if len(bad) > 0 {
+		problems = append(problems, errEventNames(bad).Error())
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
+	}
+	if len(out) == 0 {
+		return nil, nil
 	}
 	return out, nil
 }

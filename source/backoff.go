@@ -15,28 +15,39 @@ import (
 
 // retrier runs one request through go-retry. Transient failures cost one of
 // Retry.MaxAttempts and wait an exponential, capped, fully jittered delay (or
-// longer, if the server sent Retry-After); 429 answers cost one of
-// Retry.MaxThrottled instead and wait Retry-After when given.
+// longer, if the server sent Retry-After); 429 answers wait Retry-After when
+// given (else the same kind of backoff) and cost one of Retry.MaxThrottled
+// when that bound is set. For API requests (lim set) a 429 pauses the whole
+// limiter: the wait happens in limiter.wait, for every API request alike.
 type retrier struct {
 	cfg       RetryConfig
 	log       *slog.Logger
 	op        string
+	lim       *limiter // nil: not an API request (a download)
+	meter     *meter
+	now       func() time.Time
 	transient retry.Backoff
 	throttled retry.Backoff
 	last      error
 	attempts  int
 }
 
-func (c *Client) newRetrier(log *slog.Logger, op string) *retrier {
-	r := &retrier{cfg: c.cfg.Retry, log: log, op: op}
+func (c *Client) newRetrier(log *slog.Logger, op string, lim *limiter) *retrier {
+	r := &retrier{cfg: c.cfg.Retry, log: log, op: op, lim: lim, meter: c.meter, now: c.cfg.Now}
 	r.transient = r.newBackoff(c.cfg.Retry.MaxAttempts - 1)
-	r.throttled = r.newBackoff(c.cfg.Retry.MaxThrottled)
+	r.throttled = r.backoff() // MaxThrottled 0: no bound
+	if n := c.cfg.Retry.MaxThrottled; n > 0 {
+		r.throttled = r.newBackoff(n)
+	}
 	return r
 }
 
+func (r *retrier) backoff() retry.Backoff {
+	return retry.WithFullJitter(retry.WithCappedDuration(r.cfg.Max, retry.NewExponential(r.cfg.Base)))
+}
+
 func (r *retrier) newBackoff(retries int) retry.Backoff {
-	return retry.WithMaxRetries(uint64(max(retries, 0)),
-		retry.WithFullJitter(retry.WithCappedDuration(r.cfg.Max, retry.NewExponential(r.cfg.Base))))
+	return retry.WithMaxRetries(uint64(max(retries, 0)), r.backoff())
 }
 
 // progressed resets the transient budget: a download that moved forward
@@ -63,7 +74,15 @@ func (r *retrier) next() (time.Duration, bool) {
 		d = wait
 	}
 	d = max(d, wait)
+	r.meter.retry()
 	r.log.Warn("freshchat request failed, retrying", "op", r.op, "attempt", r.attempts, "delay", d, "error", r.last)
+	switch {
+	case throttled && r.lim != nil:
+		r.lim.pause(r.now().Add(d))
+		return 0, false
+	case throttled:
+		r.meter.throttleWait(d)
+	}
 	return d, false
 }
 

@@ -116,7 +116,7 @@ func (c *Client) submit(ctx context.Context, log *slog.Logger, event string, w W
 		return "", fmt.Errorf("freshchat submit %s: %w", event, err)
 	}
 	const op = "POST /reports/raw"
-	data, err := c.call(ctx, log, op, http.MethodPost, c.base.JoinPath("reports", "raw"), body)
+	data, err := c.call(ctx, log, EndpointSubmit, op, http.MethodPost, c.base.JoinPath("reports", "raw"), body)
 	if err != nil {
 		return "", err
 	}
@@ -144,7 +144,7 @@ func (c *Client) get(ctx context.Context, log *slog.Logger, id string) (*Report,
 		return nil, fmt.Errorf("freshchat get report: invalid id %q", id)
 	}
 	op := "GET /reports/raw/" + id
-	data, err := c.call(ctx, log, op, http.MethodGet, c.base.JoinPath("reports", "raw", url.PathEscape(id)), nil)
+	data, err := c.call(ctx, log, EndpointGet, op, http.MethodGet, c.base.JoinPath("reports", "raw", url.PathEscape(id)), nil)
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound {
@@ -220,18 +220,23 @@ func isSelfLink(rel, href, id string) bool {
 	return err == nil && id != "" && strings.HasSuffix(u.Path, "/reports/raw/"+id)
 }
 
-// call runs one API request with retries and returns the 2xx body.
-func (c *Client) call(ctx context.Context, log *slog.Logger, op, method string, u *url.URL, body []byte) ([]byte, error) {
+// call runs one API request with retries and returns the 2xx body. Every
+// attempt first waits for the client's limiter (budget, 429 pauses); the
+// stall timeout starts only once the request is sent.
+func (c *Client) call(ctx context.Context, log *slog.Logger, endpoint, op, method string, u *url.URL, body []byte) ([]byte, error) {
 	var data []byte
-	err := c.newRetrier(log, op).do(ctx, func(ctx context.Context) error {
+	err := c.newRetrier(log, op, c.lim).do(ctx, func(ctx context.Context) error {
+		if err := c.lim.wait(ctx); err != nil {
+			return fmt.Errorf("freshchat API %s: %w", op, err)
+		}
 		var err error
-		data, err = c.callOnce(ctx, op, method, u, body)
+		data, err = c.callOnce(ctx, endpoint, op, method, u, body)
 		return err
 	})
 	return data, err
 }
 
-func (c *Client) callOnce(parent context.Context, op, method string, u *url.URL, body []byte) ([]byte, error) {
+func (c *Client) callOnce(parent context.Context, endpoint, op, method string, u *url.URL, body []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeoutCause(parent, c.cfg.StallTimeout, errStalled)
 	defer cancel()
 	var rd io.Reader
@@ -250,9 +255,11 @@ func (c *Client) callOnce(parent context.Context, op, method string, u *url.URL,
 	}
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
+		c.meter.request(endpoint, 0)
 		return nil, c.transportError(parent, ctx, "freshchat API "+op, err)
 	}
 	defer resp.Body.Close()
+	c.meter.request(endpoint, resp.StatusCode)
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxAPIBody))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, c.apiError(op, resp, data)

@@ -21,7 +21,6 @@ const (
 	DefaultRetryBase       = 500 * time.Millisecond
 	DefaultRetryMax        = 30 * time.Second
 	DefaultRetryAttempts   = 10
-	DefaultRetryThrottled  = 100
 	// DefaultLinkRefreshes bounds how often one download asks the API for
 	// fresh links after the object store refused an expired one.
 	DefaultLinkRefreshes = 3
@@ -63,10 +62,13 @@ type ClientConfig struct {
 	LinkRefreshes int
 	// Retry governs retries of transient failures.
 	Retry RetryConfig
+	// Budget paces and caps the client's API requests (zero: unlimited).
+	Budget BudgetConfig
 	// TempDir receives the temporary files downloads are spooled to.
 	// Default: os.TempDir().
 	TempDir string
-	// Now is the clock used for timeouts. Default: time.Now.
+	// Now is the clock used for timeouts and the request budget (waits are
+	// timers: use testing/synctest to fake time). Default: time.Now.
 	Now func() time.Time
 }
 
@@ -91,8 +93,8 @@ func (c ClientConfig) String() string {
 	if c.BaseURL != nil {
 		base = redactURL(c.BaseURL)
 	}
-	return fmt.Sprintf("ClientConfig{BaseURL: %s, Token: %s, PollInterval: %s, PollMaxInterval: %s, PendingTimeout: %s, MaxSubmits: %d, StallTimeout: %s, LinkRefreshes: %d, Retry: %+v, TempDir: %q}",
-		base, "[REDACTED]", c.PollInterval, c.PollMaxInterval, c.PendingTimeout, c.MaxSubmits, c.StallTimeout, c.LinkRefreshes, c.Retry, c.TempDir)
+	return fmt.Sprintf("ClientConfig{BaseURL: %s, Token: %s, PollInterval: %s, PollMaxInterval: %s, PendingTimeout: %s, MaxSubmits: %d, StallTimeout: %s, LinkRefreshes: %d, Retry: %+v, Budget: %s, TempDir: %q}",
+		base, "[REDACTED]", c.PollInterval, c.PollMaxInterval, c.PendingTimeout, c.MaxSubmits, c.StallTimeout, c.LinkRefreshes, c.Retry, c.Budget, c.TempDir)
 }
 
 // GoString is String: %#v must not print the token either.
@@ -118,7 +120,6 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	c.Retry.Base = orDefault(c.Retry.Base, DefaultRetryBase)
 	c.Retry.Max = orDefault(c.Retry.Max, max(DefaultRetryMax, c.Retry.Base))
 	c.Retry.MaxAttempts = orDefault(c.Retry.MaxAttempts, DefaultRetryAttempts)
-	c.Retry.MaxThrottled = orDefault(c.Retry.MaxThrottled, DefaultRetryThrottled)
 	if c.TempDir == "" {
 		c.TempDir = os.TempDir()
 	}
@@ -166,6 +167,7 @@ func (c ClientConfig) validate() error {
 	}{
 		{"MaxSubmits", c.MaxSubmits}, {"LinkRefreshes", c.LinkRefreshes},
 		{"Retry.MaxAttempts", c.Retry.MaxAttempts}, {"Retry.MaxThrottled", c.Retry.MaxThrottled},
+		{"Budget.PerMinute", c.Budget.PerMinute}, {"Budget.PerDay", c.Budget.PerDay},
 	} {
 		if n.v < 0 {
 			problems = append(problems, fmt.Sprintf("%s must not be negative", n.name))
@@ -204,6 +206,8 @@ type Client struct {
 	token func() string // a func prints as an address, never as the token
 	base  *url.URL      // copy of cfg.BaseURL without query or fragment
 	log   *slog.Logger
+	lim   *limiter // admits every API request: budget and 429 pauses
+	meter *meter
 }
 
 // NewClient validates cfg, applies defaults and returns a client. The error
@@ -217,7 +221,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	base.RawQuery, base.ForceQuery, base.Fragment, base.RawFragment = "", false, "", ""
 	tok := strings.TrimSpace(cfg.Token)
 	cfg.Token = ""
-	return &Client{cfg: cfg, token: func() string { return tok }, base: &base, log: cfg.Logger}, nil
+	m := newMeter()
+	return &Client{
+		cfg: cfg, token: func() string { return tok }, base: &base, log: cfg.Logger,
+		lim: newLimiter(cfg.Budget, cfg.Now, cfg.Logger, m), meter: m,
+	}, nil
 }
 
 // String describes the client without the token.

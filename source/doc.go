@@ -12,6 +12,13 @@
 // 403) are returned at once as [*APIError] with a hint. [Retryable] says
 // whether any error returned by this package is worth trying again later.
 //
+// Every API request of a client goes through one limiter: it paces requests
+// to the [BudgetConfig] (per minute, and an optional cap per 24 hours), and a
+// 429 answer pauses every API request until its Retry-After has passed.
+// Requests wait for the budget and for 429s rather than fail; downloads from
+// the object store are not API requests and are not limited. [Client.Stats]
+// exposes the client's counters, and the pace is logged once a minute.
+//
 // The API token is a secret: it is sent only in the Authorization header of
 // API requests, never to download links, and never appears in an error, a log
 // record or the printed form of any value of this package. Download links are

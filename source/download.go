@@ -35,7 +35,7 @@ func (c *Client) download(ctx context.Context, log *slog.Logger, rep *Report, id
 	}()
 	d := &download{c: c, log: log, rep: rep, idx: idx, f: f, total: -1}
 	started := c.cfg.Now()
-	r := c.newRetrier(log, fmt.Sprintf("download link %d", idx))
+	r := c.newRetrier(log, fmt.Sprintf("download link %d", idx), nil)
 	if err := r.do(ctx, func(ctx context.Context) error { return d.attempt(ctx, r) }); err != nil {
 		return nil, 0, fmt.Errorf("downloading link %d of freshchat report %s: %w", idx, rep.ID, err)
 	}
@@ -116,6 +116,7 @@ func (d *download) fetch(parent context.Context, u *url.URL, r *retrier) (int, e
 	}
 	resp, err := d.c.cfg.HTTPClient.Do(req)
 	if err != nil {
+		d.c.meter.request(EndpointDownload, 0)
 		var ue *url.Error
 		if context.Cause(parent) == nil && !errors.Is(context.Cause(ctx), errStalled) && errors.As(err, &ue) {
 			return 0, scrubURLError(err) // names the method and URL itself
@@ -123,6 +124,7 @@ func (d *download) fetch(parent context.Context, u *url.URL, r *retrier) (int, e
 		return 0, d.c.transportError(parent, ctx, what, err)
 	}
 	defer resp.Body.Close()
+	d.c.meter.request(EndpointDownload, resp.StatusCode)
 
 	switch code := resp.StatusCode; {
 	case code == http.StatusOK:
@@ -164,6 +166,7 @@ func (d *download) fetch(parent context.Context, u *url.URL, r *retrier) (int, e
 	body := &progressReader{r: resp.Body, watchdog: watchdog, stall: d.c.cfg.StallTimeout}
 	n, err := io.Copy(d.f, body)
 	d.written += n
+	d.c.meter.downloaded(n)
 	if n > 0 {
 		r.progressed()
 	}

@@ -129,7 +129,8 @@ func isRefreshStatus(code int) bool {
 // and 5xx answers, dropped or stalled connections and cut downloads (also
 // once this package's own retries are spent). False for nil, cancellation,
 // API 400/401/403/404 ([ErrReportNotFound]), [ErrSubmitsExhausted], TLS
-// certificate problems, malformed answers and CSV parse errors.
+// certificate problems, malformed answers, and report files that cannot be
+// decoded (a corrupt zip or gzip, a CSV syntax error).
 func Retryable(err error) bool {
 	if err == nil {
 		return false

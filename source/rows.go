@@ -42,13 +42,13 @@ type Row struct {
 // Rows streams the rows of a completed report; see [Client.Open]. A Rows is
 // not safe for concurrent use.
 type Rows struct {
-	c   *Client
-	ctx context.Context
-	log *slog.Logger
-	rep Report // private copy: links are replaced when they expire
+	ctx   context.Context
+	log   *slog.Logger
+	rep   Report // private copy: links are replaced when they expire
+	fetch func(ctx context.Context, link int) (*linkBody, error)
 
-	link  int      // index of the current link, -1 before the first
-	tmp   *os.File // the current link's download; nil between links
+	link  int       // index of the current link, -1 before the first
+	body  *linkBody // the current link's body; nil between links
 	zr    *zip.Reader
 	entry int // next entry of zr
 
@@ -81,7 +81,21 @@ type Rows struct {
 // Errors (download, archive, CSV syntax) end the iteration and are reported
 // by [Rows.Err]. The caller must call [Rows.Close].
 func (c *Client) Open(ctx context.Context, r *Report) *Rows {
-	rows := &Rows{c: c, ctx: ctx, log: c.log, link: -1}
+	rows := &Rows{ctx: ctx, log: c.log, link: -1}
+	rows.fetch = func(ctx context.Context, link int) (*linkBody, error) {
+		f, size, err := c.download(ctx, rows.log, &rows.rep, link)
+		if err != nil {
+			return nil, err
+		}
+		return &linkBody{ReaderAt: f, size: size, release: func() error {
+			name := f.Name()
+			f.Close()
+			if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("removing download %s: %w", name, err)
+			}
+			return nil
+		}}, nil
+	}
 	if r == nil {
 		rows.err = errors.New("freshchat open: report is nil")
 		return rows
@@ -124,7 +138,7 @@ func (r *Rows) Next() bool {
 			continue
 		}
 		if err != nil {
-			r.fail(fmt.Errorf("freshchat report %s, %s: %w", r.rep.ID, r.file, err))
+			r.fail(fmt.Errorf("freshchat report %s, %s: %w", r.rep.ID, r.file, unreadable(err)))
 			return false
 		}
 		if len(rec) == 1 && len(r.header) > 1 && strings.TrimSpace(rec[0]) == "" {
@@ -173,7 +187,7 @@ func (r *Rows) nextFile() (bool, error) {
 				name := fmt.Sprintf("link%d/%s", r.link, zf.Name)
 				rc, err := zf.Open()
 				if err != nil {
-					return false, fmt.Errorf("freshchat report %s, %s: %w", r.rep.ID, name, err)
+					return false, fmt.Errorf("freshchat report %s, %s: %w", r.rep.ID, name, unreadable(err))
 				}
 				if ok, err := r.startFile(rc, name); ok || err != nil {
 					return ok, err
@@ -196,38 +210,64 @@ func (r *Rows) nextFile() (bool, error) {
 	}
 }
 
-// openLink downloads the current link and, for a zip, prepares its entries
+// linkBody is the body of one link, spooled: read at random (a zip needs
+// it) and released once read.
+type linkBody struct {
+	io.ReaderAt
+	size    int64
+	release func() error // frees the body (closes and removes the temp file)
+}
+
+// openLink fetches the current link and, for a zip, prepares its entries
 // (returning false); for gzip or plain CSV it starts the single file.
 func (r *Rows) openLink() (bool, error) {
-	f, size, err := r.c.download(r.ctx, r.log, &r.rep, r.link)
+	b, err := r.fetch(r.ctx, r.link)
 	if err != nil {
 		return false, err
 	}
-	r.tmp = f
+	r.body = b
+	return r.openBody(b)
+}
+
+// openBody reads a link's body by its magic bytes: a zip, a gzip stream, or
+// else a plain CSV.
+func (r *Rows) openBody(b *linkBody) (bool, error) {
 	var magic [4]byte
-	n, _ := f.ReadAt(magic[:], 0)
+	n, _ := b.ReadAt(magic[:], 0)
 	name := fmt.Sprintf("link%d", r.link)
 	switch m := magic[:n]; {
 	case bytes.HasPrefix(m, []byte("PK\x03\x04")) || bytes.HasPrefix(m, []byte("PK\x05\x06")):
-		zr, err := zip.NewReader(f, size)
+		zr, err := zip.NewReader(b, b.size)
 		if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // names are never used as paths
-			return false, fmt.Errorf("freshchat report %s, %s: reading zip: %w", r.rep.ID, name, err)
+			return false, fmt.Errorf("freshchat report %s, %s: reading zip: %w", r.rep.ID, name, unreadable(err))
 		}
 		r.zr, r.entry = zr, 0
 		r.log.Debug("reading freshchat report link", "link", r.link, "format", "zip", "files", len(zr.File))
 		return false, nil
 	case bytes.HasPrefix(m, []byte{0x1f, 0x8b}):
-		gz, err := gzip.NewReader(bufio.NewReader(io.NewSectionReader(f, 0, size)))
+		gz, err := gzip.NewReader(bufio.NewReader(io.NewSectionReader(b, 0, b.size)))
 		if err != nil {
-			return false, fmt.Errorf("freshchat report %s, %s: reading gzip: %w", r.rep.ID, name, err)
+			return false, fmt.Errorf("freshchat report %s, %s: reading gzip: %w", r.rep.ID, name, unreadable(err))
 		}
 		r.log.Debug("reading freshchat report link", "link", r.link, "format", "gzip")
 		return r.startFile(gz, name)
 	default:
 		r.log.Debug("reading freshchat report link", "link", r.link, "format", "csv")
-		return r.startFile(io.NopCloser(io.NewSectionReader(f, 0, size)), name)
+		return r.startFile(io.NopCloser(io.NewSectionReader(b, 0, b.size)), name)
 	}
 }
+
+// unreadableError marks a failure to decode a link's body that was
+// downloaded whole (a corrupt or truncated zip or gzip, a CSV syntax error):
+// reading the same body again fails the same way, so it is not retryable
+// even when it wraps io.ErrUnexpectedEOF.
+type unreadableError struct{ err error }
+
+func unreadable(err error) error { return &unreadableError{err} }
+
+func (e *unreadableError) Error() string   { return e.err.Error() }
+func (e *unreadableError) Unwrap() error   { return e.err }
+func (e *unreadableError) retryable() bool { return false }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
@@ -249,7 +289,7 @@ func (r *Rows) startFile(rc io.ReadCloser, name string) (bool, error) {
 			r.log.Debug("skipping empty freshchat report file", "file", name)
 			return false, nil
 		}
-		return false, fmt.Errorf("freshchat report %s, %s: reading header: %w", r.rep.ID, name, err)
+		return false, fmt.Errorf("freshchat report %s, %s: reading header: %w", r.rep.ID, name, unreadable(err))
 	}
 	header := make([]string, len(hdr))
 	for i, h := range hdr {
@@ -267,19 +307,15 @@ func (r *Rows) closeFile() {
 	r.rc, r.csv, r.header = nil, nil, nil
 }
 
-// releaseLink closes and removes the current link's temp file.
+// releaseLink frees the current link's body (its temp file).
 func (r *Rows) releaseLink() error {
 	r.zr, r.entry = nil, 0
-	if r.tmp == nil {
+	if r.body == nil {
 		return nil
 	}
-	name := r.tmp.Name()
-	r.tmp.Close()
-	r.tmp = nil
-	if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("removing download %s: %w", name, err)
-	}
-	return nil
+	b := r.body
+	r.body = nil
+	return b.release()
 }
 
 // skipEntry reports zip entries that are not report files: directories and

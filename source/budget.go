@@ -1,0 +1,212 @@
+package source
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// BudgetConfig is a client's API request budget. It is shared by every API
+// request of the client (submits and polls of all events, link refreshes);
+// downloads from the object store are not API requests and do not count.
+// Requests wait for the budget: it never makes one fail.
+type BudgetConfig struct {
+	// PerMinute paces API requests evenly, one every minute/PerMinute (no
+	// bursts), so no 60 seconds hold more than PerMinute requests. 0 means
+	// no pacing.
+	PerMinute int
+	// PerDay caps API requests in any 24 hours (a rolling window). Once the
+	// cap is reached, requests wait until the oldest request of the window
+	// is 24 hours old; the wait is logged with the time of resumption. 0
+	// means no cap.
+	PerDay int
+}
+
+// String reads like "60/min, 10000/day" or "unlimited".
+func (b BudgetConfig) String() string {
+	per := func(n int, unit string) string {
+		if n <= 0 {
+			return "unlimited/" + unit
+		}
+		return strconv.Itoa(n) + "/" + unit
+	}
+	if b.PerMinute <= 0 && b.PerDay <= 0 {
+		return "unlimited"
+	}
+	return per(b.PerMinute, "min") + ", " + per(b.PerDay, "day")
+}
+
+const (
+	budgetWindow    = 24 * time.Hour
+	paceReportEvery = time.Minute
+)
+
+// limiter admits the API requests of one client: it enforces the budget and
+// the shared pause that a 429 answer starts, and logs the pace once a minute.
+// It is safe for concurrent use.
+type limiter struct {
+	now      func() time.Time
+	log      *slog.Logger
+	meter    *meter
+	budget   BudgetConfig
+	interval time.Duration // between two paced requests; 0: no pacing
+
+	mu        sync.Mutex
+	next      time.Time // the earliest slot not yet reserved
+	notBefore time.Time // no API request before this instant (after a 429)
+	day       []int64   // send times (Unix ns) of the last PerDay requests, a ring
+	oldest    int       // index of the oldest entry of day once it is full
+	capLogged time.Time // resumption instant the last daily-cap log line named
+	sent      int64     // requests admitted
+	mark      paceMark  // counters at the last pace report
+}
+
+// paceMark is the state of the counters at a pace report.
+type paceMark struct {
+	at                       time.Time
+	sent, throttled          int64
+	throttleWait, budgetWait time.Duration
+}
+
+func newLimiter(b BudgetConfig, now func() time.Time, log *slog.Logger, m *meter) *limiter {
+	l := &limiter{now: now, log: log, meter: m, budget: b}
+	if b.PerMinute > 0 {
+		// Rounded up: PerMinute intervals never fit in less than a minute.
+		l.interval = (time.Minute + time.Duration(b.PerMinute) - 1) / time.Duration(b.PerMinute)
+	}
+	return l
+}
+
+// wait blocks until the next API request may be sent, then counts it as
+// sent. A request waits for a pause started by a 429 to end, for the daily
+// cap to free a request, and for its slot in the pace, in that order; a pause
+// or a full day that comes while it waits for its slot voids the slot, and the
+// request takes a new one once it may go again. Only ctx ends the wait.
+func (l *limiter) wait(ctx context.Context) error {
+	var slot time.Time // reserved pace slot; zero: none
+	var budgetWaited time.Duration
+	defer func() {
+		if budgetWaited > 0 {
+			l.meter.budgetWait(budgetWaited)
+		}
+	}()
+	for {
+		l.mu.Lock()
+		now := l.now()
+		var until time.Time
+		throttled, logCap := false, false
+		switch free := l.dayFree(); {
+		case now.Before(l.notBefore):
+			until, throttled, slot = l.notBefore, true, time.Time{}
+		case now.Before(free):
+			until, slot = free, time.Time{}
+			if logCap = !free.Equal(l.capLogged); logCap {
+				l.capLogged = free
+			}
+		default:
+			if slot.IsZero() && l.interval > 0 {
+				slot = later(now, l.next)
+				l.next = slot.Add(l.interval)
+			}
+			until = slot
+		}
+		if !now.Before(until) {
+			report := l.admit(now)
+			l.mu.Unlock()
+			if report != nil {
+				l.log.Info("freshchat API request pace", report...)
+			}
+			return nil
+		}
+		l.mu.Unlock()
+
+		if logCap {
+			l.log.Warn("freshchat daily request budget reached; API requests wait until the window frees",
+				"budget", l.budget.String(), "resume_at", until.UTC().Format(time.RFC3339), "wait", until.Sub(now).Round(time.Second))
+		}
+		err := wait(ctx, until.Sub(now))
+		waited := l.now().Sub(now)
+		if throttled {
+			l.meter.throttleWait(waited)
+		} else {
+			budgetWaited += waited
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// pause holds every API request until at least until.
+func (l *limiter) pause(until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if until.After(l.notBefore) {
+		l.notBefore = until
+	}
+}
+
+// dayFree is the earliest instant the daily cap admits a request (the zero
+// time when the cap is not reached). l.mu is held.
+func (l *limiter) dayFree() time.Time {
+	if l.budget.PerDay <= 0 || len(l.day) < l.budget.PerDay {
+		return time.Time{}
+	}
+	return time.Unix(0, l.day[l.oldest]).Add(budgetWindow)
+}
+
+// admit counts a request sent at now and returns the fields of a pace report
+// when one is due. l.mu is held.
+func (l *limiter) admit(now time.Time) []any {
+	l.sent++
+	if n := l.budget.PerDay; n > 0 {
+		if len(l.day) < n {
+			l.day = append(l.day, now.UnixNano())
+		} else {
+			l.day[l.oldest] = now.UnixNano()
+			l.oldest = (l.oldest + 1) % n
+		}
+	}
+	prev := l.mark
+	if !prev.at.IsZero() && now.Sub(prev.at) < paceReportEvery {
+		return nil
+	}
+	l.mark = paceMark{at: now, sent: l.sent}
+	l.mark.throttled, l.mark.throttleWait, l.mark.budgetWait = l.meter.waits()
+	if prev.at.IsZero() {
+		return nil // the first request starts the first period
+	}
+	fields := []any{
+		"requests", l.mark.sent - prev.sent,
+		"period", now.Sub(prev.at).Round(time.Second),
+		"budget", l.budget.String(),
+		"throttled", l.mark.throttled - prev.throttled,
+		"budget_wait", (l.mark.budgetWait - prev.budgetWait).Round(time.Millisecond),
+		"throttle_wait", (l.mark.throttleWait - prev.throttleWait).Round(time.Millisecond),
+	}
+	if l.budget.PerDay > 0 {
+		fields = append(fields, "requests_24h", l.sentSince(now.Add(-budgetWindow)))
+	}
+	return fields
+}
+
+// sentSince counts the requests of the daily window sent after t. l.mu is
+// held.
+func (l *limiter) sentSince(t time.Time) int {
+	n, after := 0, t.UnixNano()
+	for _, s := range l.day {
+		if s > after {
+			n++
+		}
+	}
+	return n
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
