@@ -107,6 +107,7 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	cfg.Freshchat.APIToken = config.Secret(demoToken)
 	cfg.Freshchat.PollInterval = 100 * time.Millisecond
 	cfg.Freshchat.PollMaxInterval = time.Second
+	cfg.Freshchat.RequestsPerMinute = 0 // the simulator has no request budget
 	cfg.Kafka.Brokers = brokers
 	cfg.Kafka.Partitions = 3
 	cfg.Kafka.ReplicationFactor = 1

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/instance"
 )
 
 func runCommand(ctx context.Context, args []string, s Streams) error {
@@ -42,6 +43,17 @@ func runCommand(ctx context.Context, args []string, s Streams) error {
 		return err
 	}
 	defer p.Close(context.WithoutCancel(ctx))
+	// Hold the instance lease for as long as this process runs, so that
+	// status and reset can see it. Without it nothing is at risk (a reset
+	// would fence this instance), so a failure is only a warning.
+	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	lease, err := instance.Hold(hctx, kafkaOpts(cfg), cfg.Kafka.TransactionalID, cfg.Kafka.CheckpointTopic, logger)
+	cancel()
+	if err != nil {
+		logger.Warn("cannot hold the instance lease; status and reset will not see this instance", "error", err.Error())
+	} else {
+		defer lease.Close()
+	}
 	logger.Info("ready", "events", len(cfg.Events), "framing", p.Framing(), "mode", mode(cfg))
 	stopView := func() {}
 	if view {

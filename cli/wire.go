@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -30,8 +31,18 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 func kafkaOpts(cfg *config.Config) []kgo.Opt {
 	return []kgo.Opt{
 		kgo.SeedBrokers(cfg.Kafka.Brokers...),
-		kgo.ClientID("freshchat-connector"),
+		kgo.ClientID(clientID()),
 	}
+}
+
+// clientID names this process to the brokers, so that operators (and
+// "connector status") can tell instances apart.
+func clientID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("freshchat-connector/%s/%d", host, os.Getpid())
 }
 
 // sourceClient builds the Freshchat client from the settings. httpClient
@@ -53,6 +64,7 @@ func sourceClient(cfg *config.Config, logger *slog.Logger, httpClient *http.Clie
 			Max:         f.RetryMax,
 			MaxAttempts: f.RetryAttempts,
 		},
+		Budget:  source.BudgetConfig{PerMinute: f.RequestsPerMinute, PerDay: f.RequestsPerDay},
 		TempDir: cfg.TempDir,
 	})
 }
@@ -76,6 +88,9 @@ func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger
 		Partitions:         cfg.Kafka.Partitions,
 		ReplicationFactor:  cfg.Kafka.ReplicationFactor,
 		Kafka:              kafkaOpts(cfg),
+		ConnectTimeout:     cfg.Kafka.ConnectTimeout,
+		DeadLetterTopic:    cfg.DeadLetter.Topic,
+		Policy:             func(event string) pipeline.Policy { return pipeline.Policy(cfg.DeadLetter.PolicyFor(event)) },
 		Source:             src,
 		Logger:             logger,
 	}

@@ -133,8 +133,10 @@ func newHarness(t *testing.T, sim freshchattest.Options, events []string, settin
 		"FRESHCHAT_POLL_MAX_INTERVAL": "500ms",
 		"FRESHCHAT_RETRY_BASE":        "10ms",
 		"FRESHCHAT_RETRY_MAX":         "200ms",
-		"KAFKA_TRANSACTION_TIMEOUT":   "10s",
-		"LOG_LEVEL":                   "debug",
+		// The simulator has no request budget; a default one would only slow the test.
+		"FRESHCHAT_REQUESTS_PER_MINUTE": "0",
+		"KAFKA_TRANSACTION_TIMEOUT":     "10s",
+		"LOG_LEVEL":                     "debug",
 	}
 	for k, v := range settings {
 		vars[k] = v
