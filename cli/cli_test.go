@@ -21,6 +21,7 @@ func clearEnv(t *testing.T) {
 	for _, k := range []string{"FRESHCHAT_API_URL", "FRESHCHAT_API_TOKEN", "FRESHCHAT_API_TOKEN_FILE", "KAFKA_BROKERS", "SCHEMA_REGISTRY_URL", "FRESHCHAT_START", "FRESHCHAT_EVENTS", "KAFKA_CONNECT_TIMEOUT"} {
 		t.Setenv(k, "")
 	}
+	t.Setenv("METRICS_ADDR", "127.0.0.1:0")
 }
 
 func TestCommandLine(t *testing.T) {

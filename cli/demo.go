@@ -43,6 +43,7 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	days := fs.Int("days", 3, "days of history to backfill (1-30)")
 	kafkaPort := fs.Int("kafka-port", 9092, "loopback port of the embedded broker (0: any free port; a busy port falls back to any)")
 	rowsPerHour := fs.Int("rows-per-hour", 240, "rows per event per hour that the simulator serves")
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "where to serve /metrics, /healthz and /readyz (a busy port falls back to any free one; off disables)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -99,7 +100,7 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	fmt.Fprintf(out, "  Kafka brokers    %s (data in %s)\n", strings.Join(brokers, ","), filepath.Join(*dataDir, "kafka"))
 	fmt.Fprintf(out, "  Schema registry  %s\n", reg.URL())
 	fmt.Fprintf(out, "  Freshchat API    %s (simulated, token %q)\n", sim.URL(), demoToken)
-	fmt.Fprintf(out, "  Connector log    %s\n\n", logPath)
+	fmt.Fprintf(out, "  Connector log    %s\n", logPath)
 
 	now := time.Now().UTC()
 	cfg := config.Defaults(now)
@@ -118,6 +119,16 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	cfg.Settle = 5 * time.Second
 	cfg.Concurrency = 4
 	cfg.TempDir = filepath.Join(*dataDir, "tmp")
+	cfg.Metrics.Addr = freeAddr(*metricsAddr)
+	tel, err := startTelemetry(&cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer tel.stop()
+	if tel != nil {
+		fmt.Fprintf(out, "  Metrics          http://%s/metrics (also /healthz, /readyz)\n", tel.srv.Addr())
+	}
+	fmt.Fprintln(out)
 
 	// Backfill up to a settled instant, with a progress line.
 	to := now.Add(-cfg.Settle).Truncate(time.Second)
@@ -128,10 +139,12 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	p, err := build(ctx, &cfg, logger, func(o *pipeline.Options) {
 		o.ProgressInterval = 10 * time.Second
 		o.OnWindow = func(w pipeline.WindowDone) { windows.Add(1); rows.Add(w.Produced) }
+		tel.attach(o)
 	})
 	if err != nil {
 		return err
 	}
+	tel.started(ctx, p, cfg.Events)
 	began := time.Now()
 	stopProgress := showProgress(out, p, 500*time.Millisecond)
 	if !isTerminal(out) {
@@ -175,10 +188,12 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 			fmt.Fprintf(out, "  %s  %-30s %s → %s  %4d rows  → %s\n", time.Now().Format("15:04:05"), w.Event,
 				w.Window.Start.Format("15:04:05.000"), w.Window.End.Format("15:04:05.000"), w.Produced, w.Topic)
 		}
+		tel.attach(o)
 	})
 	if err != nil {
 		return err
 	}
+	tel.started(ctx, live, cfg.Events)
 	defer live.Close(context.WithoutCancel(ctx))
 	err = live.Run(ctx)
 	if errors.Is(err, context.Canceled) {
@@ -186,6 +201,21 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 		return nil
 	}
 	return err
+}
+
+// freeAddr returns addr when it can be listened on, else the same host
+// with any free port; "off" stays off.
+func freeAddr(addr string) string {
+	if strings.EqualFold(addr, "off") || addr == "" {
+		return ""
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		ln.Close()
+		return addr
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	return net.JoinHostPort(host, "0")
 }
 
 // startBroker starts kfake persisting to dir, on port when it is free.

@@ -38,10 +38,16 @@ func runCommand(ctx context.Context, args []string, s Streams) error {
 	logger := newLogger(logCfg, s.Err)
 	logger.Info("starting connector", "config", cfg)
 
-	p, err := build(ctx, cfg, logger, nil)
+	tel, err := startTelemetry(cfg, logger)
 	if err != nil {
 		return err
 	}
+	defer tel.stop()
+	p, err := build(ctx, cfg, logger, tel.attach)
+	if err != nil {
+		return err
+	}
+	tel.started(ctx, p, cfg.Events)
 	defer p.Close(context.WithoutCancel(ctx))
 	// Hold the instance lease for as long as this process runs, so that
 	// status and reset can see it. Without it nothing is at risk (a reset
@@ -61,6 +67,7 @@ func runCommand(ctx context.Context, args []string, s Streams) error {
 	}
 	err = p.Run(ctx)
 	stopView()
+	tel.finished(err)
 	if errors.Is(err, context.Canceled) {
 		logger.Info("stopped on signal; open transactions were aborted, the next start resumes from the last commit")
 		return nil

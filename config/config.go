@@ -59,6 +59,7 @@ type Config struct {
 	// TempDir holds downloads; never empty after Load or Defaults.
 	TempDir string
 	Log     Log
+	Metrics Metrics
 	// Bounded is the range given by --from/--to; nil means live mode.
 	Bounded *Range
 }
@@ -174,6 +175,15 @@ func (c Config) UnknownEvents() []string {
 }
 
 // Log configures logging.
+// Metrics configures the HTTP server for metrics and health.
+type Metrics struct {
+	// Addr is where the server listens; empty means no server.
+	Addr string
+	// StuckAfter: an event with work to do and no progress for this long
+	// makes /readyz fail; 0 disables the check.
+	StuckAfter time.Duration
+}
+
 type Log struct {
 	Level  slog.Level
 	Format LogFormat

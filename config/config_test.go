@@ -60,6 +60,7 @@ func TestLoadDefaults(t *testing.T) {
 		Concurrency: 4,
 		TempDir:     os.TempDir(),
 		Log:         Log{Level: slog.LevelInfo, Format: LogText},
+		Metrics:     Metrics{Addr: ":9464", StuckAfter: time.Hour},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load with defaults:\n got %#v\nwant %#v", *cfg, want)
@@ -298,8 +299,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 
 func TestReference(t *testing.T) {
 	ref := Reference()
-	if len(ref) != 36 {
-		t.Errorf("Reference has %d settings, want 36", len(ref))
+	if len(ref) != 38 {
+		t.Errorf("Reference has %d settings, want 38", len(ref))
 	}
 	keys, envs := map[string]bool{}, map[string]bool{}
 	for _, s := range ref {

@@ -164,6 +164,9 @@ func checkTogether(c *Config, failed map[string]bool, p *problems) {
 	notLonger("freshchat.poll_interval", c.Freshchat.PollInterval, "freshchat.poll_max_interval", c.Freshchat.PollMaxInterval)
 	notLonger("freshchat.retry_base", c.Freshchat.RetryBase, "freshchat.retry_max", c.Freshchat.RetryMax)
 	notLonger("min_window", c.MinWindow, "window", c.Window)
+	if c.Metrics.StuckAfter > 0 && !failed["metrics.stuck_after"] && !failed["freshchat.pending_timeout"] && c.Metrics.StuckAfter <= c.Freshchat.PendingTimeout {
+		p.add("%s: %s is not longer than %s %s: a report still pending would count as stuck", lookup("metrics.stuck_after").name(), c.Metrics.StuckAfter, lookup("freshchat.pending_timeout").name(), c.Freshchat.PendingTimeout)
+	}
 
 	checkTopics(c, failed, p)
 	checkOverrides(c, failed, p)

@@ -105,7 +105,7 @@ func TestLoadProblems(t *testing.T) {
 			name:     "unknown top-level key",
 			loadCase: loadCase{yaml: "kafka_brokers: a:1\n"},
 			want: []string{`FILE line 1: unknown key "kafka_brokers" (known keys: freshchat, kafka, ` +
-				`dead_letter, schema_registry, events, start, window, min_window, settle, concurrency, temp_dir, log)`},
+				`dead_letter, schema_registry, events, start, window, min_window, settle, concurrency, temp_dir, log, metrics)`},
 		},
 		{
 			name:     "duplicate key",

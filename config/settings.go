@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -372,6 +373,30 @@ var settings = []Setting{
 			}
 			return errors.New("must be text or json")
 		},
+	},
+	{
+		Key: "metrics.addr", Env: "METRICS_ADDR", Default: ":9464",
+		Doc: "Address of the HTTP server for /metrics (Prometheus), /healthz and /readyz, as host:port or :port; off disables it.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			if strings.EqualFold(v, "off") {
+				c.Metrics.Addr = ""
+				return nil
+			}
+			host, port, err := net.SplitHostPort(v)
+			if err != nil {
+				return errors.New("must be host:port, :port or off")
+			}
+			if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+				return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+			}
+			c.Metrics.Addr = net.JoinHostPort(host, port)
+			return nil
+		},
+	},
+	{
+		Key: "metrics.stuck_after", Env: "METRICS_STUCK_AFTER", Default: "1h",
+		Doc:   "/readyz reports an event stuck when it has work to do but made no progress (no commit, no completed report) for this long; 0 disables the check. Keep it above freshchat.pending_timeout.",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Metrics.StuckAfter }, nonNegative),
 	},
 }
 

@@ -135,8 +135,10 @@ func newHarness(t *testing.T, sim freshchattest.Options, events []string, settin
 		"FRESHCHAT_RETRY_MAX":         "200ms",
 		// The simulator has no request budget; a default one would only slow the test.
 		"FRESHCHAT_REQUESTS_PER_MINUTE": "0",
-		"KAFKA_TRANSACTION_TIMEOUT":     "10s",
-		"LOG_LEVEL":                     "debug",
+		// Instances run side by side: each takes a free port.
+		"METRICS_ADDR":              "127.0.0.1:0",
+		"KAFKA_TRANSACTION_TIMEOUT": "10s",
+		"LOG_LEVEL":                 "debug",
 	}
 	for k, v := range settings {
 		vars[k] = v

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/metrics"
+	"github.com/freshstream/freshchat-kafka/pipeline"
+	"github.com/freshstream/freshchat-kafka/sink"
+)
+
+// version is the connector's version, set at build time with
+// -ldflags "-X github.com/freshstream/freshchat-kafka/cli.version=v1.2.3".
+var version = "dev"
+
+// telemetry is the metrics and health server of a run. Every method is a
+// no-op when metrics are off (a nil *telemetry).
+type telemetry struct {
+	m      *metrics.Metrics
+	ready  *metrics.Readiness
+	srv    *metrics.Server
+	logger *slog.Logger
+
+	watched      bool               // the source's stats are collected
+	stopProgress context.CancelFunc // ends the progress loop of the last started pipeline
+}
+
+// startTelemetry starts the server when cfg.Metrics.Addr is set. It listens
+// before Kafka is reached, so /readyz answers "not connected" meanwhile.
+func startTelemetry(cfg *config.Config, logger *slog.Logger) (*telemetry, error) {
+	if cfg.Metrics.Addr == "" {
+		return nil, nil
+	}
+	r := &metrics.Readiness{}
+	m := metrics.New(metrics.Options{Version: version, Readiness: r})
+	srv := metrics.NewServer(cfg.Metrics.Addr, m, r.Probe(cfg.Metrics.StuckAfter), logger)
+	if err := srv.Start(); err != nil {
+		return nil, usageError{fmt.Errorf("metrics server: %w (choose another metrics.addr / METRICS_ADDR, or off)", err)}
+	}
+	logger.Info("serving metrics and health", "addr", srv.Addr(), "paths", "/metrics /healthz /readyz")
+	return &telemetry{m: m, ready: r, srv: srv, logger: logger}, nil
+}
+
+// attach makes the pipeline report to the metrics.
+func (t *telemetry) attach(o *pipeline.Options) {
+	if t == nil {
+		return
+	}
+	o.Kafka = append(o.Kafka, t.m.KafkaHooks())
+	o.Observer = t.m
+	prev := o.OnWindow
+	o.OnWindow = func(d pipeline.WindowDone) {
+		t.m.WindowCommitted(d.Event, d.Window.End)
+		if prev != nil {
+			prev(d)
+		}
+	}
+	if o.Source != nil && !t.watched {
+		t.watched = true
+		if err := t.m.WatchSource(o.Source.Stats); err != nil {
+			t.logger.Warn("source metrics unavailable", "error", err.Error())
+		}
+	}
+}
+
+// started records that the pipeline is connected and where events stand,
+// then keeps progress gauges fresh until ctx ends.
+func (t *telemetry) started(ctx context.Context, p *pipeline.Pipeline, events []string) {
+	if t == nil {
+		return
+	}
+	t.ready.SetConnected(true)
+	t.m.InitEvents(events...)
+	for ev, pos := range p.Positions() {
+		if !pos.IsZero() {
+			t.m.SetCommittedEnd(ev, pos.Next())
+		}
+	}
+	if t.stopProgress != nil {
+		t.stopProgress()
+	}
+	ctx, t.stopProgress = context.WithCancel(ctx)
+	go func() {
+		tick := time.NewTicker(15 * time.Second)
+		defer tick.Stop()
+		for {
+			for _, pr := range p.Progress() {
+				if !pr.Cursor.IsZero() {
+					t.m.SetProgress(pr.Event, pr.Cursor, pr.Target)
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+}
+
+// finished records how the run ended.
+func (t *telemetry) finished(err error) {
+	if t == nil {
+		return
+	}
+	if sink.IsFenced(err) {
+		t.ready.SetFenced(err)
+	}
+}
+
+// stop shuts the server down.
+func (t *telemetry) stop() {
+	if t == nil {
+		return
+	}
+	if t.stopProgress != nil {
+		t.stopProgress()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = t.srv.Shutdown(ctx)
+}
