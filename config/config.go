@@ -17,24 +17,14 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/freshstream/freshchat-kafka/schemas"
 )
 
-// AllEvents lists the Freshchat raw report events in their canonical API
-// spelling. It is the default for the events setting.
-var AllEvents = []string{
-	"Conversation-Created",
-	"Message-Sent",
-	"Conversation-Resolved",
-	"Conversation-Resolution-Label",
-	"CSAT-Score",
-	"First-Response-Time",
-	"Response-Time",
-	"Resolution-Time",
-	"Conversation-Agent-Assigned",
-	"Conversation-Group-Assigned",
-	"Agent-Activity",
-	"Agent-Intelliassign-Activity",
-}
+// AllEvents lists the Freshchat raw report events the connector has
+// schemas for, in their canonical API spelling. It is the default for the
+// events setting.
+var AllEvents = schemas.Events()
 
 // Config is the connector's whole configuration, validated and typed.
 type Config struct {
