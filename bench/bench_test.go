@@ -1,0 +1,111 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/freshstream/freshchat-kafka/source/freshchattest"
+)
+
+func TestPlanRows(t *testing.T) {
+	for _, tc := range []struct {
+		rows   int
+		window time.Duration
+		perH   int
+	}{
+		{rows: 1_000_000, window: 8 * time.Hour, perH: 125_000},
+		{rows: 5_000_000, window: 8 * time.Hour, perH: 625_000},
+		{rows: 24_000, window: 24 * time.Hour, perH: 1_000},
+		{rows: 7, window: time.Hour, perH: 7},
+		{rows: 3_600_001, window: 24 * time.Hour, perH: 150_000}, // prime-ish: rounded
+		{rows: 3 * freshchattest.MaxRowsPerHour, window: 24 * time.Hour, perH: freshchattest.MaxRowsPerHour / 8},
+	} {
+		p, err := PlanRows(tc.rows)
+		require.NoError(t, err, "rows %d", tc.rows)
+		require.Equal(t, tc.window, p.Window, "rows %d", tc.rows)
+		require.Equal(t, tc.perH, p.RowsPerHour, "rows %d", tc.rows)
+		require.LessOrEqual(t, p.RowsPerHour, freshchattest.MaxRowsPerHour)
+		require.InDelta(t, tc.rows, p.Rows(), 12, "rows %d", tc.rows)
+	}
+	for _, bad := range []int{0, -1, 24*freshchattest.MaxRowsPerHour + 1} {
+		_, err := PlanRows(bad)
+		require.Error(t, err, "rows %d", bad)
+	}
+}
+
+// TestSourceAnswersRepeatedSubmitsWithTheGeneratedReport checks the cache
+// in front of the simulator: the same window gets the generated report
+// (no new job, so no new file), anything else reaches the simulator.
+func TestSourceAnswersRepeatedSubmitsWithTheGeneratedReport(t *testing.T) {
+	const token = "bench-test-token-0123"
+	src := NewSource(freshchattest.Options{Token: token, RowsPerHour: 600, TempDir: t.TempDir()})
+	t.Cleanup(src.Close)
+	ctx := context.Background()
+	from := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
+	to := from.Add(time.Hour)
+
+	rep, err := src.Generate(ctx, "Message-Sent", from, to)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Links)
+	require.Positive(t, rep.Bytes)
+	require.Equal(t, Requests{Submits: 1, Gets: 1, Downloads: 1, DownloadBytes: rep.Bytes}, src.Requests())
+
+	submit := func(tok, event string, start, end time.Time) (int, string) {
+		body, err := json.Marshal(map[string]string{"event": event, "format": "csv",
+			"start": start.Format(APITime), "end": end.Add(-time.Millisecond).Format(APITime)})
+		require.NoError(t, err)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, src.URL()+"/reports/raw", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var ans struct {
+			ID string `json:"id"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&ans)
+		return resp.StatusCode, ans.ID
+	}
+
+	code, id := submit(token, "Message-Sent", from, to)
+	require.Equal(t, http.StatusAccepted, code)
+	require.Equal(t, rep.ID, id, "the same window is answered with the generated report")
+	code, _ = submit("wrong-token", "Message-Sent", from, to)
+	require.Equal(t, http.StatusUnauthorized, code, "the cache does not bypass authentication")
+	code, id = submit(token, "Message-Sent", from, to.Add(-time.Minute))
+	require.Equal(t, http.StatusAccepted, code)
+	require.NotEqual(t, rep.ID, id, "another window is a new report")
+	require.Equal(t, 4, src.Requests().Submits)
+}
+
+func TestResultFormats(t *testing.T) {
+	conn := Result{Name: "connector", Rows: 1_000_000,
+		Usage:    Usage{Wall: 2500 * time.Millisecond, User: 3 * time.Second, Sys: 500 * time.Millisecond, MaxRSS: 64 << 20},
+		Requests: Requests{Submits: 1, Gets: 1, Downloads: 1}}
+	base := Result{Name: "baseline", Rows: 1_000_000,
+		Usage:    Usage{Wall: 10 * time.Second, User: 7 * time.Second, MaxRSS: 256 << 20},
+		Requests: Requests{Submits: 1, Gets: 1, Downloads: 1}}
+	require.Equal(t, "BenchmarkE2E/connector/rows=1000000 1 2500000000 ns/op 400000 rows/s 3.500 cpu-s 3.500 cpu-s/1M-rows 64.0 peak-rss-MiB 3 api-requests", conn.BenchLine())
+	q := Compare(conn, base)
+	require.InDelta(t, 4.0, q.RowsPerSec, 1e-9)
+	require.InDelta(t, 0.5, q.CPU, 1e-9)
+	require.InDelta(t, 0.25, q.RSS, 1e-9)
+
+	run := Run{Event: "Message-Sent", Rows: 1_000_000, Results: []Result{conn, base}}
+	var table, line strings.Builder
+	require.NoError(t, run.WriteTable(&table))
+	require.Contains(t, table.String(), "connector / baseline: 4.00x rows/s, 0.50x CPU s, 0.25x peak RSS")
+	require.Contains(t, table.String(), conn.BenchLine()+"\n"+base.BenchLine()+"\n")
+	require.NoError(t, run.WriteJSON(&line))
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(line.String()), &got))
+	require.Len(t, got["results"], 2)
+	require.InDelta(t, 4.0, got["connector_vs_baseline"].(map[string]any)["rows_per_s"], 1e-9)
+}

@@ -1,0 +1,348 @@
+package bench
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/freshstream/freshchat-kafka/checkpoint"
+	"github.com/freshstream/freshchat-kafka/schemas"
+	"github.com/freshstream/freshchat-kafka/source"
+	"github.com/freshstream/freshchat-kafka/source/freshchattest"
+)
+
+// readerRows is the size of the report BenchmarkReader reads.
+const readerRows = 200_000
+
+const readerEvent = "Message-Sent"
+
+// readerFixture is one generated report: its zip in memory, and a source
+// client with the prepared report for the real reading path.
+type readerFixture struct {
+	zip    []byte
+	client *source.Client
+	report *source.Report
+}
+
+var (
+	fixtureOnce sync.Once
+	fixture     readerFixture
+	fixtureErr  error
+	fixtureDir  string  // removed by TestMain
+	fixtureSrc  *Source // closed by TestMain
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fixtureSrc != nil {
+		fixtureSrc.Close()
+	}
+	if fixtureDir != "" {
+		os.RemoveAll(fixtureDir)
+	}
+	os.Exit(code)
+}
+
+// loadFixture generates the report once per test binary (benchmarks run
+// again for every -count); it lives until TestMain ends.
+func loadFixture(b *testing.B) readerFixture {
+	b.Helper()
+	fixtureOnce.Do(func() { fixture, fixtureErr = newFixture() })
+	if fixtureErr != nil {
+		b.Fatal(fixtureErr)
+	}
+	return fixture
+}
+
+func newFixture() (readerFixture, error) {
+	const token = "bench-token-0123456789"
+	var f readerFixture
+	dir, err := os.MkdirTemp("", "bench-reader-")
+	if err != nil {
+		return f, err
+	}
+	fixtureDir = dir
+	fixtureSrc = NewSource(freshchattest.Options{Token: token, RowsPerHour: readerRows, TempDir: dir})
+	from := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
+	to := from.Add(time.Hour)
+	ctx := context.Background()
+	if _, err := fixtureSrc.Generate(ctx, readerEvent, from, to); err != nil {
+		return f, err
+	}
+	base, err := url.Parse(fixtureSrc.URL())
+	if err != nil {
+		return f, err
+	}
+	f.client, err = source.NewClient(source.ClientConfig{BaseURL: base, Token: token, PollInterval: time.Millisecond, TempDir: dir})
+	if err != nil {
+		return f, err
+	}
+	if f.report, err = f.client.Prepare(ctx, readerEvent, source.Window{Start: from, End: to}, "", nil); err != nil {
+		return f, err
+	}
+	f.zip, err = get(f.report.Links[0].Href)
+	return f, err
+}
+
+func get(href string) ([]byte, error) {
+	resp, err := http.Get(href)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, errors.New(resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// BenchmarkReader splits the connector's reading goroutine (the critical
+// path of a window: source.Rows.Next, then per row the checkpoint digest,
+// Converter.Append and AppendKey) into cumulative stages, over a 200k-row
+// Message-Sent report of the simulator held in memory. Each stage reads the
+// zip the way source/rows.go does (archive/zip, a 64 KiB bufio.Reader,
+// encoding/csv with ReuseRecord) and adds one step:
+//
+//	inflate                  decompress the CSV to io.Discard
+//	inflate+csv              + parse records
+//	inflate+csv+digest       + checkpoint.Digest.AddRow
+//	inflate+csv+digest+avro  + Converter.Append and AppendKey
+//	readahead/...+avro       the same, the inflate in its own goroutine
+//	                         feeding the parser through a pipe
+//	source.Rows+digest+avro  the real path: source.Client.Open over the
+//	                         simulator (download and spool included)
+//
+// The differences between stages are the cost of each step, in ns/row.
+func BenchmarkReader(b *testing.B) {
+	f := loadFixture(b)
+	s, err := schemas.Lookup(readerEvent)
+	if err != nil {
+		b.Fatal(err)
+	}
+	stages := []struct {
+		name string
+		run  func(b *testing.B) int
+	}{
+		{"inflate", func(b *testing.B) int { return inflateOnly(b, f.zip) }},
+		{"inflate+csv", func(b *testing.B) int { return parse(b, f.zip, false, nil, nil) }},
+		{"inflate+csv+digest", func(b *testing.B) int { return parse(b, f.zip, false, rowDigest, nil) }},
+		{"inflate+csv+digest+avro", func(b *testing.B) int { return parse(b, f.zip, false, rowDigest, s) }},
+		{"readahead/inflate+csv+digest+avro", func(b *testing.B) int { return parse(b, f.zip, true, rowDigest, s) }},
+		{"source.Rows+digest+avro", func(b *testing.B) int { return sourceRows(b, f, s) }},
+	}
+	for _, st := range stages {
+		b.Run(st.name, func(b *testing.B) {
+			b.SetBytes(int64(len(f.zip)))
+			b.ReportAllocs()
+			rows := 0
+			for b.Loop() {
+				rows = st.run(b)
+			}
+			if rows != readerRows {
+				b.Fatalf("read %d rows, want %d", rows, readerRows)
+			}
+			perRow := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / float64(rows)
+			b.ReportMetric(perRow, "ns/row")
+			b.ReportMetric(1e9/perRow, "rows/s")
+		})
+	}
+}
+
+func rowDigest(d checkpoint.Digest, fields []string) checkpoint.Digest { return d.AddRow(fields) }
+
+// inflateOnly decompresses the CSV and returns the rows it is known to hold
+// (counting them would mean parsing: hostile cells hold newlines).
+func inflateOnly(b *testing.B, data []byte) int {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc, err := zr.File[0].Open()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rc.Close()
+	if _, err := io.CopyBuffer(io.Discard, rc, make([]byte, 64<<10)); err != nil {
+		b.Fatal(err)
+	}
+	return readerRows
+}
+
+// parse reads the zip's CSV like source.Rows and applies digest and the
+// converter of s (when not nil) to each row. With readahead the inflate
+// runs in a goroutine of its own.
+func parse(b *testing.B, data []byte, readahead bool, digest func(checkpoint.Digest, []string) checkpoint.Digest, s *schemas.Schema) int {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rc, err := zr.File[0].Open()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rc.Close()
+	var in io.Reader = rc
+	if readahead {
+		ra := newReadahead(rc, 256<<10, 4)
+		defer ra.Close()
+		in = ra
+	}
+	cr := csv.NewReader(bufio.NewReaderSize(in, 64<<10))
+	cr.ReuseRecord = true
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		b.Fatal(err)
+	}
+	header = append([]string(nil), header...)
+	var conv *schemas.Converter
+	if s != nil {
+		if conv, err = s.Converter(header); err != nil {
+			b.Fatal(err)
+		}
+	}
+	d := checkpoint.NewDigest
+	val := make([]byte, 0, 4096)
+	key := make([]byte, 0, 64)
+	rows := 0
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows++
+		if digest != nil {
+			d = digest(d, rec)
+		}
+		if conv != nil {
+			if val, err = conv.Append(val[:0], rec); err != nil {
+				b.Fatal(err)
+			}
+			key, _ = conv.AppendKey(key[:0], rec)
+		}
+	}
+	return rows
+}
+
+// sourceRows reads the prepared report through source.Client.Open, as the
+// pipeline does: each iteration downloads the link from the simulator,
+// spools it to a temp file and parses it.
+func sourceRows(b *testing.B, f readerFixture, s *schemas.Schema) int {
+	rows := f.client.Open(context.Background(), f.report)
+	defer rows.Close()
+	var conv *schemas.Converter
+	var convFor []string
+	d := checkpoint.NewDigest
+	val := make([]byte, 0, 4096)
+	key := make([]byte, 0, 64)
+	n := 0
+	for rows.Next() {
+		r := rows.Row()
+		if conv == nil || !slices.Equal(convFor, r.Header) {
+			var err error
+			if conv, err = s.Converter(r.Header); err != nil {
+				b.Fatal(err)
+			}
+			convFor = slices.Clone(r.Header)
+		}
+		d = d.AddRow(r.Fields)
+		var err error
+		if val, err = conv.Append(val[:0], r.Fields); err != nil {
+			b.Fatal(err)
+		}
+		key, _ = conv.AppendKey(key[:0], r.Fields)
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+// readahead reads its source in a goroutine of its own, up to depth
+// buffers of size bytes ahead of the consumer, so that producing the bytes
+// (here: inflating) overlaps with consuming them (parsing). An io.Pipe
+// would not do: its Write blocks until the reader has taken every byte, so
+// the two sides take turns instead of running at once.
+type readahead struct {
+	full  chan []byte
+	free  chan []byte
+	done  chan struct{}
+	cur   []byte
+	buf   []byte // the buffer cur points into, returned to free when used up
+	err   error
+	errCh chan error
+}
+
+func newReadahead(src io.Reader, size, depth int) *readahead {
+	r := &readahead{full: make(chan []byte, depth), free: make(chan []byte, depth+1),
+		done: make(chan struct{}), errCh: make(chan error, 1)}
+	for range depth + 1 {
+		r.free <- make([]byte, size)
+	}
+	go func() {
+		defer close(r.full)
+		for {
+			var buf []byte
+			select {
+			case buf = <-r.free:
+			case <-r.done:
+				return
+			}
+			n, err := io.ReadFull(src, buf)
+			if n > 0 {
+				select {
+				case r.full <- buf[:n]:
+				case <-r.done:
+					return
+				}
+			}
+			if err != nil {
+				if err == io.ErrUnexpectedEOF {
+					err = io.EOF
+				}
+				r.errCh <- err
+				return
+			}
+		}
+	}()
+	return r
+}
+
+func (r *readahead) Read(p []byte) (int, error) {
+	for len(r.cur) == 0 {
+		if r.buf != nil {
+			r.free <- r.buf[:cap(r.buf)]
+			r.buf = nil
+		}
+		if r.err != nil {
+			return 0, r.err
+		}
+		b, ok := <-r.full
+		if !ok {
+			r.err = <-r.errCh
+			continue
+		}
+		r.cur, r.buf = b, b
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
+}
+
+// Close stops the reading goroutine.
+func (r *readahead) Close() { close(r.done) }
