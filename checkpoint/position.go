@@ -115,7 +115,7 @@ func Decode(b []byte) (Position, error) {
 	return w.Position, nil
 }
 
-// Digest is an FNV-1a 64-bit hash chained over rows. Its whole state is the
+// Digest is a 64-bit hash in the style of FNV-1a chained over rows. Its whole state is the
 // 64-bit value, so it resumes from a stored checkpoint exactly.
 type Digest uint64
 
@@ -123,20 +123,26 @@ type Digest uint64
 const NewDigest Digest = 14695981039346656037
 
 // AddRow folds one row's fields into the digest. Field boundaries are part
-// of the hash, so ["a,b"] and ["a","b"] differ.
+// of the hash, so ["a,b"] and ["a","b"] differ. It takes eight bytes a step
+// (each step a bijection of the state, so any single change to a row
+// changes the digest): it runs for every row read.
 func (d Digest) AddRow(fields []string) Digest {
 	const prime = 1099511628211
 	h := uint64(d)
 	for _, f := range fields {
-		for i := 0; i < len(f); i++ {
-			h ^= uint64(f[i])
-			h *= prime
+		for len(f) >= 8 {
+			w := uint64(f[0]) | uint64(f[1])<<8 | uint64(f[2])<<16 | uint64(f[3])<<24 |
+				uint64(f[4])<<32 | uint64(f[5])<<40 | uint64(f[6])<<48 | uint64(f[7])<<56
+			h = (h ^ w) * prime
+			h ^= h >> 32
+			f = f[8:]
 		}
-		h ^= 0x1f // unit separator after every field
-		h *= prime
+		for i := 0; i < len(f); i++ {
+			h = (h ^ uint64(f[i])) * prime
+		}
+		h = (h ^ 0x1f) * prime // unit separator after every field
 	}
-	h ^= 0x1e // record separator
-	h *= prime
+	h = (h ^ 0x1e) * prime // record separator
 	return Digest(h)
 }
 

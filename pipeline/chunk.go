@@ -9,7 +9,7 @@ import (
 // client holds no reference to its records, so the next chunk overwrites
 // them instead of allocating per row.
 type chunk struct {
-	records []kgo.Record
+	blocks  [][]kgo.Record // records, blockSize at a time; never moved once handed out
 	headers []kgo.RecordHeader
 	slabs   [][]byte // value and key bytes; slabs[cur] is being filled
 	cur     int
@@ -17,7 +17,10 @@ type chunk struct {
 	bytes   int64 // value+key bytes in use
 }
 
-const slabSize = 1 << 20
+const (
+	slabSize  = 1 << 20
+	blockSize = 1024
+)
 
 // reset makes the chunk empty, keeping its memory.
 func (c *chunk) reset() {
@@ -30,17 +33,19 @@ func (c *chunk) reset() {
 
 // next returns a cleared record to fill.
 func (c *chunk) next() *kgo.Record {
-	if c.n == len(c.records) {
-		grow := max(len(c.records), 1024)
-		// Records already handed to the client must keep their addresses,
-		// so growing starts a new backing array for the new ones only.
-		c.records = append(c.records[:c.n:c.n], make([]kgo.Record, grow)...)
+	if c.n == len(c.blocks)*blockSize {
+		// A new block, never a bigger copy: the client may be writing to
+		// records already handed to it.
+		c.blocks = append(c.blocks, make([]kgo.Record, blockSize))
 	}
-	r := &c.records[c.n]
+	r := c.record(c.n)
 	c.n++
 	*r = kgo.Record{}
 	return r
 }
+
+// record returns the i-th record of the chunk.
+func (c *chunk) record(i int) *kgo.Record { return &c.blocks[i/blockSize][i%blockSize] }
 
 // buf returns the slab to append up to need bytes to. Callers append to
 // it and hand the grown slice back with keep.
@@ -73,7 +78,10 @@ func (c *chunk) keep(s []byte, from int) []byte {
 // hdrs returns n header slots.
 func (c *chunk) hdrs(n int) []kgo.RecordHeader {
 	if cap(c.headers)-len(c.headers) < n {
-		c.headers = make([]kgo.RecordHeader, 0, max(4096*n, n))
+		// Records already built keep the old array; the new one is twice
+		// as large, so after a chunk or two reset finds room for a whole
+		// chunk and nothing is allocated any more.
+		c.headers = make([]kgo.RecordHeader, 0, max(2*cap(c.headers), 4096*n))
 	}
 	h := c.headers[len(c.headers) : len(c.headers)+n : len(c.headers)+n]
 	c.headers = c.headers[:len(c.headers)+n]

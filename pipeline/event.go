@@ -55,7 +55,7 @@ type eventRunner struct {
 	columns    [][]string
 	framer     sink.Framer
 	retry      backoff
-	chunk      chunk
+	chunks     [2]chunk // reused from window to window (see windowRun)
 	warnedCols map[string]bool
 }
 
@@ -166,13 +166,13 @@ func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoi
 	wr := &windowRun{e: e, w: w, report: report, pos: pos, log: log,
 		winHdr: []byte(w.String()), repHdr: []byte(report.ID), evHdr: []byte(e.event)}
 	if err := wr.read(ctx, rows); err != nil {
+		err = wr.abort(ctx, err)
+		return wr.pos, err
+	}
+	if err := wr.finish(ctx); err != nil {
 		return wr.pos, wr.abort(ctx, err)
 	}
 	p := wr.pos
-	if err := wr.finish(ctx); err != nil {
-		return p, err
-	}
-	p = wr.pos
 	e.stats.windowDone(w)
 	took := e.now().Sub(began)
 	attrs := []any{"rows", p.Rows, "produced", p.Produced, "dead_lettered", p.DeadLettered,
@@ -190,6 +190,12 @@ func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoi
 }
 
 // windowRun is the state of one window's extraction.
+//
+// Rows are gathered in chunks. A full chunk is committed in the background
+// while the next one is read and converted into the other of two buffers;
+// the next chunk's records are handed to the producer once that commit is
+// over (a producer has one transaction at a time). The reading goroutine
+// thus never waits for a commit unless a whole chunk is ready before it.
 type windowRun struct {
 	e      *eventRunner
 	w      source.Window
@@ -201,9 +207,13 @@ type windowRun struct {
 	verified bool              // the rows skipped on resume matched pos.Digest
 	handled  int64             // rows read and handled in this run (not skipped)
 	last     *source.Row
-	inTxn    bool
-	produced int64 // records of the open transaction on the event's topic
-	dead     int64 // records of the open transaction on the dead-letter topic
+
+	cur, spare *chunk         // cur is being filled; spare is free or being committed
+	sent       int            // records of cur handed to the producer
+	inTxn      bool           // a transaction is open for cur
+	produced   int64          // records of cur for the event's topic
+	dead       int64          // records of cur for the dead-letter topic
+	pending    *pendingCommit // the commit running in the background, if any
 
 	conv    *schemas.Converter
 	convErr error // the current header cannot be converted at all
@@ -212,9 +222,20 @@ type windowRun struct {
 	winHdr, repHdr, evHdr, fileHdr []byte
 }
 
+// pendingCommit is a chunk being committed in the background.
+type pendingCommit struct {
+	done     chan error
+	pos      checkpoint.Position // what the commit records
+	read     int64
+	produced int64
+	dead     int64
+}
+
 // read handles every row of the report, committing full chunks.
 func (wr *windowRun) read(ctx context.Context, rows *source.Rows) error {
 	e := wr.e
+	wr.cur, wr.spare = &e.chunks[0], &e.chunks[1]
+	wr.cur.reset()
 	skip := wr.pos.Rows
 	wr.digest, wr.verified = checkpoint.NewDigest, skip == 0
 	for rows.Next() {
@@ -234,8 +255,11 @@ func (wr *windowRun) read(ctx context.Context, rows *source.Rows) error {
 		}
 		wr.handled++
 		wr.last = row
-		if e.chunk.n >= e.limits.Rows || e.chunk.bytes >= e.limits.Bytes {
-			if err := wr.commit(ctx, false); err != nil {
+		if err := wr.send(ctx, false); err != nil {
+			return err
+		}
+		if wr.cur.n >= e.limits.Rows || wr.cur.bytes >= e.limits.Bytes {
+			if err := wr.commitFull(ctx); err != nil {
 				return err
 			}
 		}
@@ -249,11 +273,11 @@ func (wr *windowRun) read(ctx context.Context, rows *source.Rows) error {
 	return nil
 }
 
-// handle converts one row and adds it to the open transaction: to the
-// event's topic, or to the dead-letter topic when it cannot be converted
+// handle converts one row into a record of the current chunk: for the
+// event's topic, or for the dead-letter topic when it cannot be converted
 // and the event's policy allows.
 func (wr *windowRun) handle(ctx context.Context, row *source.Row) error {
-	e := wr.e
+	e, c := wr.e, wr.cur
 	if wr.conv == nil && wr.convErr == nil || !sameHeader(wr.convFor, row.Header) {
 		if e.derived {
 			if err := e.adopt(ctx, row.Header); err != nil {
@@ -269,24 +293,17 @@ func (wr *windowRun) handle(ctx context.Context, row *source.Row) error {
 	if wr.fileHdr == nil || string(wr.fileHdr) != row.File {
 		wr.fileHdr = []byte(row.File)
 	}
-	if !wr.inTxn {
-		if err := e.writer.Begin(); err != nil {
-			return &kafkaError{err}
-		}
-		wr.inTxn, wr.produced, wr.dead = true, 0, 0
-		e.chunk.reset()
-	}
 
-	rec := e.chunk.next()
+	rec := c.next()
 	var convErr error
 	if wr.conv == nil {
 		convErr = wr.convErr
 	} else {
-		buf := e.chunk.buf(len(e.prefix) + 64*len(row.Fields) + 256)
+		buf := c.buf(len(e.prefix) + 64*len(row.Fields) + 256)
 		from := len(buf)
 		buf = append(buf, e.prefix...)
 		if buf, convErr = wr.conv.Append(buf, row.Fields); convErr == nil {
-			rec.Value = e.chunk.keep(buf, from)
+			rec.Value = c.keep(buf, from)
 			rec.Topic = e.topic
 		}
 	}
@@ -304,24 +321,23 @@ func (wr *windowRun) handle(ctx context.Context, row *source.Row) error {
 		wr.log.Warn("row sent to the dead-letter topic", "topic", e.deadLetterTopic, "file", row.File, "line", row.Line, "cause", rerr.(*RowError).Err.Error())
 	}
 	if wr.conv != nil {
-		kb := e.chunk.buf(64)
+		kb := c.buf(64)
 		kfrom := len(kb)
 		if kb, ok := wr.conv.AppendKey(kb, row.Fields); ok {
-			rec.Key = e.chunk.keep(kb, kfrom)
+			rec.Key = c.keep(kb, kfrom)
 		}
 	}
-	lb := e.chunk.buf(20)
+	lb := c.buf(20)
 	lfrom := len(lb)
 	lb = strconv.AppendInt(lb, row.Line, 10)
-	line := e.chunk.keep(lb, lfrom)
-	h := e.chunk.hdrs(5)
+	line := c.keep(lb, lfrom)
+	h := c.hdrs(5)
 	h[0] = kgo.RecordHeader{Key: HeaderEvent, Value: wr.evHdr}
 	h[1] = kgo.RecordHeader{Key: HeaderWindow, Value: wr.winHdr}
 	h[2] = kgo.RecordHeader{Key: HeaderReportID, Value: wr.repHdr}
 	h[3] = kgo.RecordHeader{Key: HeaderFile, Value: wr.fileHdr}
 	h[4] = kgo.RecordHeader{Key: HeaderLine, Value: line}
 	rec.Headers = h
-	e.writer.Produce(ctx, rec)
 	if rec.Topic == e.topic {
 		wr.produced++
 	} else {
@@ -330,9 +346,41 @@ func (wr *windowRun) handle(ctx context.Context, row *source.Row) error {
 	return nil
 }
 
-// commit commits the open transaction with the position it reaches. done
-// marks the window complete.
-func (wr *windowRun) commit(ctx context.Context, done bool) error {
+// send hands the current chunk's records to the producer. While the
+// previous chunk is still being committed it returns at once without
+// sending (unless wait is set, then it waits for that commit).
+func (wr *windowRun) send(ctx context.Context, wait bool) error {
+	if !wr.inTxn {
+		if wr.pending != nil {
+			if !wait {
+				select {
+				case err := <-wr.pending.done:
+					if err := wr.settle(err); err != nil {
+						return err
+					}
+				default:
+					return nil
+				}
+			} else if err := wr.waitPending(); err != nil {
+				return err
+			}
+		}
+		if wr.sent == wr.cur.n {
+			return nil // nothing to send: no transaction needed yet
+		}
+		if err := wr.e.writer.Begin(); err != nil {
+			return &kafkaError{err}
+		}
+		wr.inTxn = true
+	}
+	for ; wr.sent < wr.cur.n; wr.sent++ {
+		wr.e.writer.Produce(ctx, wr.cur.record(wr.sent))
+	}
+	return nil
+}
+
+// position is the position reached once the current chunk commits.
+func (wr *windowRun) position(done bool) (checkpoint.Position, error) {
 	p := wr.pos
 	p.ReportID, p.Done = wr.report.ID, done
 	p.Produced += wr.produced
@@ -343,33 +391,85 @@ func (wr *windowRun) commit(ctx context.Context, done bool) error {
 		p.File, p.Line = wr.last.File, wr.last.Line
 	}
 	if err := p.Reconcile(); err != nil {
-		return fmt.Errorf("event %s window %s report %s: %w", wr.e.event, wr.w, wr.report.ID, err)
+		return p, fmt.Errorf("event %s window %s report %s: %w", wr.e.event, wr.w, wr.report.ID, err)
 	}
-	var err error
-	wasInTxn := wr.inTxn
-	if wasInTxn {
-		err = wr.e.commitOpen(ctx, p)
-	} else {
-		err = wr.e.commit(ctx, p)
+	return p, nil
+}
+
+// commitFull starts committing the full current chunk in the background
+// and makes the other buffer current.
+func (wr *windowRun) commitFull(ctx context.Context) error {
+	if err := wr.send(ctx, true); err != nil {
+		return err
 	}
-	wr.inTxn = false
+	p, err := wr.position(false)
 	if err != nil {
 		return err
 	}
-	if wasInTxn {
-		wr.e.obs.ChunkCommitted(wr.e.event, p.Rows-wr.pos.Rows, wr.produced, wr.dead)
+	pc := &pendingCommit{done: make(chan error, 1), pos: p, read: p.Rows - wr.pos.Rows, produced: wr.produced, dead: wr.dead}
+	e := wr.e
+	go func() { pc.done <- e.commitOpen(ctx, p) }()
+	wr.pending = pc
+	wr.cur, wr.spare = wr.spare, wr.cur
+	wr.cur.reset()
+	wr.sent, wr.inTxn, wr.produced, wr.dead = 0, false, 0, 0
+	return nil
+}
+
+// waitPending waits for the background commit, if any, and settles it.
+func (wr *windowRun) waitPending() error {
+	if wr.pending == nil {
+		return nil
 	}
-	wr.e.stats.addRows(wr.produced)
-	wr.pos, wr.produced, wr.dead = p, 0, 0
+	return wr.settle(<-wr.pending.done)
+}
+
+// settle records the outcome of the background commit.
+func (wr *windowRun) settle(err error) error {
+	pc := wr.pending
+	wr.pending = nil
+	if err != nil {
+		return err
+	}
+	wr.pos = pc.pos
+	wr.e.obs.ChunkCommitted(wr.e.event, pc.read, pc.produced, pc.dead)
+	wr.e.stats.addRows(pc.produced)
 	return nil
 }
 
 // finish commits the last chunk (or, for a window with nothing left, a
 // checkpoint alone) and marks the window done.
-func (wr *windowRun) finish(ctx context.Context) error { return wr.commit(ctx, true) }
+func (wr *windowRun) finish(ctx context.Context) error {
+	if err := wr.send(ctx, true); err != nil {
+		return err
+	}
+	p, err := wr.position(true)
+	if err != nil {
+		return err
+	}
+	if !wr.inTxn {
+		if err := wr.e.commit(ctx, p); err != nil {
+			return err
+		}
+		wr.pos = p
+		return nil
+	}
+	wr.inTxn = false
+	if err := wr.e.commitOpen(ctx, p); err != nil {
+		return err
+	}
+	wr.e.obs.ChunkCommitted(wr.e.event, p.Rows-wr.pos.Rows, wr.produced, wr.dead)
+	wr.e.stats.addRows(wr.produced)
+	wr.pos, wr.produced, wr.dead = p, 0, 0
+	return nil
+}
 
-// abort aborts the open transaction, if any, and returns cause.
+// abort waits for a background commit, aborts the open transaction, if
+// any, and returns cause.
 func (wr *windowRun) abort(ctx context.Context, cause error) error {
+	if err := wr.waitPending(); err != nil && !errors.Is(cause, err) {
+		cause = errors.Join(cause, err)
+	}
 	if wr.inTxn {
 		wr.inTxn = false
 		wr.e.obs.TransactionAborted(wr.e.event)
@@ -387,6 +487,10 @@ func (e *eventRunner) commitOpen(ctx context.Context, p checkpoint.Position) err
 	if err != nil {
 		return err
 	}
+	began := time.Now()
+	defer func() {
+		e.logger.Debug("transaction committed", "event", e.event, "rows", p.Rows, "took", time.Since(began).String())
+	}()
 	if err := e.writer.Commit(ctx, rec); err != nil {
 		e.obs.TransactionAborted(e.event)
 		return &kafkaError{fmt.Errorf("event %s: committing chunk up to row %d: %w", e.event, p.Rows, err)}
