@@ -58,6 +58,9 @@ configuration.`, s)
 	}
 	c := &checker{out: s.Out, timeout: *timeout}
 	c.pass("configuration", "valid")
+	for _, w := range cfg.Warnings() {
+		c.detail("warning: %s", w)
+	}
 	c.freshchat(ctx, cfg, newLogger(cfg.Log, s.Err))
 	c.kafka(ctx, cfg)
 	c.registry(ctx, cfg)
@@ -139,7 +142,8 @@ func tokenHint(status int) string {
 // topic's cleanup policy.
 func (c *checker) kafka(ctx context.Context, cfg *config.Config) {
 	brokers := strings.Join(cfg.Kafka.Brokers, ",")
-	cl, adm, err := kafkaAdmin(cfg)
+	watch := newSecurityWatch(cfg.Kafka.SASL, nil)
+	cl, adm, err := kafkaAdmin(cfg, watch)
 	if err != nil {
 		c.fail("Kafka brokers", "%s: %v", brokers, err)
 		c.skipKafka()
@@ -151,7 +155,11 @@ func (c *checker) kafka(ctx context.Context, cfg *config.Config) {
 	md, err := adm.BrokerMetadata(mctx)
 	cancel()
 	if err != nil {
-		c.fail("Kafka brokers", "%s unreachable: %v; check kafka.brokers (KAFKA_BROKERS), the network and the brokers' health", brokers, err)
+		if se, ok := errors.AsType[*securityError](watch.explain(err)); ok {
+			c.fail("Kafka brokers", "%s: %v", brokers, se)
+		} else {
+			c.fail("Kafka brokers", "%s unreachable: %v; check kafka.brokers (KAFKA_BROKERS), the network and the brokers' health", brokers, err)
+		}
 		c.skipKafka()
 		return
 	}
@@ -159,7 +167,7 @@ func (c *checker) kafka(ctx context.Context, cfg *config.Config) {
 	for _, b := range md.Brokers {
 		seen = append(seen, fmt.Sprintf("%d %s:%d", b.NodeID, b.Host, b.Port))
 	}
-	c.pass("Kafka brokers", "%s answered: cluster of %d broker(s) (%s)", brokers, len(md.Brokers), strings.Join(seen, ", "))
+	c.pass("Kafka brokers", "%s answered%s: cluster of %d broker(s) (%s)", brokers, connectionNote(cfg.Kafka), len(md.Brokers), strings.Join(seen, ", "))
 
 	tctx, cancel := c.within(ctx)
 	err = sink.CheckTransactions(tctx, adm)
@@ -298,6 +306,11 @@ func (c *checker) registry(ctx context.Context, cfg *config.Config) {
 	sctx, cancel := c.within(ctx)
 	subjects, err := rc.Subjects(sctx)
 	cancel()
+	if f := registryFailure(err, cfg.SchemaRegistry); f != nil {
+		c.fail(name, "%s: %v", at, f)
+		c.skip("schemas", "not checked: the schema registry refused the connection")
+		return
+	}
 	if err != nil {
 		c.fail(name, "%s unreachable: %v; check schema_registry.url (SCHEMA_REGISTRY_URL)", at, err)
 		c.skip("schemas", "not checked: the schema registry did not answer")

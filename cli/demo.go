@@ -164,11 +164,11 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	}
 	fmt.Fprintf(out, "Backfill committed in %s (windows already committed by an earlier demo were skipped).\n\n", time.Since(began).Round(time.Millisecond))
 
-	opts := []kgo.Opt{kgo.SeedBrokers(brokers...)}
+	opts := kafkaOpts(&cfg, nil)
 	if err := printSummary(ctx, out, opts, &cfg); err != nil {
 		return err
 	}
-	rc, err := sr.NewClient(sr.URLs(reg.URL()))
+	rc, err := newRegistryClient(cfg.SchemaRegistry)
 	if err != nil {
 		return err
 	}

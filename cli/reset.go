@@ -90,7 +90,8 @@ no --yes).`, s)
 		return err
 	}
 	logger := newLogger(cfg.Log, s.Err)
-	cl, adm, err := kafkaAdmin(cfg)
+	watch := newSecurityWatch(cfg.Kafka.SASL, nil)
+	cl, adm, err := kafkaAdmin(cfg, watch)
 	if err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ no --yes).`, s)
 
 	holders, err := instance.Holders(ctx, adm, cfg.Kafka.TransactionalID)
 	if err != nil {
-		return fmt.Errorf("cannot tell whether a connector is running, so nothing was reset: %w", err)
+		return fmt.Errorf("cannot tell whether a connector is running, so nothing was reset: %w", watch.explain(err))
 	}
 	if len(holders) > 0 {
 		fmt.Fprintf(s.Out, "A connector with transactional ID prefix %s is running: %s\n", cfg.Kafka.TransactionalID, describeHolders(holders))
@@ -106,9 +107,9 @@ no --yes).`, s)
 			ev, cfg.Kafka.TransactionalID, cfg.Kafka.TransactionalID, instance.SessionTimeout)
 	}
 
-	positions, err := loadPositions(ctx, cfg)
+	positions, err := loadPositions(ctx, cfg, watch)
 	if err != nil {
-		return err
+		return watch.explain(err)
 	}
 	old, had := positions[ev]
 	txnID := cfg.Kafka.TransactionalID + "-" + ev
@@ -139,9 +140,9 @@ no --yes).`, s)
 		}
 	}
 
-	store := checkpoint.NewStore(cfg.Kafka.CheckpointTopic, logger, kafkaOpts(cfg)...)
+	store := checkpoint.NewStore(cfg.Kafka.CheckpointTopic, logger, kafkaOpts(cfg, watch)...)
 	if err := store.Ensure(ctx, adm, cfg.Kafka.ReplicationFactor); err != nil {
-		return err
+		return watch.explain(err)
 	}
 	rec, err := store.Record(checkpoint.Position{
 		Event:       ev,
@@ -154,13 +155,13 @@ no --yes).`, s)
 	if err != nil {
 		return err
 	}
-	if err := commitCheckpoint(ctx, cfg, txnID, logger, rec); err != nil {
-		return err
+	if err := commitCheckpoint(ctx, cfg, txnID, logger, rec, watch); err != nil {
+		return watch.explain(err)
 	}
 
-	positions, err = loadPositions(ctx, cfg)
+	positions, err = loadPositions(ctx, cfg, watch)
 	if err != nil {
-		return fmt.Errorf("the reset was committed, but reading it back failed: %w", err)
+		return fmt.Errorf("the reset was committed, but reading it back failed: %w", watch.explain(err))
 	}
 	got := positions[ev]
 	fmt.Fprintf(s.Out, "Reset %s: was %s; now %s\n", ev, describeResume(old, had, cfg.Start), describeResume(got, true, cfg.Start))
@@ -168,12 +169,12 @@ no --yes).`, s)
 }
 
 // commitCheckpoint writes rec in a transaction of the producer txnID.
-func commitCheckpoint(ctx context.Context, cfg *config.Config, txnID string, logger *slog.Logger, rec *kgo.Record) error {
+func commitCheckpoint(ctx context.Context, cfg *config.Config, txnID string, logger *slog.Logger, rec *kgo.Record, watch *securityWatch) error {
 	w, err := sink.NewWriter(ctx, sink.WriterConfig{
 		TransactionalID:    txnID,
 		TransactionTimeout: cfg.Kafka.TransactionTimeout,
 		Logger:             logger,
-	}, kafkaOpts(cfg)...)
+	}, kafkaOpts(cfg, watch)...)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func TestResetAsksBeforeWriting(t *testing.T) {
 
 	cfg, err := config.Load(config.LoadOptions{RequireBrokers: true})
 	require.NoError(t, err)
-	positions, err := loadPositions(ctx, cfg)
+	positions, err := loadPositions(ctx, cfg, nil)
 	require.NoError(t, err)
 	assert.Empty(t, positions, "a declined reset writes nothing")
 
@@ -81,7 +81,7 @@ func TestResetAsksBeforeWriting(t *testing.T) {
 	out, errs, err := reset(true)
 	require.NoError(t, err, errs)
 	assert.Contains(t, out, "Reset CSAT-Score: was no checkpoint")
-	positions, err = loadPositions(ctx, cfg)
+	positions, err = loadPositions(ctx, cfg, nil)
 	require.NoError(t, err)
 	p := positions["CSAT-Score"]
 	assert.True(t, p.Done)

@@ -37,6 +37,9 @@ func runCommand(ctx context.Context, args []string, s Streams) error {
 	}
 	logger := newLogger(logCfg, s.Err)
 	logger.Info("starting connector", "config", cfg)
+	for _, w := range cfg.Warnings() {
+		logger.Warn(w)
+	}
 
 	tel, err := startTelemetry(cfg, logger)
 	if err != nil {
@@ -53,7 +56,7 @@ func runCommand(ctx context.Context, args []string, s Streams) error {
 	// status and reset can see it. Without it nothing is at risk (a reset
 	// would fence this instance), so a failure is only a warning.
 	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	lease, err := instance.Hold(hctx, kafkaOpts(cfg), cfg.Kafka.TransactionalID, cfg.Kafka.CheckpointTopic, logger)
+	lease, err := instance.Hold(hctx, kafkaOpts(cfg, nil), cfg.Kafka.TransactionalID, cfg.Kafka.CheckpointTopic, logger)
 	cancel()
 	if err != nil {
 		logger.Warn("cannot hold the instance lease; status and reset will not see this instance", "error", err.Error())

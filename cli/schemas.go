@@ -9,11 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/sr"
 
@@ -126,6 +124,9 @@ func registerSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *s
 		schema := sr.Schema{Schema: sc.Text, Type: sr.TypeAvro}
 		before, lookupErr := rc.LookupSchema(ctx, subject, schema)
 		if _, err := framer.Prefix(ctx, cfg.Kafka.Topic(ev), sc.Text, sc.Fingerprint); err != nil {
+			if f := registryFailure(err, cfg.SchemaRegistry); f != nil {
+				return f // the same for every event
+			}
 			failed++
 			fmt.Fprintf(w, "✗ %s  %s  not registered: %v\n", ev, subject, err)
 			continue
@@ -153,6 +154,9 @@ func checkSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *sr.C
 	failed := 0
 	for _, ev := range events {
 		v := compareSchema(ctx, rc, cfg.Kafka.Topic(ev), ev)
+		if f := registryFailure(v.Err, cfg.SchemaRegistry); f != nil {
+			return f // the same for every event
+		}
 		fmt.Fprintln(w, v.line())
 		if v.failed() {
 			failed++
@@ -181,11 +185,7 @@ func registryClient(cfg *config.Config) (*sr.Client, error) {
 	if cfg.SchemaRegistry.URL == nil {
 		return nil, usageError{errors.New("no schema registry configured: set schema_registry.url (SCHEMA_REGISTRY_URL); without one the connector writes Avro single-object encoding and registers nothing")}
 	}
-	rc, err := sr.NewClient(sr.URLs(cfg.SchemaRegistry.URL.String()), sr.HTTPClient(&http.Client{Timeout: 30 * time.Second}))
-	if err != nil {
-		return nil, fmt.Errorf("schema registry client: %w", err)
-	}
-	return rc, nil
+	return newRegistryClient(cfg.SchemaRegistry)
 }
 
 // resolveEvent returns the spelling of name the connector uses: a configured

@@ -45,17 +45,19 @@ Exit codes: 0 shown, 1 Kafka could not be read, 2 bad usage or configuration.`, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	cl, adm, err := kafkaAdmin(cfg)
+	watch := newSecurityWatch(cfg.Kafka.SASL, nil)
+	cl, adm, err := kafkaAdmin(cfg, watch)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 
-	positions, err := loadPositions(ctx, cfg)
+	positions, err := loadPositions(ctx, cfg, watch)
 	if err != nil {
-		return err
+		return watch.explain(err)
 	}
 	holders, holdersErr := instance.Holders(ctx, adm, cfg.Kafka.TransactionalID)
+	holdersErr = watch.explain(holdersErr)
 	rep := newStatusReport(cfg, positions, holders, holdersErr, time.Now().UTC())
 	if *asJSON {
 		enc := json.NewEncoder(s.Out)
@@ -212,18 +214,20 @@ func fmtAge(d time.Duration) string {
 	}
 }
 
-// kafkaAdmin connects an admin client with the process's Kafka options.
-func kafkaAdmin(cfg *config.Config) (*kgo.Client, *kadm.Client, error) {
-	cl, err := kgo.NewClient(kafkaOpts(cfg)...)
+// kafkaAdmin connects an admin client with the process's Kafka options;
+// watch may be nil.
+func kafkaAdmin(cfg *config.Config, watch *securityWatch) (*kgo.Client, *kadm.Client, error) {
+	cl, err := kgo.NewClient(kafkaOpts(cfg, watch)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kafka client: %w", err)
 	}
 	return cl, kadm.NewClient(cl), nil
 }
 
-// loadPositions reads the committed positions from the checkpoint topic.
-func loadPositions(ctx context.Context, cfg *config.Config) (map[string]checkpoint.Position, error) {
-	positions, err := checkpoint.NewStore(cfg.Kafka.CheckpointTopic, nil, kafkaOpts(cfg)...).Load(ctx)
+// loadPositions reads the committed positions from the checkpoint topic;
+// watch may be nil.
+func loadPositions(ctx context.Context, cfg *config.Config, watch *securityWatch) (map[string]checkpoint.Position, error) {
+	positions, err := checkpoint.NewStore(cfg.Kafka.CheckpointTopic, nil, kafkaOpts(cfg, watch)...).Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the checkpoints: %w; check kafka.brokers (KAFKA_BROKERS=%s) and the brokers' health",
 			err, strings.Join(cfg.Kafka.Brokers, ","))

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/freshstream/freshchat-kafka/config"
@@ -27,12 +30,64 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 }
 
 // kafkaOpts are the connection options every Kafka client of the process
-// shares.
-func kafkaOpts(cfg *config.Config) []kgo.Opt {
-	return []kgo.Opt{
-		kgo.SeedBrokers(cfg.Kafka.Brokers...),
+// shares: the seed brokers, the client ID, TLS and SASL. A non-nil watch
+// learns of the failures that retrying cannot fix (see securityWatch).
+func kafkaOpts(cfg *config.Config, watch *securityWatch) []kgo.Opt {
+	k := cfg.Kafka
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(k.Brokers...),
 		kgo.ClientID(clientID()),
 	}
+	if tc := k.TLS.ClientConfig(); tc != nil {
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	if m := saslMechanism(k.SASL); m != nil {
+		if watch != nil {
+			m = watchedMechanism{Mechanism: m, watch: watch}
+		}
+		opts = append(opts, kgo.SASL(m))
+	}
+	if watch != nil {
+		opts = append(opts, kgo.WithHooks(watch))
+	}
+	return opts
+}
+
+// saslMechanism is the configured SASL mechanism; nil for none.
+func saslMechanism(s config.SASL) sasl.Mechanism {
+	switch s.Mechanism {
+	case config.SASLPlain:
+		return plain.Auth{User: s.Username, Pass: s.Password.Reveal()}.AsMechanism()
+	case config.SASLScramSHA256:
+		return scram.Auth{User: s.Username, Pass: s.Password.Reveal()}.AsSha256Mechanism()
+	case config.SASLScramSHA512:
+		return scram.Auth{User: s.Username, Pass: s.Password.Reveal()}.AsSha512Mechanism()
+	}
+	return nil
+}
+
+// registryTimeout bounds each request to the schema registry.
+const registryTimeout = 30 * time.Second
+
+// newRegistryClient is a client of the configured schema registry, with
+// its basic auth and TLS; r.URL must be set. Every registry client of the
+// process is built here.
+func newRegistryClient(r config.SchemaRegistry) (*sr.Client, error) {
+	hc := &http.Client{Timeout: registryTimeout}
+	if tc := r.TLS.ClientConfig(); tc != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tc
+		hc.Transport = tr
+	}
+	opts := []sr.ClientOpt{sr.URLs(r.URL.String()), sr.HTTPClient(hc)}
+	if r.Username != "" {
+		opts = append(opts, sr.BasicAuth(r.Username, r.Password.Reveal()))
+	}
+	rc, err := sr.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("schema registry client: %w", err)
+	}
+	return rc, nil
 }
 
 // clientID names this process to the brokers, so that operators (and
@@ -69,8 +124,9 @@ func sourceClient(cfg *config.Config, logger *slog.Logger, httpClient *http.Clie
 	})
 }
 
-// pipelineOptions maps the configuration onto the pipeline's options.
-func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger) (pipeline.Options, error) {
+// pipelineOptions maps the configuration onto the pipeline's options; the
+// Kafka clients report to watch.
+func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger, watch *securityWatch) (pipeline.Options, error) {
 	o := pipeline.Options{
 		Events: cfg.Events,
 		Start:  cfg.Start,
@@ -87,7 +143,7 @@ func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger
 		TransactionTimeout: cfg.Kafka.TransactionTimeout,
 		Partitions:         cfg.Kafka.Partitions,
 		ReplicationFactor:  cfg.Kafka.ReplicationFactor,
-		Kafka:              kafkaOpts(cfg),
+		Kafka:              kafkaOpts(cfg, watch),
 		ConnectTimeout:     cfg.Kafka.ConnectTimeout,
 		DeadLetterTopic:    cfg.DeadLetter.Topic,
 		Policy:             func(event string) pipeline.Policy { return pipeline.Policy(cfg.DeadLetter.PolicyFor(event)) },
@@ -99,9 +155,9 @@ func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger
 		o.Planner.To = cfg.Bounded.To
 	}
 	if cfg.SchemaRegistry.URL != nil {
-		rc, err := sr.NewClient(sr.URLs(cfg.SchemaRegistry.URL.String()), sr.HTTPClient(&http.Client{Timeout: 30 * time.Second}))
+		rc, err := newRegistryClient(cfg.SchemaRegistry)
 		if err != nil {
-			return o, fmt.Errorf("schema registry client: %w", err)
+			return o, err
 		}
 		o.Registry = rc
 	}
@@ -110,17 +166,26 @@ func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger
 
 // build wires a ready pipeline from the configuration. tweak, when not
 // nil, adjusts the options before the pipeline is built (the demo uses it).
+// A TLS or SASL failure stops the start at once, although the pipeline
+// waits for unreachable brokers: retrying cannot fix it.
 func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, tweak func(*pipeline.Options)) (*pipeline.Pipeline, error) {
 	src, err := sourceClient(cfg, logger, nil)
 	if err != nil {
 		return nil, err
 	}
-	o, err := pipelineOptions(cfg, src, logger)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	watch := newSecurityWatch(cfg.Kafka.SASL, stop)
+	o, err := pipelineOptions(cfg, src, logger, watch)
 	if err != nil {
 		return nil, err
 	}
 	if tweak != nil {
 		tweak(&o)
 	}
-	return pipeline.New(ctx, o)
+	p, err := pipeline.New(ctx, o)
+	if err != nil {
+		return nil, explainRegistry(watch.explain(err), cfg.SchemaRegistry)
+	}
+	return p, nil
 }

@@ -7,8 +7,10 @@
 // variable, a YAML key with no value) counts as not set. Load reports every
 // problem it finds in one *Error.
 //
-// The Freshchat API token is a Secret: it prints as "[redacted]" everywhere
-// and is read only through Secret.Reveal.
+// The Freshchat API token and the Kafka and registry passwords are Secrets:
+// they print as "[redacted]" everywhere and are read only through
+// Secret.Reveal. Certificate and key files are read and parsed at load; TLS
+// prints only the file names.
 package config
 
 import (
@@ -101,6 +103,11 @@ type Kafka struct {
 	// ConnectTimeout is how long the connector keeps retrying unreachable
 	// brokers at start before it fails; 0 means it keeps retrying forever.
 	ConnectTimeout time.Duration
+	// TLS of the broker connections; TLS.Enabled is false for plaintext.
+	TLS TLS
+	// SASL authenticates the connections; its Mechanism is SASLNone for
+	// none.
+	SASL SASL
 }
 
 // Topic returns the topic for an event: the template with "{event}" replaced
@@ -114,6 +121,14 @@ type SchemaRegistry struct {
 	// URL is nil when no registry is used: records are then written with
 	// Avro single-object encoding.
 	URL *url.URL
+	// Username and Password are HTTP basic auth credentials; both are set
+	// or neither.
+	Username string
+	Password Secret
+	// PasswordFile is the file the password was read from, or "".
+	PasswordFile string
+	// TLS is enabled for an https:// URL.
+	TLS TLS
 }
 
 // Policy says what the connector does with a row it cannot convert.

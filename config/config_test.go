@@ -299,8 +299,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 
 func TestReference(t *testing.T) {
 	ref := Reference()
-	if len(ref) != 38 {
-		t.Errorf("Reference has %d settings, want 38", len(ref))
+	if len(ref) != 55 {
+		t.Errorf("Reference has %d settings, want 55", len(ref))
 	}
 	keys, envs := map[string]bool{}, map[string]bool{}
 	for _, s := range ref {

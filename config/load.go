@@ -170,6 +170,7 @@ func checkTogether(c *Config, failed map[string]bool, p *problems) {
 
 	checkTopics(c, failed, p)
 	checkOverrides(c, failed, p)
+	checkSecurity(c, failed, p)
 }
 
 // checkTopics reports topics that are invalid or shared: the topic of an

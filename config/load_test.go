@@ -259,7 +259,8 @@ func TestLoadProblems(t *testing.T) {
 			name:     "URL with credentials hides the password",
 			loadCase: loadCase{env: with(map[string]string{"SCHEMA_REGISTRY_URL": "https://user:hunter2@sr.example.com"})},
 			want: []string{`schema_registry.url (env SCHEMA_REGISTRY_URL): bad value "https://user:xxxxx@sr.example.com" ` +
-				`from the environment: must not contain credentials`},
+				`from the environment: must not contain credentials: set schema_registry.username and schema_registry.password ` +
+				`(or schema_registry.password_file) instead`},
 		},
 		{
 			name:     "URL with query",

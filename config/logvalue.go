@@ -7,16 +7,19 @@ import (
 	"strings"
 )
 
-// LogValue summarises the effective settings for a startup log line. The API
-// token shows only whether it is set.
+// LogValue summarises the effective settings for a startup log line.
+// Secrets show only whether they are set; TLS shows file names.
 func (c Config) LogValue() slog.Value {
-	token := "(not set)"
-	if c.Freshchat.APIToken != "" {
-		token = redacted
-	}
-	registry := "(none: Avro single-object encoding)"
-	if c.SchemaRegistry.URL != nil {
-		registry = showURLValue(c.SchemaRegistry.URL)
+	token := secretState(c.Freshchat.APIToken)
+	registry := slog.Group("schema_registry", slog.String("url", "(none: Avro single-object encoding)"))
+	if r := c.SchemaRegistry; r.URL != nil {
+		registry = slog.Group("schema_registry",
+			slog.String("url", showURLValue(r.URL)),
+			slog.String("username", r.Username),
+			slog.String("password", secretState(r.Password)),
+			slog.String("password_file", r.PasswordFile),
+			slog.Any("tls", r.TLS),
+		)
 	}
 	mode := slog.String("mode", "live")
 	if c.Bounded != nil {
@@ -51,8 +54,15 @@ func (c Config) LogValue() slog.Value {
 			slog.Int("chunk_rows", c.Kafka.ChunkRows),
 			slog.Int64("chunk_bytes", c.Kafka.ChunkBytes),
 			slog.Duration("connect_timeout", c.Kafka.ConnectTimeout),
+			slog.Any("tls", c.Kafka.TLS),
+			slog.Group("sasl",
+				slog.String("mechanism", c.Kafka.SASL.Mechanism.String()),
+				slog.String("username", c.Kafka.SASL.Username),
+				slog.String("password", secretState(c.Kafka.SASL.Password)),
+				slog.String("password_file", c.Kafka.SASL.PasswordFile),
+			),
 		),
-		slog.String("schema_registry", registry),
+		registry,
 		slog.Group("dead_letter",
 			slog.String("policy", string(c.DeadLetter.Policy)),
 			slog.String("topic", c.DeadLetter.Topic),
@@ -69,6 +79,14 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", string(c.Log.Format)),
 		mode,
 	)
+}
+
+// secretState says whether a secret is set, without showing it.
+func secretState(s Secret) string {
+	if s == "" {
+		return "(not set)"
+	}
+	return redacted
 }
 
 // overridesText prints dead-letter overrides as sorted Event=policy pairs.

@@ -55,7 +55,15 @@ func (s Setting) display(v string) string {
 // name is how problems name s.
 func (s Setting) name() string { return s.Key + " (env " + s.Env + ")" }
 
-const tokenGroup = "api_token"
+// Groups of settings that replace each other.
+const (
+	tokenGroup            = "api_token"
+	kafkaPasswordGroup    = "kafka_sasl_password"
+	registryPasswordGroup = "schema_registry_password"
+)
+
+func kafkaTLS(c *Config) *TLS    { return &c.Kafka.TLS }
+func registryTLS(c *Config) *TLS { return &c.SchemaRegistry.TLS }
 
 // settings declares every setting, once.
 var settings = []Setting{
@@ -239,6 +247,63 @@ var settings = []Setting{
 		},
 	},
 	{
+		Key: "kafka.tls.enabled", Env: "KAFKA_TLS_ENABLED", Default: "false",
+		Doc:   "Connect to the brokers over TLS (true or false). The other kafka.tls settings need it.",
+		parse: boolField(func(c *Config) *bool { return &c.Kafka.TLS.Enabled }),
+	},
+	{
+		Key: "kafka.tls.ca_file", Env: "KAFKA_TLS_CA_FILE",
+		Doc:   "PEM file of the certificate authorities the brokers' certificates are checked against; empty: the system's roots.",
+		parse: caFileField(kafkaTLS),
+	},
+	{
+		Key: "kafka.tls.cert_file", Env: "KAFKA_TLS_CERT_FILE",
+		Doc:   "PEM client certificate (chain) for brokers that require one (mutual TLS). Set it with kafka.tls.key_file, or neither.",
+		parse: certFileField(kafkaTLS),
+	},
+	{
+		Key: "kafka.tls.key_file", Env: "KAFKA_TLS_KEY_FILE",
+		Doc:   "PEM private key of kafka.tls.cert_file (PKCS #8, PKCS #1 or EC; unencrypted: protect the file instead).",
+		parse: keyFileField(kafkaTLS),
+	},
+	{
+		Key: "kafka.tls.server_name", Env: "KAFKA_TLS_SERVER_NAME",
+		Doc:   "Name the brokers' certificates must carry; empty: the host of each broker address.",
+		parse: serverNameField(kafkaTLS),
+	},
+	{
+		Key: "kafka.tls.insecure_skip_verify", Env: "KAFKA_TLS_INSECURE_SKIP_VERIFY", Default: "false",
+		Doc:   "Accept any broker certificate without checking it: for tests only; logged as a warning at start.",
+		parse: boolField(func(c *Config) *bool { return &c.Kafka.TLS.InsecureSkipVerify }),
+	},
+	{
+		Key: "kafka.sasl.mechanism", Env: "KAFKA_SASL_MECHANISM", Default: "none",
+		Doc: "SASL authentication with the brokers: none, PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (case-insensitive). " +
+			"The others need kafka.sasl.username and a password; PLAIN sends the password as is, so use it with kafka.tls.enabled.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			m, err := parseMechanism(v)
+			c.Kafka.SASL.Mechanism = m
+			return err
+		},
+	},
+	{
+		Key: "kafka.sasl.username", Env: "KAFKA_SASL_USERNAME",
+		Doc:   "SASL user name.",
+		parse: usernameField(func(c *Config) *string { return &c.Kafka.SASL.Username }),
+	},
+	{
+		Key: "kafka.sasl.password", Env: "KAFKA_SASL_PASSWORD",
+		Doc:   "SASL password (secret). Set this or kafka.sasl.password_file, not both.",
+		group: kafkaPasswordGroup, secret: true,
+		parse: passwordField(kafkaPassword),
+	},
+	{
+		Key: "kafka.sasl.password_file", Env: "KAFKA_SASL_PASSWORD_FILE",
+		Doc:   "File holding the SASL password; surrounding whitespace is trimmed. Set this or kafka.sasl.password, not both.",
+		group: kafkaPasswordGroup,
+		parse: passwordFileField(kafkaPassword),
+	},
+	{
 		Key: "dead_letter.policy", Env: "DEAD_LETTER_POLICY", Default: string(PolicyDLQ),
 		Doc: "What happens to a row that cannot be converted (such as reopened=maybe): dlq writes it to " +
 			"dead_letter.topic and goes on; fail stops the connector with an error naming the row.",
@@ -275,13 +340,53 @@ var settings = []Setting{
 	},
 	{
 		Key: "schema_registry.url", Env: "SCHEMA_REGISTRY_URL",
-		Doc: "Schema registry URL (http or https). Empty: no registry; records use Avro single-object encoding.",
+		Doc: "Schema registry URL (http or https), without credentials (see schema_registry.username). Empty: no registry; records use Avro single-object encoding.",
 		parse: func(c *Config, v string, _ time.Time) error {
 			u, err := parseHTTPURL(v)
+			if errors.Is(err, errURLCredentials) {
+				return fmt.Errorf("%w: set schema_registry.username and schema_registry.password (or schema_registry.password_file) instead", err)
+			}
 			c.SchemaRegistry.URL = u
 			return err
 		},
 		show: showURL,
+	},
+	{
+		Key: "schema_registry.username", Env: "SCHEMA_REGISTRY_USERNAME",
+		Doc:   "User name for HTTP basic auth with the registry (an API key on Confluent Cloud); set it with a password, or neither.",
+		parse: usernameField(func(c *Config) *string { return &c.SchemaRegistry.Username }),
+	},
+	{
+		Key: "schema_registry.password", Env: "SCHEMA_REGISTRY_PASSWORD",
+		Doc:   "Password for HTTP basic auth with the registry (secret). Set this or schema_registry.password_file, not both.",
+		group: registryPasswordGroup, secret: true,
+		parse: passwordField(registryPassword),
+	},
+	{
+		Key: "schema_registry.password_file", Env: "SCHEMA_REGISTRY_PASSWORD_FILE",
+		Doc:   "File holding the registry password; surrounding whitespace is trimmed. Set this or schema_registry.password, not both.",
+		group: registryPasswordGroup,
+		parse: passwordFileField(registryPassword),
+	},
+	{
+		Key: "schema_registry.tls.ca_file", Env: "SCHEMA_REGISTRY_TLS_CA_FILE",
+		Doc:   "PEM file of the certificate authorities the registry's certificate is checked against (https:// URL); empty: the system's roots.",
+		parse: caFileField(registryTLS),
+	},
+	{
+		Key: "schema_registry.tls.cert_file", Env: "SCHEMA_REGISTRY_TLS_CERT_FILE",
+		Doc:   "PEM client certificate (chain) for a registry that requires one. Set it with schema_registry.tls.key_file, or neither.",
+		parse: certFileField(registryTLS),
+	},
+	{
+		Key: "schema_registry.tls.key_file", Env: "SCHEMA_REGISTRY_TLS_KEY_FILE",
+		Doc:   "PEM private key of schema_registry.tls.cert_file (PKCS #8, PKCS #1 or EC; unencrypted).",
+		parse: keyFileField(registryTLS),
+	},
+	{
+		Key: "schema_registry.tls.insecure_skip_verify", Env: "SCHEMA_REGISTRY_TLS_INSECURE_SKIP_VERIFY", Default: "false",
+		Doc:   "Accept any registry certificate without checking it: for tests only; logged as a warning at start.",
+		parse: boolField(func(c *Config) *bool { return &c.SchemaRegistry.TLS.InsecureSkipVerify }),
 	},
 	{
 		Key: "events", Env: "FRESHCHAT_EVENTS", Default: "all",

@@ -26,8 +26,9 @@ const (
 )
 
 var (
-	errNotDuration = errors.New("not a duration (examples: 90s, 15m, 2h, 1d, 2w)")
-	errNotTime     = errors.New("not a time (use RFC3339 like 2025-01-31T00:00:00Z, a date like 2025-01-31 (UTC midnight), a past offset like -72h, -7d or -2w, or now)")
+	errURLCredentials = errors.New("must not contain credentials")
+	errNotDuration    = errors.New("not a duration (examples: 90s, 15m, 2h, 1d, 2w)")
+	errNotTime        = errors.New("not a time (use RFC3339 like 2025-01-31T00:00:00Z, a date like 2025-01-31 (UTC midnight), a past offset like -72h, -7d or -2w, or now)")
 )
 
 // parseDuration parses a Go duration that may also use the units d (24h) and
@@ -184,7 +185,7 @@ func parseHTTPURL(s string) (*url.URL, error) {
 		return nil, errors.New("has no host")
 	}
 	if u.User != nil {
-		return nil, errors.New("must not contain credentials")
+		return nil, errURLCredentials
 	}
 	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return nil, errors.New("must not have a query or fragment")
