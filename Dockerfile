@@ -57,5 +57,7 @@ COPY --from=build /out/freshchat-sim /freshchat-sim
 WORKDIR /home/nonroot
 USER nonroot:nonroot
 
+# /metrics, /healthz and /readyz (metrics.addr)
+EXPOSE 9464
 ENTRYPOINT ["/connector"]
 CMD ["run"]
