@@ -105,7 +105,14 @@ type harness struct {
 // names events and adds settings on top of the harness defaults.
 func newHarness(t *testing.T, sim freshchattest.Options, events []string, settings map[string]string) *harness {
 	t.Helper()
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0))
+	return newHarnessOn(t, []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(0)}, sim, events, settings)
+}
+
+// newHarnessOn is newHarness with a cluster built from clusterOpts, such
+// as a fixed port and a data folder for a cluster that is restarted.
+func newHarnessOn(t *testing.T, clusterOpts []kfake.Opt, sim freshchattest.Options, events []string, settings map[string]string) *harness {
+	t.Helper()
+	cluster, err := kfake.NewCluster(clusterOpts...)
 	require.NoError(t, err)
 	t.Cleanup(cluster.Close)
 
