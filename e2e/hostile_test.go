@@ -55,15 +55,17 @@ var hostileFaults = freshchattest.Faults{
 	FailJobs:         2,
 	PendingPolls:     2,
 	LinkTTL:          300 * time.Millisecond,
-	CutDownloadEvery: 4,
-	LinksPerReport:   2,
-	FilesPerZip:      2,
-	MalformedEvery:   50,
-	HeaderDrift:      true,
-	BOM:              true,
-	CRLF:             true,
-	AltTimestamps:    true,
-	ShuffleColumns:   true,
+	// LinkTTL fires only when a link waits long enough; this fires for sure.
+	ExpireDownloadEvery: 5,
+	CutDownloadEvery:    4,
+	LinksPerReport:      2,
+	FilesPerZip:         2,
+	MalformedEvery:      50,
+	HeaderDrift:         true,
+	BOM:                 true,
+	CRLF:                true,
+	AltTimestamps:       true,
+	ShuffleColumns:      true,
 }
 
 // TestHostileWorldBoundedRun is the acceptance run of "a hostile world": a
@@ -146,10 +148,11 @@ func TestHostileWorldBoundedRun(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, failed, hostileFaults.FailJobs, "FAILED jobs submitted again, by the log")
 	assert.GreaterOrEqual(t, resubmits, hostileFaults.FailJobs, "windows whose checkpoints name more than one report")
-	// Whether a link expires before it is downloaded depends on how fast
-	// the connector reads the link before it; it is reported, not required.
+	refreshed := strings.Count(log, `msg="freshchat download link refused, fetching fresh links"`)
+	assert.Positive(t, st.ExpiredDownloads, "no download was refused as expired")
+	assert.GreaterOrEqual(t, refreshed, st.ExpiredDownloads, "every expired link was refreshed, by the log")
 	t.Logf("FAILED reports submitted again: %d; expired links refreshed: %d; windows that failed and resumed from their last commit: %d",
-		failed, strings.Count(log, `msg="freshchat download link refused, fetching fresh links"`),
+		failed, refreshed,
 		strings.Count(log, `msg="window failed; resuming from the last commit after a pause"`))
 }
 

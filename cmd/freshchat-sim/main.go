@@ -47,6 +47,7 @@ func run(args []string) error {
 	fs.DurationVar(&f.LinkTTL, "link-ttl", time.Hour, "download link lifetime (0 = never expires)")
 	fs.DurationVar(&f.JobTTL, "job-ttl", 0, "job id lifetime (0 = forever)")
 	fs.IntVar(&f.CutDownloadEvery, "cut-download-every", 0, "every Nth download is cut mid-body")
+	fs.IntVar(&f.ExpireDownloadEvery, "expire-download-every", 0, "every Nth signed download answers 403 expired (0 = never, else at least 2)")
 	fs.IntVar(&f.LinksPerReport, "links-per-report", 1, "sub-period links per report")
 	fs.IntVar(&f.FilesPerZip, "files-per-zip", 1, "CSV files per zip")
 	fs.StringVar(&f.Format, "format", "zip", "download format: zip, csv or gzip")

@@ -179,7 +179,18 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	if exp, ok := linkExpiry(q); ok && now.After(exp) {
+	s.mu.Lock()
+	s.signedGets++
+	forced := s.faults.ExpireDownloadEvery > 0 && s.signedGets%s.faults.ExpireDownloadEvery == 0
+	s.mu.Unlock()
+	exp, ok := linkExpiry(q)
+	if forced || ok && now.After(exp) {
+		if !ok || forced {
+			exp = now.Add(-time.Second)
+		}
+		s.mu.Lock()
+		s.stats.ExpiredDownloads++
+		s.mu.Unlock()
 		writeS3Error(w, http.StatusForbidden, s3Error{
 			Code:    "AccessDenied",
 			Message: "Request has expired",

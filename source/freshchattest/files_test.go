@@ -55,6 +55,25 @@ func TestLinkExpiryAndRefresh(t *testing.T) {
 	assert.Equal(t, want, got, "a refreshed link serves the same bytes")
 }
 
+func TestExpireDownloadEvery(t *testing.T) {
+	s := newSim(t, freshchattest.Options{Faults: freshchattest.Faults{ExpireDownloadEvery: 3}})
+	id := submit(t, s, "Message-Sent", winStart, winEnd)
+	href := completed(t, s, id).hrefs()[0]
+	var codes []int
+	for range 6 {
+		resp, body, err := fetch(t, href, nil)
+		require.NoError(t, err)
+		codes = append(codes, resp.StatusCode)
+		if resp.StatusCode == http.StatusForbidden {
+			assert.Equal(t, s3Error{Code: "AccessDenied", Message: "Request has expired"}, parseS3Error(t, resp, body))
+		}
+	}
+	assert.Equal(t, []int{200, 200, 403, 200, 200, 403}, codes, "every third signed download is refused as expired")
+	assert.Equal(t, 2, s.Stats().ExpiredDownloads)
+
+	require.Error(t, freshchattest.Faults{ExpireDownloadEvery: 1}.Validate(), "1 would refuse every fresh link too")
+}
+
 func TestTamperedLink(t *testing.T) {
 	s := newSim(t, freshchattest.Options{Faults: freshchattest.Faults{LinkTTL: time.Hour, LinksPerReport: 2}})
 	r := completed(t, s, submit(t, s, "Message-Sent", winStart, winEnd))

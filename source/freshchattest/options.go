@@ -48,6 +48,11 @@ type Faults struct {
 	// it out, rounded up to a whole second (0 = never). An expired link
 	// answers 403 with S3-style XML AccessDenied "Request has expired".
 	LinkTTL time.Duration
+	// ExpireDownloadEvery: every Nth correctly signed download answers 403
+	// "Request has expired" whatever its expiry, as a link that expired
+	// while the connector was busy would (0 = never; at least 2, since the
+	// fresh link a client then asks for must be able to succeed).
+	ExpireDownloadEvery int
 	// JobTTL: a job id is forgotten this long after submission; its GET then
 	// answers 404 (0 = never). Links already handed out keep working.
 	JobTTL time.Duration
@@ -103,6 +108,9 @@ func (f Faults) Validate() error {
 	case "", "zip", "csv", "gzip":
 	default:
 		return fmt.Errorf("freshchattest: unknown format %q (want zip, csv or gzip)", f.Format)
+	}
+	if f.ExpireDownloadEvery == 1 || f.ExpireDownloadEvery < 0 {
+		return fmt.Errorf("freshchattest: ExpireDownloadEvery must be 0 or at least 2, got %d", f.ExpireDownloadEvery)
 	}
 	if f.RetryAfter < 0 || f.LinkTTL < 0 || f.JobTTL < 0 {
 		return fmt.Errorf("freshchattest: durations must not be negative")

@@ -24,28 +24,30 @@ type Server struct {
 	tempDir string
 	secret  []byte // signs download links
 
-	mu       sync.Mutex
-	baseURL  string
-	faults   Faults
-	apiCalls int // API requests since the last SetFaults
-	jobCount int // jobs submitted since the last SetFaults
-	bodyGets int // downloads that would send a body, since the last SetFaults
-	jobs     map[string]*job
-	objects  map[string]*object
-	stats    Stats
-	cacheDir string
-	closed   bool
+	mu         sync.Mutex
+	baseURL    string
+	faults     Faults
+	apiCalls   int // API requests since the last SetFaults
+	jobCount   int // jobs submitted since the last SetFaults
+	bodyGets   int // downloads that would send a body, since the last SetFaults
+	signedGets int // correctly signed downloads, since the last SetFaults
+	jobs       map[string]*job
+	objects    map[string]*object
+	stats      Stats
+	cacheDir   string
+	closed     bool
 }
 
 // Stats are the simulator's request counters since it was built.
 type Stats struct {
-	Submits        int         // POST /v2/reports/raw requests, whatever their outcome
-	Gets           int         // GET /v2/reports/raw/{id} requests, whatever their outcome
-	Downloads      int         // requests under /files/, whatever their outcome
-	DownloadBytes  int64       // body bytes sent by downloads (a cut download counts what was sent)
-	CutDownloads   int         // downloads aborted by CutDownloadEvery
-	AuthOnDownload int         // downloads that wrongly carried an Authorization header (answered 400)
-	Status         map[int]int // responses by status code, all routes (a cut download counts under 200/206)
+	Submits          int         // POST /v2/reports/raw requests, whatever their outcome
+	Gets             int         // GET /v2/reports/raw/{id} requests, whatever their outcome
+	Downloads        int         // requests under /files/, whatever their outcome
+	DownloadBytes    int64       // body bytes sent by downloads (a cut download counts what was sent)
+	CutDownloads     int         // downloads aborted by CutDownloadEvery
+	ExpiredDownloads int         // downloads refused as expired (LinkTTL or ExpireDownloadEvery)
+	AuthOnDownload   int         // downloads that wrongly carried an Authorization header (answered 400)
+	Status           map[int]int // responses by status code, all routes (a cut download counts under 200/206)
 }
 
 // NewServer starts a simulator on an httptest.Server listening on 127.0.0.1.
@@ -122,7 +124,7 @@ func (s *Server) SetFaults(f Faults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = f.withDefaults()
-	s.apiCalls, s.jobCount, s.bodyGets = 0, 0, 0
+	s.apiCalls, s.jobCount, s.bodyGets, s.signedGets = 0, 0, 0, 0
 }
 
 // Stats returns a snapshot of the counters.
