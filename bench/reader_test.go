@@ -118,10 +118,10 @@ func get(href string) ([]byte, error) {
 //	inflate+csv              + parse records
 //	inflate+csv+digest       + checkpoint.Digest.AddRow
 //	inflate+csv+digest+avro  + Converter.Append and AppendKey
-//	readahead/...+avro       the same, the inflate in its own goroutine
-//	                         feeding the parser through a pipe
 //	source.Rows+digest+avro  the real path: source.Client.Open over the
-//	                         simulator (download and spool included)
+//	                         simulator (download and spool included, the
+//	                         inflate on a goroutine of its own ahead of
+//	                         the parser)
 //
 // The differences between stages are the cost of each step, in ns/row.
 func BenchmarkReader(b *testing.B) {
@@ -135,10 +135,9 @@ func BenchmarkReader(b *testing.B) {
 		run  func(b *testing.B) int
 	}{
 		{"inflate", func(b *testing.B) int { return inflateOnly(b, f.zip) }},
-		{"inflate+csv", func(b *testing.B) int { return parse(b, f.zip, false, nil, nil) }},
-		{"inflate+csv+digest", func(b *testing.B) int { return parse(b, f.zip, false, rowDigest, nil) }},
-		{"inflate+csv+digest+avro", func(b *testing.B) int { return parse(b, f.zip, false, rowDigest, s) }},
-		{"readahead/inflate+csv+digest+avro", func(b *testing.B) int { return parse(b, f.zip, true, rowDigest, s) }},
+		{"inflate+csv", func(b *testing.B) int { return parse(b, f.zip, nil, nil) }},
+		{"inflate+csv+digest", func(b *testing.B) int { return parse(b, f.zip, rowDigest, nil) }},
+		{"inflate+csv+digest+avro", func(b *testing.B) int { return parse(b, f.zip, rowDigest, s) }},
 		{"source.Rows+digest+avro", func(b *testing.B) int { return sourceRows(b, f, s) }},
 	}
 	for _, st := range stages {
@@ -180,9 +179,8 @@ func inflateOnly(b *testing.B, data []byte) int {
 }
 
 // parse reads the zip's CSV like source.Rows and applies digest and the
-// converter of s (when not nil) to each row. With readahead the inflate
-// runs in a goroutine of its own.
-func parse(b *testing.B, data []byte, readahead bool, digest func(checkpoint.Digest, []string) checkpoint.Digest, s *schemas.Schema) int {
+// converter of s (when not nil) to each row, all on one goroutine.
+func parse(b *testing.B, data []byte, digest func(checkpoint.Digest, []string) checkpoint.Digest, s *schemas.Schema) int {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		b.Fatal(err)
@@ -193,11 +191,6 @@ func parse(b *testing.B, data []byte, readahead bool, digest func(checkpoint.Dig
 	}
 	defer rc.Close()
 	var in io.Reader = rc
-	if readahead {
-		ra := newReadahead(rc, 256<<10, 4)
-		defer ra.Close()
-		in = ra
-	}
 	cr := csv.NewReader(bufio.NewReaderSize(in, 64<<10))
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1
@@ -272,77 +265,3 @@ func sourceRows(b *testing.B, f readerFixture, s *schemas.Schema) int {
 	}
 	return n
 }
-
-// readahead reads its source in a goroutine of its own, up to depth
-// buffers of size bytes ahead of the consumer, so that producing the bytes
-// (here: inflating) overlaps with consuming them (parsing). An io.Pipe
-// would not do: its Write blocks until the reader has taken every byte, so
-// the two sides take turns instead of running at once.
-type readahead struct {
-	full  chan []byte
-	free  chan []byte
-	done  chan struct{}
-	cur   []byte
-	buf   []byte // the buffer cur points into, returned to free when used up
-	err   error
-	errCh chan error
-}
-
-func newReadahead(src io.Reader, size, depth int) *readahead {
-	r := &readahead{full: make(chan []byte, depth), free: make(chan []byte, depth+1),
-		done: make(chan struct{}), errCh: make(chan error, 1)}
-	for range depth + 1 {
-		r.free <- make([]byte, size)
-	}
-	go func() {
-		defer close(r.full)
-		for {
-			var buf []byte
-			select {
-			case buf = <-r.free:
-			case <-r.done:
-				return
-			}
-			n, err := io.ReadFull(src, buf)
-			if n > 0 {
-				select {
-				case r.full <- buf[:n]:
-				case <-r.done:
-					return
-				}
-			}
-			if err != nil {
-				if err == io.ErrUnexpectedEOF {
-					err = io.EOF
-				}
-				r.errCh <- err
-				return
-			}
-		}
-	}()
-	return r
-}
-
-func (r *readahead) Read(p []byte) (int, error) {
-	for len(r.cur) == 0 {
-		if r.buf != nil {
-			r.free <- r.buf[:cap(r.buf)]
-			r.buf = nil
-		}
-		if r.err != nil {
-			return 0, r.err
-		}
-		b, ok := <-r.full
-		if !ok {
-			r.err = <-r.errCh
-			continue
-		}
-		r.cur, r.buf = b, b
-	}
-	n := copy(p, r.cur)
-	r.cur = r.cur[n:]
-	return n, nil
-}
-
-// Close stops the reading goroutine.
-func (r *readahead) Close() { close(r.done) }
