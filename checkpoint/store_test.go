@@ -8,19 +8,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
+	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
 )
 
-func newCluster(t *testing.T) []kgo.Opt {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0))
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
-	return []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)}
-}
+func newCluster(t *testing.T) []kgo.Opt { return kafkatest.Cluster(t) }
 
 func txnProducer(t *testing.T, opts []kgo.Opt, id string) *kgo.Client {
 	t.Helper()

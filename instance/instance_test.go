@@ -8,10 +8,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/instance"
+	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
 )
 
 const topic = "freshchat.checkpoints"
@@ -20,10 +20,7 @@ const topic = "freshchat.checkpoints"
 // returns its connection options and an admin client.
 func cluster(t *testing.T, topics ...string) ([]kgo.Opt, *kadm.Client) {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0))
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
-	opts := []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)}
+	opts := kafkatest.Cluster(t)
 	cl, err := kgo.NewClient(opts...)
 	require.NoError(t, err)
 	t.Cleanup(cl.Close)

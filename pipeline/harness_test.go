@@ -13,11 +13,11 @@ import (
 
 	"github.com/hamba/avro/v2"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
+	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
 	"github.com/freshstream/freshchat-kafka/internal/kread"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/schemas"
@@ -41,17 +41,15 @@ func newEnv(t *testing.T, rowsPerHour int, faults freshchattest.Faults, withRegi
 	t.Helper()
 	sim := freshchattest.NewServer(freshchattest.Options{Token: token, RowsPerHour: rowsPerHour, Faults: faults, TempDir: t.TempDir()})
 	t.Cleanup(sim.Close)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0))
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
 	logs := &strings.Builder{}
-	e := &env{sim: sim, kafka: []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)}, logs: logs,
+	e := &env{sim: sim, kafka: kafkatest.Cluster(t), logs: logs,
 		log: slog.New(slog.NewTextHandler(&lockedWriter{b: logs}, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	if withRegistry {
 		reg := srfake.New()
 		t.Cleanup(reg.Close)
-		e.reg, err = sr.NewClient(sr.URLs(reg.URL()))
+		rc, err := sr.NewClient(sr.URLs(reg.URL()))
 		require.NoError(t, err)
+		e.reg = rc
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
