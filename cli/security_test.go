@@ -150,11 +150,18 @@ func boundedRun(t *testing.T) (code int, out, errs string) {
 // with opts sees.
 func committed(t *testing.T, opts ...kgo.Opt) int {
 	t.Helper()
+	return len(committedRecords(t, opts...))
+}
+
+// committedRecords are the records of Message-Sent a read_committed
+// consumer with opts sees.
+func committedRecords(t *testing.T, opts ...kgo.Opt) []*kgo.Record {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	recs, err := kread.ReadCommitted(ctx, opts, "freshchat.message-sent")
 	require.NoError(t, err)
-	return len(recs)
+	return recs
 }
 
 func TestKafkaMutualTLS(t *testing.T) {

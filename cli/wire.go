@@ -37,6 +37,7 @@ func kafkaOpts(cfg *config.Config, watch *securityWatch) []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(k.Brokers...),
 		kgo.ClientID(clientID()),
+		kgo.ProducerBatchCompression(compressionCodec(k.Compression)),
 	}
 	if tc := k.TLS.ClientConfig(); tc != nil {
 		opts = append(opts, kgo.DialTLSConfig(tc))
@@ -51,6 +52,22 @@ func kafkaOpts(cfg *config.Config, watch *securityWatch) []kgo.Opt {
 		opts = append(opts, kgo.WithHooks(watch))
 	}
 	return opts
+}
+
+// compressionCodec is the franz-go codec of c; snappy (franz-go's and the
+// setting's default) when c is unset.
+func compressionCodec(c config.Compression) kgo.CompressionCodec {
+	switch c {
+	case config.CompressionNone:
+		return kgo.NoCompression()
+	case config.CompressionGzip:
+		return kgo.GzipCompression()
+	case config.CompressionLZ4:
+		return kgo.Lz4Compression()
+	case config.CompressionZstd:
+		return kgo.ZstdCompression()
+	}
+	return kgo.SnappyCompression()
 }
 
 // saslMechanism is the configured SASL mechanism; nil for none.

@@ -100,6 +100,8 @@ type Kafka struct {
 	// ChunkRows and ChunkBytes bound the rows written in one transaction.
 	ChunkRows  int
 	ChunkBytes int64
+	// Compression is the codec of produced record batches.
+	Compression Compression
 	// ConnectTimeout is how long the connector keeps retrying unreachable
 	// brokers at start before it fails; 0 means it keeps retrying forever.
 	ConnectTimeout time.Duration

@@ -50,6 +50,7 @@ func TestLoadDefaults(t *testing.T) {
 			TransactionTimeout: 60 * time.Second,
 			ChunkRows:          10000,
 			ChunkBytes:         16 << 20,
+			Compression:        CompressionSnappy,
 		},
 		DeadLetter:  DeadLetter{Policy: PolicyDLQ, Topic: "freshchat.dlq"},
 		Events:      AllEvents,
@@ -299,8 +300,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 
 func TestReference(t *testing.T) {
 	ref := Reference()
-	if len(ref) != 55 {
-		t.Errorf("Reference has %d settings, want 55", len(ref))
+	if len(ref) != 56 {
+		t.Errorf("Reference has %d settings, want 56", len(ref))
 	}
 	keys, envs := map[string]bool{}, map[string]bool{}
 	for _, s := range ref {

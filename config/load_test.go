@@ -305,6 +305,11 @@ func TestLoadProblems(t *testing.T) {
 			want:     []string{`kafka.checkpoint_topic (env KAFKA_CHECKPOINT_TOPIC): "freshchat.csat-score" is also the topic of event CSAT-Score`},
 		},
 		{
+			name:     "unknown compression codec",
+			loadCase: loadCase{env: with(map[string]string{"KAFKA_COMPRESSION": "brotli"})},
+			want:     []string{`kafka.compression (env KAFKA_COMPRESSION): bad value "brotli" from the environment: must be none, gzip, snappy, lz4 or zstd`},
+		},
+		{
 			name:     "bad log level and format",
 			loadCase: loadCase{yaml: "log:\n  level: verbose\n  format: xml\n"},
 			want: []string{

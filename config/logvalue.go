@@ -52,6 +52,7 @@ func (c Config) LogValue() slog.Value {
 			slog.String("transactional_id", c.Kafka.TransactionalID),
 			slog.Duration("transaction_timeout", c.Kafka.TransactionTimeout),
 			slog.Int("chunk_rows", c.Kafka.ChunkRows),
+			slog.String("compression", string(c.Kafka.Compression)),
 			slog.Int64("chunk_bytes", c.Kafka.ChunkBytes),
 			slog.Duration("connect_timeout", c.Kafka.ConnectTimeout),
 			slog.Any("tls", c.Kafka.TLS),

@@ -247,6 +247,16 @@ var settings = []Setting{
 		},
 	},
 	{
+		Key: "kafka.compression", Env: "KAFKA_COMPRESSION", Default: string(CompressionSnappy),
+		Doc: "Codec of produced record batches: none, gzip, snappy, lz4 or zstd (case-insensitive), as Kafka's compression.type. " +
+			"Consumers decompress transparently; zstd needs brokers of Kafka 2.1 or later.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			m, err := parseCompression(v)
+			c.Kafka.Compression = m
+			return err
+		},
+	},
+	{
 		Key: "kafka.tls.enabled", Env: "KAFKA_TLS_ENABLED", Default: "false",
 		Doc:   "Connect to the brokers over TLS (true or false). The other kafka.tls settings need it.",
 		parse: boolField(func(c *Config) *bool { return &c.Kafka.TLS.Enabled }),
