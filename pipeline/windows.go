@@ -30,9 +30,11 @@ func (p Planner) Plan(cursor, now time.Time) (w source.Window, ready time.Time, 
 	cursor = cursor.UTC().Truncate(time.Millisecond)
 	end := cursor.Add(p.Window)
 	// The API refuses an (inclusive) end more than a calendar month after
-	// the start; a 31-day window from 1 February would be one.
-	if limit := cursor.AddDate(0, 1, 0); end.After(limit) {
-		end = limit
+	// the start; a 31-day window from 1 February would be one, and so would
+	// one from 31 January (see monthAfter).
+	month := monthAfter(cursor)
+	if end.After(month) {
+		end = month
 	}
 	if !p.To.IsZero() {
 		to := p.To.UTC().Truncate(time.Millisecond)
@@ -49,11 +51,26 @@ func (p Planner) Plan(cursor, now time.Time) (w source.Window, ready time.Time, 
 	if end.After(limit) {
 		end = limit
 	}
-	full := end.Equal(cursor.Add(p.Window)) || end.Equal(cursor.AddDate(0, 1, 0))
+	full := end.Equal(cursor.Add(p.Window)) || end.Equal(month)
 	if full || end.Sub(cursor) >= p.MinWindow {
 		return source.Window{Start: cursor, End: end}, now, false
 	}
 	// Too short yet: extractable once MinWindow of settled time exists.
 	ready = cursor.Add(p.MinWindow).Add(p.Settle)
 	return source.Window{Start: cursor, End: cursor.Add(p.MinWindow)}, ready, false
+}
+
+// monthAfter returns t one calendar month later: the same time of day on
+// the same day of the next month, or on that month's last day when it is
+// shorter. 31 January gives 28 February (29 in a leap year), 31 March gives
+// 30 April, where t.AddDate(0, 1, 0) would give 3 March and 1 May: a window
+// from 31 January to 3 March is more than a calendar month long.
+func monthAfter(t time.Time) time.Time {
+	next := t.AddDate(0, 1, 0)
+	if next.Day() != t.Day() {
+		// AddDate carried a day the next month lacks into the month after:
+		// step back to the last day of the next month.
+		next = next.AddDate(0, 0, -next.Day())
+	}
+	return next
 }
