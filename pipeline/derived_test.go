@@ -84,7 +84,7 @@ func TestUnknownEventsGetDerivedSchemas(t *testing.T) {
 	}
 }
 
-// driftSpan is span(hours) moved back, by at most four hours, to start in
+// driftSpan is span(hours) moved back, by at most three hours, to start in
 // an hour where HeaderDrift neither adds nor drops a column (UTC hour 2 or
 // 4 mod 6, see freshchattest.DriftColumns). The first file then carries
 // exactly the canonical columns, so what a derived schema learns later is
