@@ -185,8 +185,14 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 		o.OnWindow = func(w pipeline.WindowDone) {
 			mu.Lock()
 			defer mu.Unlock()
-			fmt.Fprintf(out, "  %s  %-30s %s → %s  %4d rows  → %s\n", time.Now().Format("15:04:05"), w.Event,
-				w.Window.Start.Format("15:04:05.000"), w.Window.End.Format("15:04:05.000"), w.Produced, w.Topic)
+			noun := "rows"
+			if w.Produced == 1 {
+				noun = "row "
+			}
+			// Window times are UTC (as in the logs and the headers), so the
+			// commit time is too.
+			fmt.Fprintf(out, "  %s  %-30s %s → %s  %4d %s  → %s\n", time.Now().UTC().Format("15:04:05"), w.Event,
+				w.Window.Start.Format("15:04:05.000"), w.Window.End.Format("15:04:05.000"), w.Produced, noun, w.Topic)
 		}
 		tel.attach(o)
 	})
