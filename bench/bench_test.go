@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
 )
@@ -108,4 +111,42 @@ func TestResultFormats(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(line.String()), &got))
 	require.Len(t, got["results"], 2)
 	require.InDelta(t, 4.0, got["connector_vs_baseline"].(map[string]any)["rows_per_s"], 1e-9)
+}
+
+// TestTopicBytesSeesCompression produces the same repetitive records
+// uncompressed and gzipped into two topics: TopicBytes counts at least the
+// raw values of the first and much less for the second, and nothing of
+// other topics.
+func TestTopicBytesSeesCompression(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	k, err := NewKafka()
+	require.NoError(t, err)
+	defer k.Close()
+
+	value := bytes.Repeat([]byte("freshchat "), 100) // 1000 bytes that compress well
+	const n = 500
+	produce := func(topic string, codec kgo.CompressionCodec) {
+		cl, err := kgo.NewClient(append(k.Opts(), kgo.ProducerBatchCompression(codec))...)
+		require.NoError(t, err)
+		defer cl.Close()
+		_, err = kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, topic)
+		require.NoError(t, err)
+		for range n {
+			cl.Produce(ctx, &kgo.Record{Topic: topic, Value: value}, func(_ *kgo.Record, err error) { assert.NoError(t, err) })
+		}
+		require.NoError(t, cl.Flush(ctx))
+	}
+	produce("plain", kgo.NoCompression())
+	produce("gzipped", kgo.GzipCompression())
+
+	plain, err := k.TopicBytes(ctx, "plain")
+	require.NoError(t, err)
+	gzipped, err := k.TopicBytes(ctx, "gzipped")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, plain, int64(n*len(value)), "uncompressed batches hold every value byte")
+	require.Less(t, gzipped*10, plain, "gzip shrinks the repetitive values more than tenfold")
+	none, err := k.TopicBytes(ctx, "absent")
+	require.NoError(t, err)
+	require.Zero(t, none)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -37,6 +38,34 @@ func (k *Kafka) Opts() []kgo.Opt { return []kgo.Opt{kgo.SeedBrokers(k.Brokers...
 
 // Close stops the cluster and drops its data.
 func (k *Kafka) Close() { k.c.Close() }
+
+// TopicBytes is the size of topic's record batches as the broker holds
+// them (compressed as produced, transaction markers included), from
+// DescribeLogDirs: what the codec of kafka.compression saves on disk and on
+// the wire.
+func (k *Kafka) TopicBytes(ctx context.Context, topic string) (int64, error) {
+	cl, err := kgo.NewClient(k.Opts()...)
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	dirs, err := kadm.NewClient(cl).DescribeAllLogDirs(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("describing log dirs: %w", err)
+	}
+	var n int64
+	for _, d := range dirs.Sorted() {
+		if d.Err != nil {
+			return 0, fmt.Errorf("describing log dir %s of broker %d: %w", d.Dir, d.Broker, d.Err)
+		}
+		d.Topics.Each(func(p kadm.DescribedLogDirPartition) {
+			if p.Topic == topic {
+				n += p.Size
+			}
+		})
+	}
+	return n, nil
+}
 
 // sampleEvery is how often Verify decodes a record fully.
 const sampleEvery = 100_000

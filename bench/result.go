@@ -17,7 +17,10 @@ type Result struct {
 	Usage    Usage  // of the child process
 	EnvCPU   time.Duration
 	Requests Requests
-	Profiled bool // the run wrote a CPU or allocation profile
+	// TopicBytes is what the broker stores for the topic (see
+	// Kafka.TopicBytes).
+	TopicBytes int64
+	Profiled   bool // the run wrote a CPU or allocation profile
 }
 
 // RowsPerSec is rows over wall time.
@@ -28,6 +31,9 @@ func (r Result) CPUPerMillion() float64 { return r.Usage.CPU().Seconds() * 1e6 /
 
 // RSSMiB is the peak RSS in MiB.
 func (r Result) RSSMiB() float64 { return float64(r.Usage.MaxRSS) / (1 << 20) }
+
+// TopicMiB is TopicBytes in MiB.
+func (r Result) TopicMiB() float64 { return float64(r.TopicBytes) / (1 << 20) }
 
 // BenchLine is r in the Go benchmark format, one iteration, so that
 // benchstat can compare runs:
@@ -83,14 +89,14 @@ func (run Run) WriteTable(w io.Writer) error {
 		float64(run.Report.Bytes)/(1<<20), run.Report.Links, run.Report.Took.Round(time.Millisecond))
 	fmt.Fprintf(&b, "%d CPUs, GOMAXPROCS %d, %s\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\trows\twall s\trows/s\tCPU s\tCPU s/1M rows\tpeak RSS MiB\tAPI requests (submit/get/download)\tbroker+sim CPU s\t")
+	fmt.Fprintln(tw, "\trows\twall s\trows/s\tCPU s\tCPU s/1M rows\tpeak RSS MiB\ttopic MiB\tAPI requests (submit/get/download)\tbroker+sim CPU s\t")
 	for _, r := range run.Results {
 		name := r.Name
 		if r.Profiled {
 			name += " (profiled)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.1f\t%d (%d/%d/%d)\t%.2f\t\n",
-			name, r.Rows, r.Usage.Wall.Seconds(), r.RowsPerSec(), r.Usage.CPU().Seconds(), r.CPUPerMillion(), r.RSSMiB(),
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.1f\t%.1f\t%d (%d/%d/%d)\t%.2f\t\n",
+			name, r.Rows, r.Usage.Wall.Seconds(), r.RowsPerSec(), r.Usage.CPU().Seconds(), r.CPUPerMillion(), r.RSSMiB(), r.TopicMiB(),
 			r.Requests.Total(), r.Requests.Submits, r.Requests.Gets, r.Requests.Downloads, r.EnvCPU.Seconds())
 	}
 	if err := tw.Flush(); err != nil {
@@ -121,6 +127,7 @@ type jsonResult struct {
 	SysS          float64 `json:"sys_s"`
 	CPUSPer1M     float64 `json:"cpu_s_per_1m_rows"`
 	PeakRSSMiB    float64 `json:"peak_rss_mib"`
+	TopicBytes    int64   `json:"topic_bytes"`
 	Submits       int     `json:"submits"`
 	Gets          int     `json:"gets"`
 	Downloads     int     `json:"downloads"`
@@ -147,7 +154,7 @@ func (run Run) WriteJSON(w io.Writer) error {
 		out.Results = append(out.Results, jsonResult{
 			Name: r.Name, Rows: r.Rows, WallS: r.Usage.Wall.Seconds(), RowsPerS: r.RowsPerSec(),
 			CPUS: r.Usage.CPU().Seconds(), UserS: r.Usage.User.Seconds(), SysS: r.Usage.Sys.Seconds(),
-			CPUSPer1M: r.CPUPerMillion(), PeakRSSMiB: r.RSSMiB(),
+			CPUSPer1M: r.CPUPerMillion(), PeakRSSMiB: r.RSSMiB(), TopicBytes: r.TopicBytes,
 			Submits: r.Requests.Submits, Gets: r.Requests.Gets, Downloads: r.Requests.Downloads,
 			DownloadBytes: r.Requests.DownloadBytes, EnvCPUS: r.EnvCPU.Seconds(), Profiled: r.Profiled,
 		})

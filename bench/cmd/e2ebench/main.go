@@ -264,7 +264,11 @@ func (c child) measure(ctx context.Context, src *bench.Source, event, topic stri
 	if err := k.Verify(ctx, topic, event, rows, from, to); err != nil {
 		return bench.Result{}, fmt.Errorf("%s: %w", c.name, err)
 	}
-	return bench.Result{Name: c.name, Rows: rows, Usage: u, EnvCPU: env, Requests: reqs, Profiled: c.profiled}, nil
+	size, err := k.TopicBytes(ctx, topic)
+	if err != nil {
+		return bench.Result{}, fmt.Errorf("%s: %w", c.name, err)
+	}
+	return bench.Result{Name: c.name, Rows: rows, Usage: u, EnvCPU: env, Requests: reqs, TopicBytes: size, Profiled: c.profiled}, nil
 }
 
 func checkBaselineRows(stdout string, want int) error {
