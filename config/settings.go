@@ -249,7 +249,7 @@ var settings = []Setting{
 	{
 		Key: "kafka.compression", Env: "KAFKA_COMPRESSION", Default: string(CompressionSnappy),
 		Doc: "Codec of produced record batches: none, gzip, snappy, lz4 or zstd (case-insensitive), as Kafka's compression.type. " +
-			"Consumers decompress transparently; zstd needs brokers of Kafka 2.1 or later.",
+			"snappy costs the least CPU, zstd stores the least (BENCHMARKS.md); consumers decompress transparently; zstd needs Kafka 2.1 or later.",
 		parse: func(c *Config, v string, _ time.Time) error {
 			m, err := parseCompression(v)
 			c.Kafka.Compression = m
