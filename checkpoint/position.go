@@ -46,6 +46,10 @@ type Position struct {
 	DeadLettered int64 `json:"dead_lettered"`
 	// Done is true once every row of the window is committed.
 	Done bool `json:"done"`
+	// CoveredFrom is where the event's extraction began (or was last reset
+	// to): every row with CoveredFrom <= created_at < Next() is committed.
+	// Zero in records written before it existed; see Covered.
+	CoveredFrom time.Time `json:"covered_from,omitzero"`
 	// Columns, for an event whose schema is derived from its reports'
 	// headers, are the header column sets that shaped the schema, in the
 	// order they were applied: replaying them gives the same schema again.
@@ -67,6 +71,16 @@ func (p Position) Next() time.Time {
 		return p.WindowEnd
 	}
 	return p.WindowStart
+}
+
+// Covered returns where the committed stretch of rows ending at Next()
+// begins: CoveredFrom, or WindowStart when the record predates it (the
+// current window is all that is known to be covered then).
+func (p Position) Covered() time.Time {
+	if p.CoveredFrom.IsZero() {
+		return p.WindowStart
+	}
+	return p.CoveredFrom
 }
 
 // Reconcile checks that every row read is accounted for: rows read equal
@@ -91,6 +105,9 @@ func Encode(p Position) ([]byte, error) {
 		return nil, errors.New("checkpoint: position has no event")
 	}
 	p.WindowStart, p.WindowEnd, p.CommittedAt = p.WindowStart.UTC(), p.WindowEnd.UTC(), p.CommittedAt.UTC()
+	if !p.CoveredFrom.IsZero() {
+		p.CoveredFrom = p.CoveredFrom.UTC()
+	}
 	return json.Marshal(wire{V: Version, Position: p})
 }
 

@@ -16,6 +16,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		Event: "Message-Sent", WindowStart: start, WindowEnd: start.Add(24 * time.Hour),
 		ReportID: "r-1", Rows: 12345, Digest: checkpoint.NewDigest.AddRow([]string{"a", "b"}),
 		Produced: 12340, DeadLettered: 5, File: "link0/a.csv", Line: 99, CommittedAt: start.Add(25 * time.Hour),
+		CoveredFrom: start.AddDate(0, 0, -30),
 	}
 	b, err := checkpoint.Encode(p)
 	require.NoError(t, err)
@@ -58,6 +59,21 @@ func TestNext(t *testing.T) {
 	assert.Equal(t, s, checkpoint.Position{Event: "A", WindowStart: s, WindowEnd: e}.Next())
 	assert.Equal(t, e, checkpoint.Position{Event: "A", WindowStart: s, WindowEnd: e, Done: true}.Next())
 	assert.True(t, checkpoint.Position{}.IsZero())
+}
+
+func TestCovered(t *testing.T) {
+	s := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := checkpoint.Position{Event: "A", WindowStart: s, WindowEnd: s.Add(time.Hour), Done: true}
+	assert.Equal(t, s, p.Covered(), "a record without covered_from vouches for its own window only")
+	p.CoveredFrom = s.AddDate(0, -2, 0)
+	assert.Equal(t, s.AddDate(0, -2, 0), p.Covered())
+
+	legacy, err := checkpoint.Decode([]byte(`{"v":1,"event":"A","window_start":"2026-01-01T00:00:00Z","window_end":"2026-01-01T01:00:00Z","done":true}`))
+	require.NoError(t, err)
+	assert.Equal(t, s, legacy.Covered(), "records written before covered_from existed still decode")
+	b, err := checkpoint.Encode(legacy)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "covered_from", "an unknown start is not written as year 1")
 }
 
 func TestDigestChainsAndSeparatesFields(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/sink"
 )
 
@@ -19,7 +20,7 @@ import (
 const (
 	ExitOK     = 0 // done: a bounded run completed, or a clean shutdown on a signal
 	ExitError  = 1 // the run failed; the message says why
-	ExitUsage  = 2 // bad command line or configuration; nothing was started
+	ExitUsage  = 2 // bad command line or configuration, or a range the checkpoints cannot honour; nothing was extracted
 	ExitFenced = 3 // another instance with the same transactional ID took over
 )
 
@@ -101,6 +102,7 @@ func (u usageError) Unwrap() error { return u.err }
 func exitCode(s Streams, err error) int {
 	var ue usageError
 	var ce *config.Error
+	var re *pipeline.RangeError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, context.Canceled):
 		return ExitOK
@@ -110,7 +112,7 @@ func exitCode(s Streams, err error) int {
 			fmt.Fprintf(s.Err, "  - %s\n", p)
 		}
 		return ExitUsage
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &re):
 		fmt.Fprintf(s.Err, "connector: %v\n", err)
 		return ExitUsage
 	case sink.IsFenced(err):

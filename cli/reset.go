@@ -150,6 +150,7 @@ no --yes).`, s)
 		WindowEnd:   target,
 		Digest:      checkpoint.NewDigest,
 		Done:        true,
+		CoveredFrom: coveredAfterReset(old, had, target),
 		CommittedAt: time.Now().UTC(),
 	})
 	if err != nil {
@@ -166,6 +167,17 @@ no --yes).`, s)
 	got := positions[ev]
 	fmt.Fprintf(s.Out, "Reset %s: was %s; now %s\n", ev, describeResume(old, had, cfg.Start), describeResume(got, true, cfg.Start))
 	return nil
+}
+
+// coveredAfterReset is where the committed rows begin once the event is
+// reset to target: still the old beginning when target lies within what was
+// committed (a rewind inside it, or no move), target itself otherwise (a
+// rewind before it, a fast-forward past a gap, or no earlier checkpoint).
+func coveredAfterReset(old checkpoint.Position, had bool, target time.Time) time.Time {
+	if had && !target.Before(old.Covered()) && !target.After(old.Next()) {
+		return old.Covered()
+	}
+	return target
 }
 
 // commitCheckpoint writes rec in a transaction of the producer txnID.

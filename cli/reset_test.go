@@ -80,7 +80,14 @@ func TestResetThenRunProducesTheRowsFromTheTargetAgain(t *testing.T) {
 	require.Less(t, len(fromTarget), len(first))
 	assert.True(t, next(t, "Message-Sent").Equal(to))
 
-	code, out, errs := runMain(t, "reset", "--event", "message-sent", "--to", fmtTime(target), "--yes")
+	// A range after the checkpoint would skip rows: refused, with the way out.
+	code, out, errs := runMain(t, "run", "--from", fmtTime(to.Add(time.Hour)), "--to", fmtTime(now))
+	require.Equal(t, cli.ExitUsage, code, "stdout:\n%s\nstderr:\n%s", out, errs)
+	assert.Contains(t, errs, "Message-Sent is committed up to "+fmtTime(to)+", before --from "+fmtTime(to.Add(time.Hour)))
+	assert.Contains(t, errs, "connector reset --event Message-Sent --to "+fmtTime(to.Add(time.Hour)))
+	require.Len(t, st.createdAts(t), len(first), "nothing was produced")
+
+	code, out, errs = runMain(t, "reset", "--event", "message-sent", "--to", fmtTime(target), "--yes")
 	require.Equal(t, cli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", out, errs)
 	for _, w := range []string{
 		"Event Message-Sent (topic freshchat.message-sent, transactional ID freshchat-connector-Message-Sent)",

@@ -13,7 +13,8 @@ import (
 func runCommand(ctx context.Context, args []string, s Streams) error {
 	fs := newFlags("run", "run [--config FILE] [--from TIME --to TIME] [--events A,B]", s)
 	path := fs.String("config", "", "YAML configuration file (every setting also has an environment variable)")
-	from := fs.String("from", "", "bounded run: first instant to extract (RFC 3339, 2006-01-02, or relative like -7d)")
+	from := fs.String("from", "", "bounded run: first instant to extract (RFC 3339, 2006-01-02, or relative like -7d); "+
+		"an event with a checkpoint continues from it, and a --from that would skip or miss rows is refused (exit 2)")
 	to := fs.String("to", "", "bounded run: extract rows created before this instant, commit, and exit 0 (default now)")
 	events := fs.String("events", "", "comma-separated events to extract (default: all 12, or the configured list)")
 	if err := parseFlags(fs, args); err != nil {

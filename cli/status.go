@@ -145,10 +145,10 @@ func completeUpTo(p checkpoint.Position) time.Time {
 func (r statusReport) printTable(w io.Writer) error {
 	fmt.Fprintf(w, "Checkpoints in %s (read_committed) at %s\n\n", r.CheckpointTopic, fmtTime(r.At))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "EVENT\tCOMMITTED POSITION\tFRESHNESS\tIN-FLIGHT REPORT\tROWS\tPRODUCED\tDEAD-LETTERED\tCOMMITTED AT")
+	fmt.Fprintln(tw, "EVENT\tEXTRACTED FROM\tCOMMITTED POSITION\tFRESHNESS\tIN-FLIGHT REPORT\tROWS\tPRODUCED\tDEAD-LETTERED\tCOMMITTED AT")
 	for _, e := range r.Events {
 		if e.Checkpoint == nil {
-			fmt.Fprintf(tw, "%s\tnone yet: starts at %s\t-\t-\t-\t-\t-\t-\n", e.Event, fmtTime(e.Next))
+			fmt.Fprintf(tw, "%s\t-\tnone yet: starts at %s\t-\t-\t-\t-\t-\t-\n", e.Event, fmtTime(e.Next))
 			continue
 		}
 		p := e.Checkpoint
@@ -156,7 +156,7 @@ func (r statusReport) printTable(w io.Writer) error {
 		if report == "" {
 			report = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", e.Event, describePosition(*p),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", e.Event, fmtTime(p.Covered()), describePosition(*p),
 			fmtAge(time.Duration(*e.FreshnessSeconds*float64(time.Second))), report,
 			p.Rows, p.Produced, p.DeadLettered, fmtTime(p.CommittedAt))
 	}

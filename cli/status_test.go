@@ -65,7 +65,7 @@ type statusJSON struct {
 func TestStatus(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Hour)
 	done := checkpoint.Position{Event: "Message-Sent", WindowStart: now.Add(-3 * time.Hour), WindowEnd: now.Add(-2 * time.Hour),
-		ReportID: "rep-done", Rows: 60, Produced: 60, Done: true, CommittedAt: now}
+		ReportID: "rep-done", Rows: 60, Produced: 60, Done: true, CoveredFrom: now.Add(-9 * time.Hour), CommittedAt: now}
 	inFlight := checkpoint.Position{Event: "CSAT-Score", WindowStart: now.Add(-5 * time.Hour), WindowEnd: now.Add(-4 * time.Hour),
 		ReportID: "rep-in-flight", Rows: 12, Produced: 11, DeadLettered: 1, CommittedAt: now}
 
@@ -87,8 +87,8 @@ func TestStatus(t *testing.T) {
 		code, out, errs := runMain(t, "status")
 		require.Equal(t, cli.ExitOK, code, errs)
 		for _, w := range []string{
-			"EVENT", "COMMITTED POSITION", "FRESHNESS", "IN-FLIGHT REPORT", "DEAD-LETTERED",
-			"[" + fmtTime(done.WindowStart) + ", " + fmtTime(done.WindowEnd) + ") done",
+			"EVENT", "EXTRACTED FROM", "COMMITTED POSITION", "FRESHNESS", "IN-FLIGHT REPORT", "DEAD-LETTERED",
+			fmtTime(done.CoveredFrom) + "  [" + fmtTime(done.WindowStart) + ", " + fmtTime(done.WindowEnd) + ") done",
 			"[" + fmtTime(inFlight.WindowStart) + ", " + fmtTime(inFlight.WindowEnd) + ") 12 rows committed",
 			"rep-in-flight", "held by connector-on-host-a on ",
 		} {

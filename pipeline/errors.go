@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/freshstream/freshchat-kafka/schemas"
 	"github.com/freshstream/freshchat-kafka/source"
@@ -45,6 +46,18 @@ type ResumeError struct {
 func (e *ResumeError) Error() string {
 	return fmt.Sprintf("event %s window %s: report %s does not match the %d rows already committed for this window (%s); the connector stops rather than duplicate or lose rows: rewind the event to the window's start to extract it again",
 		e.Event, e.Window, e.ReportID, e.Committed, e.Reason)
+}
+
+// RangeError means the committed positions and the run asked for
+// disagree: honouring the run would skip rows or leave a requested range
+// partly unextracted. Nothing was extracted; Problems name each event, the
+// cause and the command that resolves it.
+type RangeError struct {
+	Problems []string
+}
+
+func (e *RangeError) Error() string {
+	return "cannot extract without losing rows:\n  - " + strings.Join(e.Problems, "\n  - ")
 }
 
 func newRowError(event string, w source.Window, reportID string, row *source.Row, err error) error {

@@ -67,13 +67,28 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 	failures := 0
 	for {
 		var w source.Window
-		if !pos.IsZero() && !pos.Done {
-			// A window was in progress: finish it as it was planned.
+		bounded := !e.planner.To.IsZero()
+		inFlight := !pos.IsZero() && !pos.Done
+		if inFlight && bounded && !pos.WindowStart.Before(e.planner.To) {
+			// A window in progress beyond a bounded range is left to the
+			// run that started it: the range is already committed.
+			inFlight = false
+		}
+		if inFlight {
+			// A window was in progress: finish it as it was planned, even
+			// past the end of a bounded range (its report is fixed, and
+			// resuming it row by row is what keeps it exactly once).
 			w = source.Window{Start: pos.WindowStart, End: pos.WindowEnd}
+			if bounded && w.End.After(e.planner.To) {
+				e.logger.Warn("finishing the window in progress, which ends after --to; the next run continues from its end",
+					"event", e.event, "window", w.String(), "to", e.planner.To.Format(time.RFC3339Nano))
+			}
 			e.stats.setCursor(w.Start)
 		} else {
+			// The checkpoint decides where to go on; the start only
+			// matters without one (checkResume vetted the two).
 			cursor := e.start
-			if !pos.IsZero() && pos.Next().After(cursor) {
+			if !pos.IsZero() {
 				cursor = pos.Next()
 			}
 			var ready time.Time
@@ -93,7 +108,11 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 				}
 				continue
 			}
-			pos = checkpoint.Position{Event: e.event, WindowStart: w.Start, WindowEnd: w.End, Digest: checkpoint.NewDigest}
+			covered := w.Start
+			if !pos.IsZero() {
+				covered = pos.Covered()
+			}
+			pos = checkpoint.Position{Event: e.event, WindowStart: w.Start, WindowEnd: w.End, Digest: checkpoint.NewDigest, CoveredFrom: covered}
 		}
 		select {
 		case e.sem <- struct{}{}:

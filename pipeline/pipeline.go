@@ -257,6 +257,10 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		p.Close(ctx)
 		return nil, err
 	}
+	if err := checkResume(o, p.positions, o.Now()); err != nil {
+		p.Close(ctx)
+		return nil, err
+	}
 	for _, r := range p.runners {
 		if err := r.restoreDerived(ctx, p.positions[r.event].Columns); err != nil {
 			p.Close(ctx)
