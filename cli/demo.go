@@ -25,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 
+	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/internal/kread"
 	"github.com/freshstream/freshchat-kafka/pipeline"
@@ -38,10 +39,11 @@ const demoToken = "demo-token"
 // simulator, all on loopback ports. It backfills recent days of every
 // event, shows what landed, then tails live windows until ctx ends.
 func demoCommand(ctx context.Context, args []string, s Streams) error {
-	fs := newFlags("demo", "demo [--data-dir DIR] [--days N]", s)
+	fs := newFlags("demo", "demo [--data-dir DIR] [--days N] [--kafka-port N] [--registry-port N] [--metrics-addr ADDR] [--rows-per-hour N]", s)
 	dataDir := fs.String("data-dir", ".freshchat-demo", "where the embedded broker keeps its data and the connector its log; a second demo resumes from it")
 	days := fs.Int("days", 3, "days of history to backfill (1-30)")
 	kafkaPort := fs.Int("kafka-port", 9092, "loopback port of the embedded broker (0: any free port; a busy port falls back to any)")
+	registryPort := fs.Int("registry-port", 8081, "loopback port of the embedded schema registry (0: any free port; a busy port falls back to any)")
 	rowsPerHour := fs.Int("rows-per-hour", 240, "rows per event per hour that the simulator serves")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:9464", "where to serve /metrics, /healthz and /readyz (a busy port falls back to any free one; off disables)")
 	if err := parseFlags(fs, args); err != nil {
@@ -76,9 +78,15 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	defer cluster.Close()
 	brokers := cluster.ListenAddrs()
 
-	// Schema registry.
-	reg := srfake.New()
-	defer reg.Close()
+	// Schema registry, on the port Avro-aware clients assume by default.
+	regLn, err := listenLoopback(*registryPort)
+	if err != nil {
+		return fmt.Errorf("schema registry listener: %w", err)
+	}
+	regSrv := &http.Server{Handler: srfake.NewRegistry().Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go regSrv.Serve(regLn)
+	defer regSrv.Close()
+	regURL := "http://" + regLn.Addr().String()
 
 	// Freshchat.
 	sim := freshchattest.NewHandler(freshchattest.Options{
@@ -88,7 +96,7 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 		Faults:      freshchattest.Faults{PendingPolls: 1, LinksPerReport: 2, FilesPerZip: 2, BOM: true, CRLF: true},
 	})
 	defer sim.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := listenLoopback(0)
 	if err != nil {
 		return fmt.Errorf("simulator listener: %w", err)
 	}
@@ -98,7 +106,7 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	defer srv.Close()
 
 	fmt.Fprintf(out, "  Kafka brokers    %s (data in %s)\n", strings.Join(brokers, ","), filepath.Join(*dataDir, "kafka"))
-	fmt.Fprintf(out, "  Schema registry  %s\n", reg.URL())
+	fmt.Fprintf(out, "  Schema registry  %s\n", regURL)
 	fmt.Fprintf(out, "  Freshchat API    %s (simulated, token %q)\n", sim.URL(), demoToken)
 	fmt.Fprintf(out, "  Connector log    %s\n", logPath)
 
@@ -112,7 +120,7 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	cfg.Kafka.Brokers = brokers
 	cfg.Kafka.Partitions = 3
 	cfg.Kafka.ReplicationFactor = 1
-	cfg.SchemaRegistry.URL, _ = url.Parse(reg.URL())
+	cfg.SchemaRegistry.URL, _ = url.Parse(regURL)
 	cfg.Start = now.Add(-time.Duration(*days) * 24 * time.Hour).Truncate(time.Hour)
 	cfg.Window = 6 * time.Hour
 	cfg.MinWindow = 10 * time.Second
@@ -130,12 +138,12 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	}
 	fmt.Fprintln(out)
 
-	// Backfill up to a settled instant, with a progress line.
+	// Backfill up to a settled instant, with a progress line: each event
+	// from its checkpoint when an earlier demo left one (--to alone), else
+	// from the start.
 	to := now.Add(-cfg.Settle).Truncate(time.Second)
-	cfg.Bounded = &config.Range{From: cfg.Start, To: to}
-	fmt.Fprintf(out, "Backfilling %d events from %s to %s in %s windows…\n", len(cfg.Events), cfg.Start.Format(time.RFC3339), to.Format(time.RFC3339), cfg.Window)
+	cfg.Bounded = &config.Range{To: to}
 	var windows, rows atomic.Int64
-	total := int64(len(cfg.Events)) * int64((to.Sub(cfg.Start)+cfg.Window-1)/cfg.Window)
 	p, err := build(ctx, &cfg, logger, func(o *pipeline.Options) {
 		o.ProgressInterval = 10 * time.Second
 		o.OnWindow = func(w pipeline.WindowDone) { windows.Add(1); rows.Add(w.Produced) }
@@ -144,13 +152,21 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	if err != nil {
 		return err
 	}
+	defer holdLease(ctx, &cfg, logger)()
 	tel.started(ctx, p, cfg.Events)
+	total, resumed := backfillWindows(p.Positions(), cfg.Events, cfg.Start, to, cfg.Window)
+	if resumed {
+		fmt.Fprintf(out, "Resuming %d events from the checkpoints of an earlier demo, up to %s in %s windows…\n", len(cfg.Events), to.Format(time.RFC3339), cfg.Window)
+	} else {
+		fmt.Fprintf(out, "Backfilling %d events from %s to %s in %s windows…\n", len(cfg.Events), cfg.Start.Format(time.RFC3339), to.Format(time.RFC3339), cfg.Window)
+	}
 	began := time.Now()
 	stopProgress := showProgress(out, p, 500*time.Millisecond)
 	if !isTerminal(out) {
 		stopProgress = progressLine(out, func() string {
 			el := time.Since(began).Seconds()
-			return fmt.Sprintf("  %3d%%  %d/%d windows  %d rows  %.0f rows/s", 100*windows.Load()/max(total, 1), windows.Load(), total, rows.Load(), float64(rows.Load())/max(el, 0.001))
+			n := windows.Load()
+			return fmt.Sprintf("  %3d%%  %d/%d windows  %d rows  %.0f rows/s", 100*n/max(total, n, 1), n, max(total, n), rows.Load(), float64(rows.Load())/max(el, 0.001))
 		})
 	}
 	err = p.Run(ctx)
@@ -162,7 +178,7 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 		}
 		return err
 	}
-	fmt.Fprintf(out, "Backfill committed in %s (windows already committed by an earlier demo were skipped).\n\n", time.Since(began).Round(time.Millisecond))
+	fmt.Fprintf(out, "Backfill committed in %s.\n\n", time.Since(began).Round(time.Millisecond))
 
 	opts := kafkaOpts(&cfg, nil)
 	if err := printSummary(ctx, out, opts, &cfg); err != nil {
@@ -175,7 +191,7 @@ func demoCommand(ctx context.Context, args []string, s Streams) error {
 	if err := printOneRecord(ctx, out, opts, rc, cfg.Kafka.Topic("Message-Sent")); err != nil {
 		return err
 	}
-	printHowToConsume(out, brokers, reg.URL(), cfg.Kafka.Topic("Message-Sent"))
+	printHowToConsume(out, brokers, regURL, cfg.Kafka.Topic("Message-Sent"))
 
 	// Live: windows of at least MinWindow, once they are Settle old.
 	cfg.Bounded = nil
@@ -222,6 +238,33 @@ func freeAddr(addr string) string {
 	}
 	host, _, _ := net.SplitHostPort(addr)
 	return net.JoinHostPort(host, "0")
+}
+
+// backfillWindows is how many windows the backfill to `to` extracts: each
+// event's from its checkpoint (the window in progress included), or from
+// start without one; resumed reports whether any checkpoint was found.
+func backfillWindows(positions map[string]checkpoint.Position, events []string, start, to time.Time, window time.Duration) (total int64, resumed bool) {
+	for _, ev := range events {
+		from := start
+		if pos, ok := positions[ev]; ok {
+			from, resumed = pos.Next(), true
+		}
+		if to.After(from) {
+			total += int64((to.Sub(from) + window - 1) / window)
+		}
+	}
+	return total, resumed
+}
+
+// listenLoopback listens on the loopback port, or on any free one when port
+// is 0 or busy.
+func listenLoopback(port int) (net.Listener, error) {
+	if port != 0 {
+		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			return ln, nil
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // startBroker starts kfake persisting to dir, on port when it is free.

@@ -15,7 +15,8 @@ func runCommand(ctx context.Context, args []string, s Streams) error {
 	path := fs.String("config", "", "YAML configuration file (every setting also has an environment variable)")
 	from := fs.String("from", "", "bounded run: first instant to extract (RFC 3339, 2006-01-02, or relative like -7d); "+
 		"an event with a checkpoint continues from it, and a --from that would skip or miss rows is refused (exit 2)")
-	to := fs.String("to", "", "bounded run: extract rows created before this instant, commit, and exit 0 (default now)")
+	to := fs.String("to", "", "bounded run: extract rows created before this instant, commit, and exit 0 (default now; "+
+		"given alone, each event goes on from its checkpoint up to it)")
 	events := fs.String("events", "", "comma-separated events to extract (default: all 12, or the configured list)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -53,17 +54,7 @@ func runCommand(ctx context.Context, args []string, s Streams) error {
 	}
 	tel.started(ctx, p, cfg.Events)
 	defer p.Close(context.WithoutCancel(ctx))
-	// Hold the instance lease for as long as this process runs, so that
-	// status and reset can see it. Without it nothing is at risk (a reset
-	// would fence this instance), so a failure is only a warning.
-	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	lease, err := instance.Hold(hctx, kafkaOpts(cfg, nil), cfg.Kafka.TransactionalID, cfg.Kafka.CheckpointTopic, logger)
-	cancel()
-	if err != nil {
-		logger.Warn("cannot hold the instance lease; status and reset will not see this instance", "error", err.Error())
-	} else {
-		defer lease.Close()
-	}
+	defer holdLease(ctx, cfg, logger)()
 	logger.Info("ready", "events", len(cfg.Events), "framing", p.Framing(), "mode", mode(cfg))
 	stopView := func() {}
 	if view {
@@ -87,4 +78,18 @@ func mode(cfg *config.Config) string {
 		return "bounded"
 	}
 	return "live"
+}
+
+// holdLease holds the instance lease until the returned release is called,
+// so that status and reset see this process. Without it nothing is at risk
+// (a reset would fence this instance), so a failure is only a warning.
+func holdLease(ctx context.Context, cfg *config.Config, logger *slog.Logger) (release func()) {
+	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	lease, err := instance.Hold(hctx, kafkaOpts(cfg, nil), cfg.Kafka.TransactionalID, cfg.Kafka.CheckpointTopic, logger)
+	if err != nil {
+		logger.Warn("cannot hold the instance lease; status and reset will not see this instance", "error", err.Error())
+		return func() {}
+	}
+	return func() { lease.Close() }
 }

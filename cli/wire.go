@@ -168,7 +168,7 @@ func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger
 		Logger:             logger,
 	}
 	if cfg.Bounded != nil {
-		o.Start = cfg.Bounded.From
+		o.From = cfg.Bounded.From
 		o.Planner.To = cfg.Bounded.To
 	}
 	if cfg.SchemaRegistry.URL != nil {

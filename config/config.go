@@ -206,7 +206,9 @@ const (
 )
 
 // Range is the bounded extraction range given by --from and --to; From is
-// before To and neither is in the future.
+// before To and neither is in the future. From is zero when only --to was
+// given: each event then goes on from its checkpoint (or the configured
+// start) up to To.
 type Range struct {
 	From, To time.Time
 }

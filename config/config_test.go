@@ -221,6 +221,7 @@ func TestBounded(t *testing.T) {
 		{Overrides{}, nil},
 		{Overrides{From: "-2d", To: "now"}, &Range{From: now0.Add(-48 * time.Hour), To: now0}},
 		{Overrides{From: "2026-03-01"}, &Range{From: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: now0}},
+		{Overrides{To: "2026-03-10"}, &Range{To: time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)}}, // from the checkpoints
 		{
 			Overrides{From: "2025-01-01T00:00:00+02:00", To: "2026-03-15T12:00:00Z"},
 			&Range{From: time.Date(2024, 12, 31, 22, 0, 0, 0, time.UTC), To: now0},

@@ -230,10 +230,7 @@ func checkOverrides(c *Config, failed map[string]bool, p *problems) {
 // loadRange parses the --from and --to flags; nil means live mode.
 func loadRange(o Overrides, now time.Time, p *problems) *Range {
 	from, to := strings.TrimSpace(o.From), strings.TrimSpace(o.To)
-	if from == "" {
-		if to != "" {
-			p.add("--to %q: given without --from", to)
-		}
+	if from == "" && to == "" {
 		return nil
 	}
 	parse := func(flag, v string) (time.Time, bool) {
@@ -249,14 +246,16 @@ func loadRange(o Overrides, now time.Time, p *problems) *Range {
 	}
 	r := Range{To: now}
 	fromOK, toOK := true, true
-	r.From, fromOK = parse("--from", from)
+	if from != "" {
+		r.From, fromOK = parse("--from", from)
+	}
 	if to != "" {
 		r.To, toOK = parse("--to", to)
 	}
 	if !fromOK || !toOK {
 		return nil
 	}
-	if !r.From.Before(r.To) {
+	if from != "" && !r.From.Before(r.To) {
 		p.add("--from %s must be before --to %s", r.From.Format(time.RFC3339), r.To.Format(time.RFC3339))
 		return nil
 	}

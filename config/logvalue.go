@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // LogValue summarises the effective settings for a startup log line.
@@ -24,7 +25,7 @@ func (c Config) LogValue() slog.Value {
 	mode := slog.String("mode", "live")
 	if c.Bounded != nil {
 		mode = slog.Group("bounded",
-			slog.Time("from", c.Bounded.From),
+			slog.Any("from", rangeFrom(c.Bounded.From)),
 			slog.Time("to", c.Bounded.To))
 	}
 	return slog.GroupValue(
@@ -105,4 +106,13 @@ func showURLValue(u *url.URL) string {
 		return ""
 	}
 	return u.Redacted()
+}
+
+// rangeFrom is how a bounded run's --from is logged: "checkpoint" when only
+// --to was given.
+func rangeFrom(t time.Time) any {
+	if t.IsZero() {
+		return "checkpoint"
+	}
+	return t
 }

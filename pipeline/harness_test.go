@@ -81,6 +81,7 @@ func (e *env) options(t *testing.T, events []string, from, to time.Time) pipelin
 	return pipeline.Options{
 		Events:             events,
 		Start:              from,
+		From:               from,
 		Planner:            pipeline.Planner{Window: time.Hour, MinWindow: time.Minute, To: to},
 		Concurrency:        4,
 		Limits:             pipeline.Limits{Rows: 250, Bytes: 1 << 20},

@@ -33,6 +33,12 @@ type Options struct {
 	Events []string
 	// Start is where an event without a checkpoint begins.
 	Start time.Time
+	// From, in a bounded run given one (--from), is the first instant the
+	// run must extract: events without a checkpoint begin there instead of
+	// at Start, and events with one must not need to skip rows to reach it
+	// (see RangeError). Optional: zero continues every event from its
+	// checkpoint.
+	From time.Time
 	// Planner shapes the windows; Planner.To set means a bounded run.
 	Planner Planner
 	// Concurrency is how many events extract a window at the same time.
@@ -215,6 +221,10 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 	}
 	p.framing = framer.Name()
 
+	start := o.Start
+	if !o.From.IsZero() && !o.Planner.To.IsZero() {
+		start = o.From
+	}
 	sem := make(chan struct{}, o.Concurrency)
 	for _, ev := range o.Events {
 		s := schemaOf[ev]
@@ -240,7 +250,7 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		p.runners = append(p.runners, &eventRunner{
 			event: ev, topic: o.Topic(ev), schema: s, prefix: prefix,
 			src: o.Source, writer: w, store: p.store, planner: o.Planner,
-			start: o.Start, limits: o.Limits, sem: sem, now: o.Now,
+			start: start, limits: o.Limits, sem: sem, now: o.Now,
 			logger: o.Logger, warnedCols: map[string]bool{}, onWindow: o.OnWindow,
 			policy: policyFor(o, ev), deadLetterTopic: o.DeadLetterTopic,
 			newWriter: newWriter, retry: o.Retry, obs: o.Observer,

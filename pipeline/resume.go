@@ -15,17 +15,20 @@ const retentionMonths = 15
 //
 //   - Live mode continues each event from its checkpoint, so the checkpoint
 //     must still be within the reports Freshchat keeps.
-//   - A bounded run [Start, Planner.To) continues each event from its
+//   - A bounded run [From, Planner.To) continues each event from its
 //     checkpoint too, never skipping a row: the checkpoint must not be
-//     before Start, and the rows committed so far must reach back to Start
+//     before From, and the rows committed so far must reach back to From
 //     (Position.Covered). An event already committed to To or beyond has
-//     nothing left to extract.
+//     nothing left to extract. Without From, every checkpoint will do.
 //
 // Events without a checkpoint start at Start and always pass.
 func checkResume(o Options, positions map[string]checkpoint.Position, now time.Time) error {
 	var problems []string
 	bounded := !o.Planner.To.IsZero()
-	from := o.Start.UTC().Truncate(time.Millisecond)
+	if bounded && o.From.IsZero() {
+		return nil
+	}
+	from := o.From.UTC().Truncate(time.Millisecond)
 	for _, ev := range o.Events {
 		pos, ok := positions[ev]
 		if !ok || pos.IsZero() {

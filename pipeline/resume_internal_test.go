@@ -24,7 +24,7 @@ func TestCheckResume(t *testing.T) {
 	}
 	live := func(start time.Time) Options { return Options{Events: []string{"A"}, Start: start} }
 	bounded := func(from, to time.Time) Options {
-		return Options{Events: []string{"A"}, Start: from, Planner: Planner{To: to}}
+		return Options{Events: []string{"A"}, Start: from, From: from, Planner: Planner{To: to}}
 	}
 	cases := []struct {
 		name string
@@ -38,6 +38,8 @@ func TestCheckResume(t *testing.T) {
 		{name: "live, checkpoint older than 15 months", o: live(day(20)),
 			pos:  ptr(done(time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 7, 2, 0, 0, 0, 0, time.UTC), time.Time{})),
 			want: []string{"A resumes at 2025-07-02T00:00:00Z", "earliest now 2025-08-24T18:00:00Z", "connector reset --event A --to 2025-08-25T00:00:00Z"}},
+		{name: "bounded without --from: any checkpoint goes on from where it is", o: Options{Events: []string{"A"}, Start: day(20), Planner: Planner{To: day(22)}},
+			pos: ptr(done(day(1), day(2), day(1)))},
 		{name: "bounded, range already committed", o: bounded(day(2), day(3)), pos: ptr(done(day(9), day(10), day(1)))},
 		{name: "bounded, range overlaps the checkpoint", o: bounded(day(5), day(12)), pos: ptr(done(day(9), day(10), day(1)))},
 		{name: "bounded, from at the checkpoint", o: bounded(day(10), day(12)), pos: ptr(done(day(9), day(10), day(1)))},
@@ -74,7 +76,7 @@ func TestCheckResume(t *testing.T) {
 // so the operator fixes them all at once.
 func TestCheckResumeNamesEveryEvent(t *testing.T) {
 	from, to := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
-	o := Options{Events: []string{"A", "B", "C"}, Start: from, Planner: Planner{To: to}}
+	o := Options{Events: []string{"A", "B", "C"}, From: from, Planner: Planner{To: to}}
 	early := checkpoint.Position{WindowStart: from.AddDate(0, 0, -3), WindowEnd: from.AddDate(0, 0, -2), Done: true}
 	early.Event = "A"
 	b := early

@@ -71,6 +71,11 @@ func TestBoundedRunsFollowTheCheckpoint(t *testing.T) {
 	require.NoError(t, bounded(h(3), h(4)), "a range inside what is committed")
 	assert.Equal(t, submits, e.sim.Stats().Submits, "committed ranges are not extracted again")
 
+	upTo := e.options(t, []string{ev}, h(0), h(5))
+	upTo.From = time.Time{} // --to alone: from the checkpoint, whatever the start
+	require.NoError(t, run(t, upTo))
+	e.assertExactlyOnce(t, ev, topic, h(2), h(5))
+
 	require.NoError(t, bounded(h(3), h(6)), "a range overlapping the checkpoint continues from it")
 	e.assertExactlyOnce(t, ev, topic, h(2), h(6))
 }
