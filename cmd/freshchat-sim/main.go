@@ -23,7 +23,11 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	err := run(os.Args[1:])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		// -help printed the usage: a request, not a failure.
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "freshchat-sim:", err)
 		os.Exit(1)
 	}
