@@ -39,7 +39,15 @@ const demoToken = "demo-token"
 // simulator, all on loopback ports. It backfills recent days of every
 // event, shows what landed, then tails live windows until ctx ends.
 func demoCommand(ctx context.Context, args []string, s Streams) error {
-	fs := newFlags("demo", "demo [--data-dir DIR] [--days N] [--kafka-port N] [--registry-port N] [--metrics-addr ADDR] [--rows-per-hour N]", s)
+	fs := commandFlags("demo", "demo [--data-dir DIR] [--days N] [--kafka-port N] [--registry-port N] [--metrics-addr ADDR] [--rows-per-hour N]",
+		`Runs the whole flow on this machine, with nothing to install: an embedded
+Kafka broker persisting to --data-dir, a schema registry and the Freshchat
+simulator on loopback ports. Backfills --days of every event, prints a
+per-topic summary and one decoded record, then tails live windows until
+Ctrl-C. A second demo on the same folder resumes from its checkpoints.
+
+Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage, 3 fenced (another
+process took over the demo's transactional identity).`, s)
 	dataDir := fs.String("data-dir", ".freshchat-demo", "where the embedded broker keeps its data and the connector its log; a second demo resumes from it")
 	days := fs.Int("days", 3, "days of history to backfill (1-30)")
 	kafkaPort := fs.Int("kafka-port", 9092, "loopback port of the embedded broker (0: any free port; a busy port falls back to any)")

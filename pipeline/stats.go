@@ -13,7 +13,7 @@ import (
 type eventStats struct {
 	mu        sync.Mutex
 	event     string
-	from, to  time.Time // the span a backfill walks; to is zero in live mode until known
+	from      time.Time // the event's first cursor in this run: where its progress is measured from
 	cursor    time.Time
 	windows   int64
 	rows      int64
@@ -22,9 +22,15 @@ type eventStats struct {
 	startedAt time.Time
 }
 
+// setCursor records where the event stands. The first cursor of the run
+// (the checkpoint's Next(), the window in progress or the start) is the
+// baseline that progress and ETA are measured from.
 func (s *eventStats) setCursor(t time.Time) {
 	s.mu.Lock()
 	s.cursor = t
+	if s.from.IsZero() {
+		s.from = t
+	}
 	s.mu.Unlock()
 }
 
@@ -43,6 +49,9 @@ func (s *eventStats) addDeadLettered(n int64) {
 func (s *eventStats) windowDone(w source.Window) {
 	s.mu.Lock()
 	s.windows++
+	if s.from.IsZero() {
+		s.from = w.Start
+	}
 	s.cursor, s.lastEnd = w.End, w.End
 	s.mu.Unlock()
 }
@@ -54,8 +63,8 @@ type Progress struct {
 	Rows    int64     // rows committed since start
 	Cursor  time.Time // where the event stands
 	Target  time.Time // where the walk is heading (bounded: --to; live: now - settle)
-	Percent float64   // share of the span from the first cursor to Target that is done
-	ETA     time.Duration
+	Percent float64   // share of the span from the run's first cursor to Target that is done
+	ETA     time.Duration // time left at the rate the span has been walked since start
 	Rate    float64 // rows per second since start
 	// WindowsLeft estimates the windows still to extract up to Target.
 	WindowsLeft int64
@@ -73,13 +82,12 @@ func (s *eventStats) snapshot(now time.Time, target time.Time, window time.Durat
 	if el := now.Sub(s.startedAt).Seconds(); el > 0 {
 		p.Rate = float64(s.rows) / el
 	}
-	if s.from.IsZero() && !s.cursor.IsZero() {
-		s.from = s.cursor
-	}
+	// Progress is measured from where the event began in this run (set by
+	// its first cursor), not from where it stood at the first snapshot.
 	span := target.Sub(s.from)
-	done := s.cursor.Sub(s.from)
+	done := max(s.cursor.Sub(s.from), 0)
 	switch {
-	case s.cursor.IsZero():
+	case s.cursor.IsZero() || s.from.IsZero():
 	case span <= 0 || done >= span:
 		p.Percent = 100
 	default:
