@@ -24,9 +24,20 @@ import (
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.Level}
 	if c.Format == config.LogJSON {
+		opts.ReplaceAttr = durationText
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// durationText renders durations as text mode does ("200ms", "1m2s")
+// rather than as the nanosecond integers the JSON handler writes. slog
+// calls it for the attributes inside groups too (the config's LogValue).
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // kafkaOpts are the connection options every Kafka client of the process

@@ -263,9 +263,41 @@ func TestLoadProblems(t *testing.T) {
 				`(or schema_registry.password_file) instead`},
 		},
 		{
-			name:     "URL with query",
+			name:     "URL with query hides its values",
 			loadCase: loadCase{env: with(map[string]string{"FRESHCHAT_API_URL": "https://acme.freshchat.com/v2?x=1"})},
-			want: []string{`freshchat.api_url (env FRESHCHAT_API_URL): bad value "https://acme.freshchat.com/v2?x=1" ` +
+			want: []string{`freshchat.api_url (env FRESHCHAT_API_URL): bad value "https://acme.freshchat.com/v2?x=xxxxx" ` +
+				`from the environment: must not have a query or fragment`},
+		},
+		{
+			name:     "API URL with a token in its query hides the token",
+			loadCase: loadCase{env: with(map[string]string{"FRESHCHAT_API_URL": "http://127.0.0.1:28080/v2?token=tok-LEAK-7788"})},
+			want: []string{`freshchat.api_url (env FRESHCHAT_API_URL): bad value "http://127.0.0.1:28080/v2?token=xxxxx" ` +
+				`from the environment: must not have a query or fragment`},
+		},
+		{
+			name: "registry URL with a password in its query hides every query value",
+			loadCase: loadCase{env: with(map[string]string{
+				"SCHEMA_REGISTRY_URL": "https://sr.example.com/?user=bob&password=s3cret-LEAK&empty=&tok-LEAK-7788"})},
+			want: []string{`schema_registry.url (env SCHEMA_REGISTRY_URL): bad value ` +
+				`"https://sr.example.com/?user=xxxxx&password=xxxxx&empty=&xxxxx" from the environment: must not have a query or fragment`},
+		},
+		{
+			name:     "URL from a file with credentials and a query hides both",
+			loadCase: loadCase{yaml: "schema_registry:\n  url: https://user:hunter2@sr.example.com/?password=s3cret-LEAK\n"},
+			want: []string{`schema_registry.url (env SCHEMA_REGISTRY_URL): bad value "https://user:xxxxx@sr.example.com/?password=xxxxx" ` +
+				`from FILE line 2: must not contain credentials: set schema_registry.username and schema_registry.password ` +
+				`(or schema_registry.password_file) instead`},
+		},
+		{
+			name:     "unparseable URL with a query hides its values",
+			loadCase: loadCase{env: with(map[string]string{"FRESHCHAT_API_URL": "https://acme.freshchat.com:port/v2?token=tok-LEAK-7788"})},
+			want: []string{`freshchat.api_url (env FRESHCHAT_API_URL): bad value "https://acme.freshchat.com:port/v2?token=xxxxx" ` +
+				`from the environment: not a URL`},
+		},
+		{
+			name:     "URL with a token in its fragment hides the fragment",
+			loadCase: loadCase{env: with(map[string]string{"FRESHCHAT_API_URL": "https://acme.freshchat.com/v2?a=1#access_token=tok-LEAK-7788"})},
+			want: []string{`freshchat.api_url (env FRESHCHAT_API_URL): bad value "https://acme.freshchat.com/v2?a=xxxxx#xxxxx" ` +
 				`from the environment: must not have a query or fragment`},
 		},
 		{
@@ -382,8 +414,10 @@ func TestLoadProblems(t *testing.T) {
 			if err.Error() != strings.Join(cerr.Problems, "\n") {
 				t.Errorf("Error() = %q, want the problems one per line", err.Error())
 			}
-			if strings.Contains(err.Error(), testToken) || strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("a secret appears in the error:\n%s", err)
+			for _, secret := range []string{testToken, "hunter2", "LEAK"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("a secret appears in the error:\n%s", err)
+				}
 			}
 		})
 	}

@@ -101,11 +101,13 @@ func overridesText(o map[string]Policy) string {
 	return strings.Join(pairs, ",")
 }
 
+// showURLValue is how a URL setting is logged: without its password or
+// query values (see showURL).
 func showURLValue(u *url.URL) string {
 	if u == nil {
 		return ""
 	}
-	return u.Redacted()
+	return maskQuery(u.Redacted())
 }
 
 // rangeFrom is how a bounded run's --from is logged: "checkpoint" when only

@@ -207,15 +207,55 @@ func parseAPIURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// showURL prints a URL value for a problem, hiding any password in it.
+// showURL prints a URL value for a problem, hiding any password in it and
+// every value of its query (a token pasted as ?token=... is a secret too).
 func showURL(s string) string {
 	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return strconv.Quote(u.Redacted())
+		return strconv.Quote(maskQuery(u.Redacted()))
 	}
 	if strings.Contains(s, "@") {
 		return redacted
 	}
-	return strconv.Quote(s)
+	return strconv.Quote(maskQuery(s))
+}
+
+// maskQuery replaces every value of the query of the URL s with xxxxx, as
+// url.URL.Redacted does the password: ?token=abc&x=1 becomes
+// ?token=xxxxx&x=xxxxx, and a bare ?abc becomes ?xxxxx. A fragment may
+// carry a token as well (#access_token=...): it is masked whole.
+func maskQuery(s string) string {
+	const mask = "xxxxx"
+	s, frag, hasFrag := strings.Cut(s, "#")
+	base, query, hasQuery := strings.Cut(s, "?")
+	if !hasQuery && !hasFrag {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(base)
+	if hasQuery {
+		b.WriteByte('?')
+		for i, part := range strings.Split(query, "&") {
+			if i > 0 {
+				b.WriteByte('&')
+			}
+			key, value, hasValue := strings.Cut(part, "=")
+			switch {
+			case hasValue && value != "":
+				b.WriteString(key + "=" + mask)
+			case hasValue:
+				b.WriteString(key + "=")
+			case part != "":
+				b.WriteString(mask) // a bare ?value
+			}
+		}
+	}
+	if hasFrag {
+		b.WriteByte('#')
+		if frag != "" {
+			b.WriteString(mask)
+		}
+	}
+	return b.String()
 }
 
 // splitList splits a comma-separated list, trimming items and dropping

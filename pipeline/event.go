@@ -244,7 +244,12 @@ func (e *eventRunner) recover(ctx context.Context) (checkpoint.Position, error) 
 	for attempt := 1; ; attempt++ {
 		pos, err := e.reopen(ctx)
 		if err == nil {
-			e.logger.Info("resumed after failure", "event", e.event, "window_start", pos.WindowStart, "rows", pos.Rows, "done", pos.Done)
+			if pos.IsZero() {
+				e.logger.Info("resumed after failure: nothing is committed yet, the event starts again from its start",
+					"event", e.event, "start", e.start.UTC().Format(time.RFC3339Nano))
+			} else {
+				e.logger.Info("resumed after failure", "event", e.event, "window_start", pos.WindowStart, "rows", pos.Rows, "done", pos.Done)
+			}
 			return pos, nil
 		}
 		if ctx.Err() != nil || sink.IsFenced(err) {

@@ -59,13 +59,13 @@ func (s *eventStats) windowDone(w source.Window) {
 // Progress is a snapshot of one event's progress.
 type Progress struct {
 	Event   string
-	Windows int64     // windows committed since start
-	Rows    int64     // rows committed since start
-	Cursor  time.Time // where the event stands
-	Target  time.Time // where the walk is heading (bounded: --to; live: now - settle)
-	Percent float64   // share of the span from the run's first cursor to Target that is done
+	Windows int64         // windows committed since start
+	Rows    int64         // rows committed since start
+	Cursor  time.Time     // where the event stands
+	Target  time.Time     // where the walk is heading (bounded: --to; live: now - settle)
+	Percent float64       // share of the span from the run's first cursor to Target that is done
 	ETA     time.Duration // time left at the rate the span has been walked since start
-	Rate    float64 // rows per second since start
+	Rate    float64       // rows per second since start
 	// WindowsLeft estimates the windows still to extract up to Target.
 	WindowsLeft int64
 	// DeadLettered counts rows sent to the dead-letter topic since start.
@@ -73,6 +73,11 @@ type Progress struct {
 }
 
 func (s *eventStats) snapshot(now time.Time, target time.Time, window time.Duration) Progress {
+	// Windows have millisecond bounds, so a walk bounded by a --to with a
+	// finer fraction (--to defaults to now, to the nanosecond) ends on
+	// that millisecond: measured against the exact instant it would never
+	// reach 100% nor run out of windows.
+	target = target.Truncate(time.Millisecond)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := Progress{Event: s.event, Windows: s.windows, Rows: s.rows, Cursor: s.cursor, Target: target, DeadLettered: s.dead}
