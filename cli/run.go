@@ -6,11 +6,14 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/instance"
+	"github.com/freshstream/freshchat-kafka/pipeline"
 )
 
-func runCommand(ctx context.Context, args []string, s Streams) error {
+func runCommand(ctx context.Context, args []string, s Streams) (err error) {
 	fs := newFlags("run", "run [--config FILE] [--from TIME --to TIME] [--events A,B]", s)
 	path := fs.String("config", "", "YAML configuration file (every setting also has an environment variable)")
 	from := fs.String("from", "", "bounded run: first instant to extract (RFC 3339, 2006-01-02, or relative like -7d); "+
@@ -38,6 +41,9 @@ func runCommand(ctx context.Context, args []string, s Streams) error {
 		logCfg.Level = slog.LevelWarn
 	}
 	logger := newLogger(logCfg, s.Err)
+	// The error that ends the run also goes through the logger (Main prints
+	// it on stderr as well), so that log collectors see it as a record.
+	defer func() { logRunError(logger, err) }()
 	logger.Info("starting connector", "config", cfg)
 	for _, w := range cfg.Warnings() {
 		logger.Warn(w)
@@ -48,23 +54,41 @@ func runCommand(ctx context.Context, args []string, s Streams) error {
 		return err
 	}
 	defer tel.stop()
-	p, err := build(ctx, cfg, logger, tel.attach)
+	watch := newKafkaWatch(logger, tel.readiness())
+	clients := &openClients{}
+	p, err := build(ctx, cfg, logger, func(o *pipeline.Options) {
+		tel.attach(o)
+		o.Kafka = append(o.Kafka, kgo.WithHooks(watch, clients))
+	})
 	if err != nil {
 		return err
 	}
 	tel.started(ctx, p, cfg.Events)
-	defer p.Close(context.WithoutCancel(ctx))
-	defer holdLease(ctx, cfg, logger)()
+	watch.arm()
+	release := holdLease(ctx, cfg, logger, kgo.WithHooks(watch))
+	defer releaseWithin(release, releaseBudget, logger)
 	logger.Info("ready", "events", len(cfg.Events), "framing", p.Framing(), "mode", mode(cfg))
 	stopView := func() {}
 	if view {
 		stopView = showProgress(s.Out, p, 500*time.Millisecond)
 	}
-	err = p.Run(ctx)
+	st, err := runBounded(ctx, p, clients, abortBudget)
 	stopView()
 	tel.finished(err)
-	if errors.Is(err, context.Canceled) {
-		logger.Info("stopped on signal; open transactions were aborted, the next start resumes from the last commit")
+	if !st.stuck {
+		st.closeErr = closeBy(ctx, p, st.deadline)
+	}
+	// Once its clients were closed under it, the pipeline's error says only
+	// that: the stop was the signal's.
+	signaled := errors.Is(err, context.Canceled) || st.forced && ctx.Err() != nil
+	if st.clean() && !(signaled && watchDown(watch)) {
+		if signaled {
+			logger.Info("stopped on signal; open transactions were aborted, the next start resumes from the last commit")
+		}
+	} else {
+		logUnaborted(logger, cfg, watch, st, signaled, err)
+	}
+	if signaled {
 		return nil
 	}
 	if err == nil && cfg.Bounded != nil {
@@ -73,6 +97,7 @@ func runCommand(ctx context.Context, args []string, s Streams) error {
 	return err
 }
 
+// mode names the run's mode for the logs.
 func mode(cfg *config.Config) string {
 	if cfg.Bounded != nil {
 		return "bounded"
@@ -83,10 +108,11 @@ func mode(cfg *config.Config) string {
 // holdLease holds the instance lease until the returned release is called,
 // so that status and reset see this process. Without it nothing is at risk
 // (a reset would fence this instance), so a failure is only a warning.
-func holdLease(ctx context.Context, cfg *config.Config, logger *slog.Logger) (release func()) {
+// extra are added to the lease client's connection options.
+func holdLease(ctx context.Context, cfg *config.Config, logger *slog.Logger, extra ...kgo.Opt) (release func()) {
 	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	lease, err := instance.Hold(hctx, kafkaOpts(cfg, nil), cfg.Kafka.TransactionalID, cfg.Kafka.CheckpointTopic, logger)
+	lease, err := instance.Hold(hctx, append(kafkaOpts(cfg, nil), extra...), cfg.Kafka.TransactionalID, cfg.Kafka.CheckpointTopic, logger)
 	if err != nil {
 		logger.Warn("cannot hold the instance lease; status and reset will not see this instance", "error", err.Error())
 		return func() {}

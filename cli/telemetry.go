@@ -123,3 +123,11 @@ func (t *telemetry) stop() {
 	defer cancel()
 	_ = t.srv.Shutdown(ctx)
 }
+
+// readiness is the run's readiness; nil when metrics are off.
+func (t *telemetry) readiness() *metrics.Readiness {
+	if t == nil {
+		return nil
+	}
+	return t.ready
+}

@@ -26,6 +26,8 @@ var ErrNotConnected = errors.New("not connected to Kafka")
 type Readiness struct {
 	mu        sync.Mutex
 	connected bool
+	lost      time.Time // since when Kafka is unreachable (SetUnreachable); zero otherwise
+	lostCause error     // the last failure to reach it
 	fenced    error
 	events    map[string]*eventReadiness
 }
@@ -55,13 +57,29 @@ func (e *StuckError) Error() string {
 }
 
 // SetConnected records whether the connector is connected to Kafka: true
-// once its producers are initialised, false while it cannot reach Kafka.
+// once its producers are initialised, false while it cannot reach Kafka
+// (SetUnreachable says so with the cause). Either call clears what
+// SetUnreachable recorded.
 func (r *Readiness) SetConnected(ok bool) {
 	if r == nil {
 		return
 	}
 	r.mu.Lock()
 	r.connected = ok
+	r.lost, r.lostCause = time.Time{}, nil
+	r.mu.Unlock()
+}
+
+// SetUnreachable records that the connector has been unable to reach Kafka
+// since since, cause being the last failure: Check answers ErrNotConnected
+// wrapped with how long and why, until SetConnected(true).
+func (r *Readiness) SetUnreachable(since time.Time, cause error) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.connected = false
+	r.lost, r.lostCause = since, cause
 	r.mu.Unlock()
 }
 
@@ -129,9 +147,9 @@ func (r *Readiness) event(name string) *eventReadiness {
 
 // Check returns nil when the connector is ready at now, otherwise why not:
 // the fencing error wrapped ("fenced by another instance: ..."),
-// ErrNotConnected, or a *StuckError naming every event that made no
-// progress for longer than stuckAfter. stuckAfter <= 0 disables the stuck
-// check.
+// ErrNotConnected (wrapped with how long and why after SetUnreachable), or
+// a *StuckError naming every event that made no progress for longer than
+// stuckAfter. stuckAfter <= 0 disables the stuck check.
 func (r *Readiness) Check(now time.Time, stuckAfter time.Duration) error {
 	if r == nil {
 		return nil
@@ -142,6 +160,9 @@ func (r *Readiness) Check(now time.Time, stuckAfter time.Duration) error {
 		return fmt.Errorf("fenced by another instance: %w", r.fenced)
 	}
 	if !r.connected {
+		if !r.lost.IsZero() {
+			return fmt.Errorf("%w: brokers unreachable for %s (last error: %v)", ErrNotConnected, max(now.Sub(r.lost), 0).Round(time.Second), r.lostCause)
+		}
 		return ErrNotConnected
 	}
 	if stuckAfter <= 0 {

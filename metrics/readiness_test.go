@@ -31,6 +31,17 @@ func TestReadiness(t *testing.T) {
 			},
 		},
 		{
+			name: "unreachable says for how long and why, until connected again",
+			steps: []step{
+				{do: func(r *metrics.Readiness) { r.SetConnected(true) }, want: ""},
+				{do: func(r *metrics.Readiness) {
+					r.SetUnreachable(t0, errors.New("127.0.0.1:9092: dial tcp 127.0.0.1:9092: connect: connection refused"))
+				}, at: 90 * time.Second, want: "not connected to Kafka: brokers unreachable for 1m30s (last error: 127.0.0.1:9092: dial tcp 127.0.0.1:9092: connect: connection refused)"},
+				{do: func(r *metrics.Readiness) { r.SetConnected(true) }, at: 2 * time.Minute, want: ""},
+				{do: func(r *metrics.Readiness) { r.SetConnected(false) }, want: "not connected to Kafka"},
+			},
+		},
+		{
 			name: "an event without progress is stuck, progress clears it",
 			steps: []step{
 				{do: func(r *metrics.Readiness) { r.SetConnected(true); r.Progressed("Message-Sent", t0) }, at: 30 * time.Minute, want: ""},
@@ -93,6 +104,8 @@ func TestReadiness(t *testing.T) {
 func TestReadinessErrorsAreTyped(t *testing.T) {
 	var r metrics.Readiness
 	require.ErrorIs(t, r.Check(t0, time.Minute), metrics.ErrNotConnected)
+	r.SetUnreachable(t0, errors.New("refused"))
+	require.ErrorIs(t, r.Check(t0, time.Minute), metrics.ErrNotConnected)
 
 	r.SetConnected(true)
 	r.Progressed("Message-Sent", t0)
@@ -110,6 +123,7 @@ func TestNilReadinessIsAlwaysReady(t *testing.T) {
 	var r *metrics.Readiness
 	assert.NotPanics(t, func() {
 		r.SetConnected(false)
+		r.SetUnreachable(t0, errors.New("x"))
 		r.SetFenced(errors.New("x"))
 		r.Progressed("Message-Sent", t0)
 		r.Waiting("Message-Sent", t0)

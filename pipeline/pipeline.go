@@ -397,11 +397,58 @@ func (p *Pipeline) Progress() []Progress {
 	return out
 }
 
-// Close aborts open transactions and closes every producer.
+// Close aborts open transactions and closes every producer, all events at
+// once. ctx bounds the wait: when it ends first (the brokers are
+// unreachable, say), the producers still aborting are closed at once, and
+// the error returned wraps ctx's cause and says that their transactions
+// may still be open. Such a transaction is never committed: the broker
+// aborts it when the next instance initialises a producer with the same
+// transactional ID (fencing this one), or when its transaction timeout
+// expires. Close must not be called while Run runs.
 func (p *Pipeline) Close(ctx context.Context) error {
-	var errs error
-	for _, r := range p.runners {
-		errs = errors.Join(errs, r.writer.Close(ctx))
+	// closeGrace is how long Close waits for the producers it closed
+	// because ctx ended.
+	const closeGrace = 2 * time.Second
+	type result struct {
+		event string
+		err   error
 	}
-	return errs
+	results := make(chan result, len(p.runners))
+	pending := make(map[string]*sink.Writer, len(p.runners))
+	for _, r := range p.runners {
+		pending[r.event] = r.writer
+		go func() { results <- result{r.event, r.writer.Close(ctx)} }()
+	}
+	var errs []error
+	ended := ctx.Done()
+	outOfTime := false
+	var grace <-chan time.Time
+	for len(pending) > 0 {
+		select {
+		case res := <-results:
+			delete(pending, res.event)
+			if res.err != nil {
+				errs = append(errs, fmt.Errorf("event %s: %w", res.event, res.err))
+			}
+		case <-ended:
+			// Out of time: closing a client ends its pending requests, so
+			// the aborts still waiting for the brokers fail at once.
+			ended, outOfTime = nil, true
+			for _, w := range pending {
+				go w.Client().Close()
+			}
+			t := time.NewTimer(closeGrace)
+			defer t.Stop()
+			grace = t.C
+		case <-grace:
+			for ev := range pending {
+				errs = append(errs, fmt.Errorf("event %s: the producer did not close", ev))
+			}
+			clear(pending)
+		}
+	}
+	if outOfTime && len(errs) > 0 {
+		errs = append([]error{fmt.Errorf("aborting open transactions: %w", context.Cause(ctx))}, errs...)
+	}
+	return errors.Join(errs...)
 }
