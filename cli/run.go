@@ -14,7 +14,19 @@ import (
 )
 
 func runCommand(ctx context.Context, args []string, s Streams) (err error) {
-	fs := newFlags("run", "run [--config FILE] [--from TIME --to TIME] [--events A,B]", s)
+	fs := commandFlags("run", "run [--config FILE] [--from TIME] [--to TIME] [--events A,B]",
+		`Extracts every configured event into its topic, exactly once. Without
+--from/--to it runs live: each event goes on from its checkpoint (or the
+configured start), backfills, then follows new windows until stopped. With
+--from and --to it extracts every row with from <= created_at < to and
+exits; with --to alone each event goes on from its checkpoint up to it.
+A --from that would skip rows, or start before what an event ever
+extracted, is refused before anything is written (connector reset moves a
+checkpoint on purpose).
+
+Exit codes: 0 done (bounded range committed, or stopped by SIGINT/SIGTERM),
+1 failed, 2 bad usage or configuration, or a range the checkpoints cannot
+honour, 3 fenced (another instance with the same transactional ID took over).`, s)
 	path := fs.String("config", "", "YAML configuration file (every setting also has an environment variable)")
 	from := fs.String("from", "", "bounded run: first instant to extract (RFC 3339, 2006-01-02, or relative like -7d); "+
 		"an event with a checkpoint continues from it, and a --from that would skip or miss rows is refused (exit 2)")
