@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/instance"
@@ -143,4 +146,45 @@ func releaseWithin(release func(), d time.Duration, logger *slog.Logger) {
 		logger.Warn("could not leave the instance group in time; status lists this instance until its session expires",
 			"session_timeout", instance.SessionTimeout.String())
 	}
+}
+
+// openClients tracks the open Kafka clients of a pipeline, as a kgo hook,
+// so that a stop can close them when the brokers do not answer in time:
+// closing a client ends its pending requests at once.
+type openClients struct {
+	mu sync.Mutex
+	m  map[*kgo.Client]struct{}
+}
+
+// OnNewClient implements kgo.HookNewClient.
+func (o *openClients) OnNewClient(cl *kgo.Client) {
+	o.mu.Lock()
+	if o.m == nil {
+		o.m = map[*kgo.Client]struct{}{}
+	}
+	o.m[cl] = struct{}{}
+	o.mu.Unlock()
+}
+
+// OnClientClosed implements kgo.HookClientClosed.
+func (o *openClients) OnClientClosed(cl *kgo.Client) {
+	o.mu.Lock()
+	delete(o.m, cl)
+	o.mu.Unlock()
+}
+
+// closeAll closes every open client, all at once, and returns when they are
+// closed.
+func (o *openClients) closeAll() {
+	o.mu.Lock()
+	cls := make([]*kgo.Client, 0, len(o.m))
+	for cl := range o.m {
+		cls = append(cls, cl)
+	}
+	o.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, cl := range cls {
+		wg.Go(cl.Close)
+	}
+	wg.Wait()
 }
