@@ -28,7 +28,20 @@ type job struct {
 	status      string
 	legacy      bool      // answer the single "link" shape
 	links       []*object // set on completion
+
+	// Faults fixed at submission (see Faults).
+	emptyLinksLeft int // GETs still answered without links once completed
+	inProgressLeft int // GETs still answered with links IN_PROGRESS
+	pendingStatus  string
+	vanishAfter    int  // link bodies served before the job vanishes; 0 = never
+	relapse        bool // links IN_PROGRESS again once a body was served
+	bodiesServed   int  // link bodies served
+	vanished       bool
 }
+
+// errNoSuchEvent is validate's message for an unknown event name, which
+// the API answers in its other error shape.
+const errNoSuchEvent = "No matching event name"
 
 // errorBody is the API's JSON error shape.
 type errorBody struct {
@@ -129,7 +142,7 @@ func validate(req submitRequest, now time.Time) (d *eventDef, start, end time.Ti
 		return nil, start, end, "event is required"
 	}
 	if d = lookupEvent(req.Event); d == nil {
-		return nil, start, end, fmt.Sprintf("unknown event %q", req.Event)
+		return nil, start, end, errNoSuchEvent
 	}
 	if req.Format != "csv" {
 		return nil, start, end, fmt.Sprintf("format must be \"csv\", got %q", req.Format)
@@ -160,15 +173,27 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	d, start, end, msg := validate(req, now)
+	if msg == errNoSuchEvent {
+		// The API's other error shape, seen for an unknown event name.
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error_code": 5, "message": "No matching event name"})
+		return
+	}
 	if msg != "" {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	j := &job{id: newUUID(), event: d, start: start.UTC(), end: end.UTC(), status: statusPending}
+	j := &job{id: newUUID(), event: d, start: start.UTC(), end: end.UTC()}
 	s.mu.Lock()
 	s.jobCount++
-	j.pendingLeft = s.faults.PendingPolls
-	j.fail = s.jobCount <= s.faults.FailJobs
+	f := s.faults
+	j.status, j.pendingStatus = f.PendingStatus, f.PendingStatus
+	j.pendingLeft = f.PendingPolls
+	j.fail = s.jobCount <= f.FailJobs
+	j.emptyLinksLeft, j.inProgressLeft = f.EmptyLinksPolls, f.LinksInProgressPolls
+	if s.jobCount <= f.VanishJobs {
+		j.vanishAfter = f.VanishAfterLinks
+	}
+	j.relapse = s.jobCount <= f.RelapseJobs
 	if s.faults.JobTTL > 0 {
 		j.forgetAt = now.Add(s.faults.JobTTL)
 	}
@@ -181,18 +206,18 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 }
 
 type extractBody struct {
-	From   string   `json:"from"`
-	To     string   `json:"to"`
-	Status string   `json:"status"`
-	Link   linkBody `json:"link"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Status string    `json:"status"`
+	Link   *linkBody `json:"link,omitempty"`
 }
 
 type reportBody struct {
-	ID       string        `json:"id"`
-	Status   string        `json:"status"`
-	Interval string        `json:"interval"`
-	Links    []extractBody `json:"links,omitempty"`
-	Link     *linkBody     `json:"link,omitempty"`
+	ID       string    `json:"id"`
+	Status   string    `json:"status"`
+	Interval string    `json:"interval"`
+	Links    any       `json:"links,omitempty"` // []extractBody; an empty one is sent as []
+	Link     *linkBody `json:"link,omitempty"`
 }
 
 func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
@@ -200,7 +225,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	s.mu.Lock()
 	j := s.jobs[id]
-	if j != nil && !j.forgetAt.IsZero() && !now.Before(j.forgetAt) {
+	if j != nil && (j.vanished || !j.forgetAt.IsZero() && !now.Before(j.forgetAt)) {
 		delete(s.jobs, id)
 		j = nil
 	}
@@ -209,7 +234,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("report %q not found", id))
 		return
 	}
-	if j.status == statusPending {
+	if j.status == j.pendingStatus {
 		switch {
 		case j.pendingLeft > 0:
 			j.pendingLeft--
@@ -220,21 +245,44 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	body := reportBody{ID: j.id, Status: j.status, Interval: javaTimestamp(j.start) + "_" + javaTimestamp(j.end)}
-	if j.status == statusCompleted {
+	switch {
+	case j.status != statusCompleted:
+	case j.emptyLinksLeft > 0:
+		// Completed, but its files are not attached yet.
+		j.emptyLinksLeft--
+		body.Links = []extractBody{}
+	case j.inProgressLeft > 0 || j.relapse && j.bodiesServed > 0:
+		if j.inProgressLeft > 0 {
+			j.inProgressLeft--
+		}
+		var links []extractBody
+		for _, o := range j.links {
+			links = append(links, extractBody{
+				From:   time.UnixMilli(o.from).UTC().Format(time.RFC3339Nano),
+				To:     time.UnixMilli(o.to - 1).UTC().Format(time.RFC3339Nano),
+				Status: "IN_PROGRESS",
+			})
+		}
+		body.Links = links
+	default:
 		origin := s.origin(r)
 		ttl := s.faults.LinkTTL
+		var links []extractBody
 		for _, o := range j.links {
 			link := linkBody{Rel: "extraction", Href: s.signedURL(origin, o.key, now, ttl)}
 			if j.legacy {
 				body.Link = &link
 				continue
 			}
-			body.Links = append(body.Links, extractBody{
+			links = append(links, extractBody{
 				From:   time.UnixMilli(o.from).UTC().Format(time.RFC3339Nano),
 				To:     time.UnixMilli(o.to - 1).UTC().Format(time.RFC3339Nano),
 				Status: statusCompleted,
-				Link:   link,
+				Link:   &link,
 			})
+		}
+		if links != nil {
+			body.Links = links
 		}
 	}
 	s.mu.Unlock()
@@ -264,6 +312,7 @@ func (s *Server) complete(j *job, now time.Time) {
 			modTime:     now.UTC().Truncate(time.Second),
 			shape:       shape,
 			headerDrift: f.HeaderDrift,
+			job:         j,
 		}
 		o.rowsTo = min(o.to, cutoff)
 		o.etag = s.etag(o)

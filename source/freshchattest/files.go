@@ -1,6 +1,7 @@
 package freshchattest
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -40,6 +41,7 @@ type object struct {
 	// before the knob existed.
 	headerDrift bool
 	etag        string
+	job         *job // the job the object belongs to (guarded by Server.mu)
 
 	mu   sync.Mutex // guards path; held while generating
 	path string     // cached file, "" until generated
@@ -202,10 +204,22 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	o := s.objects[r.PathValue("key")]
+	if o != nil && o.job.vanished {
+		o = nil
+	}
 	cut := false
+	delay, rate := s.faults.DownloadDelay, s.faults.DownloadBytesPerSecond
 	if o != nil && r.Method == http.MethodGet {
 		s.bodyGets++
 		cut = s.faults.CutDownloadEvery > 0 && s.bodyGets%s.faults.CutDownloadEvery == 0
+		if j := o.job; !cut {
+			// A served body counts towards the job's vanishing or relapse:
+			// this body is still served, later requests find it gone.
+			j.bodiesServed++
+			if j.vanishAfter > 0 && j.bodiesServed >= j.vanishAfter {
+				j.vanished = true
+			}
+		}
 	}
 	s.mu.Unlock()
 	if o == nil {
@@ -227,6 +241,9 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	defer f.Close()
 	w.Header().Set("Content-Type", o.shape.contentType())
 	w.Header().Set("ETag", o.etag)
+	if delay > 0 || rate > 0 {
+		w = &slowWriter{ResponseWriter: w, ctx: r.Context(), delay: delay, rate: rate}
+	}
 	if cut {
 		w = &cutWriter{ResponseWriter: w, limit: -1, onCut: func() {
 			s.mu.Lock()
@@ -248,6 +265,60 @@ func linkExpiry(q url.Values) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return issued.Add(time.Duration(secs) * time.Second), true
+}
+
+// slowWriter holds the body back for delay, then sends it at rate bytes a
+// second (0: at once), in slices of at most a tenth of a second's worth.
+type slowWriter struct {
+	http.ResponseWriter
+	ctx     context.Context
+	delay   time.Duration
+	rate    int64
+	started bool
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	if !w.started {
+		w.started = true
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+		if err := sleepCtx(w.ctx, w.delay); err != nil {
+			return 0, err
+		}
+	}
+	if w.rate <= 0 {
+		return w.ResponseWriter.Write(p)
+	}
+	step := int(max(w.rate/10, 1))
+	n := 0
+	for n < len(p) {
+		m := min(step, len(p)-n)
+		k, err := w.ResponseWriter.Write(p[n : n+m])
+		n += k
+		if err != nil {
+			return n, err
+		}
+		_ = http.NewResponseController(w.ResponseWriter).Flush()
+		if err := sleepCtx(w.ctx, time.Duration(int64(m)*int64(time.Second)/w.rate)); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (w *slowWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // cutWriter sends half of the announced body, then aborts the connection.

@@ -100,6 +100,37 @@ type Faults struct {
 	// one file and carries the drift of its first row (of its start when it
 	// has no rows) throughout. Server.ServedRows returns the rows as served.
 	HeaderDrift bool
+
+	// EmptyLinksPolls: a job that has completed answers COMPLETED with an
+	// empty "links" array to this many GETs before its links appear, as a
+	// job whose files are not attached yet does.
+	EmptyLinksPolls int
+	// LinksInProgressPolls: a job that has completed answers COMPLETED with
+	// every link IN_PROGRESS (and no href) to this many GETs first.
+	LinksInProgressPolls int
+	// PendingStatus is the job status a pending job answers (default
+	// "PENDING"); any other value imitates a status the client does not
+	// know, such as "QUEUED".
+	PendingStatus string
+	// DownloadDelay holds every download body back this long before its
+	// first byte, as a slow object store does.
+	DownloadDelay time.Duration
+	// DownloadBytesPerSecond caps the rate of every download body (0 =
+	// unlimited), as a bandwidth-capped object store does. Bytes keep
+	// flowing, so a stall watchdog does not fire.
+	DownloadBytesPerSecond int64
+	// VanishJobs: the first N jobs submitted vanish once VanishAfterLinks
+	// of their link bodies have been downloaded: their GET then answers
+	// 404 and their links 404 NoSuchKey, as an expired report does in the
+	// middle of a read.
+	VanishJobs int
+	// VanishAfterLinks is how many link bodies of a vanishing job are
+	// served before it vanishes (default 1).
+	VanishAfterLinks int
+	// RelapseJobs: the first N jobs submitted answer, on every GET after
+	// their first link body was downloaded, COMPLETED with their links
+	// IN_PROGRESS again (no href), as a job being regenerated does.
+	RelapseJobs int
 }
 
 // Validate reports a knob the simulator cannot honour.
@@ -112,7 +143,7 @@ func (f Faults) Validate() error {
 	if f.ExpireDownloadEvery == 1 || f.ExpireDownloadEvery < 0 {
 		return fmt.Errorf("freshchattest: ExpireDownloadEvery must be 0 or at least 2, got %d", f.ExpireDownloadEvery)
 	}
-	if f.RetryAfter < 0 || f.LinkTTL < 0 || f.JobTTL < 0 {
+	if f.RetryAfter < 0 || f.LinkTTL < 0 || f.JobTTL < 0 || f.DownloadDelay < 0 || f.DownloadBytesPerSecond < 0 {
 		return fmt.Errorf("freshchattest: durations must not be negative")
 	}
 	return nil
@@ -130,6 +161,12 @@ func (f Faults) withDefaults() Faults {
 	}
 	if f.Format == "" {
 		f.Format = "zip"
+	}
+	if f.PendingStatus == "" {
+		f.PendingStatus = statusPending
+	}
+	if f.VanishAfterLinks < 1 {
+		f.VanishAfterLinks = 1
 	}
 	return f
 }

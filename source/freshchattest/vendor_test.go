@@ -124,9 +124,14 @@ func TestSubmitVendorAndUnknownEvents(t *testing.T) {
 	for _, event := range []string{"Chat-Log", "chat-transcript", "Agent-Performance", "agent_performance", "Classic", " classic"} {
 		resp, b := call(t, http.MethodPost, s.URL()+"/reports/raw", token, submitBody(event, winStart, winEnd))
 		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%q: %s", event, b)
-		var e apiError
+		// The API's other error shape, {"error_code": 5, "message": ...}.
+		var e struct {
+			ErrorCode int    `json:"error_code"`
+			Message   string `json:"message"`
+		}
 		require.NoError(t, json.Unmarshal(b, &e))
-		assert.Equal(t, "unknown event "+strconv.Quote(event), e.Message)
+		assert.Equal(t, 5, e.ErrorCode, "%q", event)
+		assert.Equal(t, "No matching event name", e.Message)
 	}
 	assert.False(t, slices.Contains(allEvents(), "Chat-Log"))
 }
