@@ -35,6 +35,9 @@ type Position struct {
 	// ReportID is the report being read for the window. A restart polls this
 	// report again instead of submitting a new one while it still exists.
 	ReportID string `json:"report_id,omitempty"`
+	// Submits counts the reports submitted for the window, across
+	// restarts: it bounds them (freshchat.max_submits).
+	Submits int `json:"submits,omitempty"`
 	// Rows is the number of report rows committed so far in this window.
 	Rows int64 `json:"rows"`
 	// Digest is the running digest of those rows (see Digest).
@@ -71,6 +74,62 @@ func (p Position) Next() time.Time {
 		return p.WindowEnd
 	}
 	return p.WindowStart
+}
+
+// ResetTo is the position that moves event to target on purpose (the
+// operator's reset): the window [target, target) done, so that extraction
+// continues at target. old is the event's current position (had says
+// whether it has one): the committed stretch keeps its old beginning when
+// target lies within it (a rewind inside it, or no move), and begins at
+// target otherwise (a rewind before it, a fast-forward past a gap, or no
+// earlier position).
+func ResetTo(event string, target time.Time, old Position, had bool, now time.Time) Position {
+	covered := target
+	if had && !target.Before(old.Covered()) && !target.After(old.Next()) {
+		covered = old.Covered()
+	}
+	return Position{
+		Event:       event,
+		WindowStart: target,
+		WindowEnd:   target,
+		Digest:      NewDigest,
+		Done:        true,
+		CoveredFrom: covered,
+		CommittedAt: now.UTC(),
+	}
+}
+
+// Behind reports whether p is an earlier position of the same event than q:
+// it continues at an earlier instant; or at the same one, as the previous
+// window done where q has begun the next; or inside the same window with
+// fewer rows, or fewer submits, committed. The zero position is behind any
+// other.
+func (p Position) Behind(q Position) bool {
+	if q.IsZero() {
+		return false
+	}
+	if p.IsZero() {
+		return true
+	}
+	pn, qn := p.Next(), q.Next()
+	switch {
+	case !pn.Equal(qn):
+		return pn.Before(qn)
+	case p.Done != q.Done:
+		return p.Done // the window that ends at the instant is behind the one that begins there
+	case !p.WindowStart.Equal(q.WindowStart):
+		return false
+	}
+	return p.Rows < q.Rows || p.Rows == q.Rows && p.Submits < q.Submits
+}
+
+// String describes p for logs and errors.
+func (p Position) String() string {
+	state := fmt.Sprintf("%d rows committed", p.Rows)
+	if p.Done {
+		state = fmt.Sprintf("done, %d rows", p.Rows)
+	}
+	return fmt.Sprintf("%s window [%s, %s) %s", p.Event, p.WindowStart.UTC().Format(time.RFC3339Nano), p.WindowEnd.UTC().Format(time.RFC3339Nano), state)
 }
 
 // Covered returns where the committed stretch of rows ending at Next()

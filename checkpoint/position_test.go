@@ -94,3 +94,63 @@ func TestDigestChainsAndSeparatesFields(t *testing.T) {
 	assert.NotEqual(t, checkpoint.NewDigest.AddRow([]string{"a"}).AddRow([]string{"b"}), checkpoint.NewDigest.AddRow([]string{"a", "b"}))
 	assert.NotEqual(t, checkpoint.NewDigest.AddRow(rows[0]).AddRow(rows[1]), checkpoint.NewDigest.AddRow(rows[1]).AddRow(rows[0]))
 }
+
+func TestResetTo(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
+	old := checkpoint.Position{Event: "A", WindowStart: day(9), WindowEnd: day(10), Done: true, CoveredFrom: day(3)}
+	cases := []struct {
+		name   string
+		had    bool
+		target time.Time
+		want   time.Time
+	}{
+		{"no earlier checkpoint", false, day(5), day(5)},
+		{"rewind inside what was committed", true, day(6), day(3)},
+		{"no move", true, day(10), day(3)},
+		{"back to where it began", true, day(3), day(3)},
+		{"rewind before where it began", true, day(1), day(1)},
+		{"fast-forward past a gap", true, day(12), day(12)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var p checkpoint.Position
+			if tc.had {
+				p = old
+			}
+			got := checkpoint.ResetTo("A", tc.target, p, tc.had, day(20))
+			assert.Equal(t, tc.want, got.CoveredFrom)
+			assert.True(t, got.Done)
+			assert.Equal(t, tc.target, got.Next(), "extraction continues at the target")
+			assert.NoError(t, got.Reconcile())
+		})
+	}
+}
+
+func TestBehind(t *testing.T) {
+	h := func(i int) time.Time { return time.Date(2026, 11, 1, i, 0, 0, 0, time.UTC) }
+	win := func(i int, rows int64, done bool) checkpoint.Position {
+		return checkpoint.Position{Event: "A", WindowStart: h(i), WindowEnd: h(i + 1), Rows: rows, Done: done}
+	}
+	submitted := win(2, 0, false)
+	submitted.ReportID, submitted.Submits = "r", 1
+	cases := []struct {
+		name string
+		p, q checkpoint.Position
+		want bool
+	}{
+		{"nothing is behind nothing", checkpoint.Position{}, checkpoint.Position{}, false},
+		{"nothing is behind a commit", checkpoint.Position{}, win(1, 5, false), true},
+		{"an earlier window", win(1, 5, true), win(3, 0, false), true},
+		{"fewer rows of the same window", win(2, 5, false), win(2, 10, false), true},
+		{"more rows of the same window", win(2, 10, false), win(2, 5, false), false},
+		{"the window before, done, where the next has begun", win(1, 7, true), submitted, true},
+		{"the next window begun, where the one before is done", submitted, win(1, 7, true), false},
+		{"the same window before its report was recorded", win(2, 0, false), submitted, true},
+		{"equal", win(2, 5, false), win(2, 5, false), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.p.Behind(tc.q))
+		})
+	}
+}

@@ -2,9 +2,11 @@ package checkpoint
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -19,6 +21,7 @@ type Store struct {
 	topic  string
 	opts   []kgo.Opt
 	logger *slog.Logger
+	wait   time.Duration // see SetWait
 }
 
 // NewStore returns a store over topic. opts are the connection options of
@@ -80,10 +83,37 @@ func (s *Store) Ensure(ctx context.Context, adm *kadm.Client, replication int16)
 	return nil
 }
 
-// Load reads the checkpoint topic with read_committed isolation from the
-// beginning up to its last stable offset and returns the newest position
-// of every event. Records of transactions that are still open or were
-// aborted are never seen. A missing topic yields no positions.
+// DefaultWait bounds how long Load waits for transactions that were open
+// on the checkpoint topic to end (see SetWait).
+const DefaultWait = 2 * time.Minute
+
+// SetWait sets how long Load waits for the transactions open on the topic
+// to end before it gives up with an error. Give it at least the
+// transaction timeout of the connector's producers: the broker aborts an
+// open transaction by then. Zero restores DefaultWait.
+func (s *Store) SetWait(d time.Duration) {
+	if d <= 0 {
+		d = DefaultWait
+	}
+	s.wait = d
+}
+
+// Load returns the newest committed position of every event.
+//
+// It reads the whole topic, uncommitted records included, and applies
+// each transaction's records when its commit marker comes (an abort marker
+// discards them). Records written outside a transaction apply at once. So
+// an event's newest commit is returned even when another producer's
+// transaction is open before it in the log (read_committed would stop at
+// that transaction's first record, the last stable offset, and return an
+// older position), and records of aborted or still open transactions are
+// never returned.
+//
+// Load reads to the end the topic had when it began, and on until every
+// transaction open there has ended; it waits at most the store's wait (see
+// SetWait) for that, then fails with an error naming the partition and the
+// producer whose transaction stays open. A missing topic yields no
+// positions.
 //
 // Call Load only after the transactional producers that write checkpoints
 // have initialised their producer IDs: that fences any earlier instance, so
@@ -97,7 +127,7 @@ func (s *Store) Load(ctx context.Context) (map[string]Position, error) {
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 
-	ends, err := adm.ListCommittedOffsets(ctx, s.topic)
+	ends, err := adm.ListEndOffsets(ctx, s.topic)
 	if err != nil {
 		return nil, fmt.Errorf("listing offsets of checkpoint topic %s: %w", s.topic, err)
 	}
@@ -121,9 +151,8 @@ func (s *Store) Load(ctx context.Context) (map[string]Position, error) {
 
 	reader, err := kgo.NewClient(append(append([]kgo.Opt{}, s.opts...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{s.topic: parts}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		// Transaction markers are kept so that reading reaches the last
-		// stable offset even when the log ends with a marker.
+		kgo.FetchIsolationLevel(kgo.ReadUncommitted()),
+		// Transaction markers decide the records before them.
 		kgo.KeepControlRecords(),
 	)...)
 	if err != nil {
@@ -131,31 +160,71 @@ func (s *Store) Load(ctx context.Context) (map[string]Position, error) {
 	}
 	defer reader.Close()
 
-	for len(want) > 0 {
-		fetches := reader.PollFetches(ctx)
+	wait := s.wait
+	if wait <= 0 {
+		wait = DefaultWait
+	}
+	deadline := time.Now().Add(wait)
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+
+	type txn struct {
+		partition int32
+		first     int64
+		records   []*kgo.Record
+	}
+	open := make(map[int64]*txn) // by producer ID
+	var ferr error
+	apply := func(r *kgo.Record) {
+		if r.Value == nil { // tombstone: the event was forgotten on purpose
+			delete(out, string(r.Key))
+			return
+		}
+		pos, err := Decode(r.Value)
+		if err != nil {
+			ferr = errors.Join(ferr, fmt.Errorf("partition %d offset %d: %w", r.Partition, r.Offset, err))
+			return
+		}
+		out[pos.Event] = pos
+	}
+	for len(want) > 0 || len(open) > 0 {
+		fetches := reader.PollFetches(wctx)
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("reading checkpoint topic %s: %w", s.topic, err)
 		}
-		var ferr error
+		if wctx.Err() != nil {
+			for pid, t := range open {
+				return nil, fmt.Errorf("reading checkpoint topic %s: a transaction of producer %d has been open since offset %d of partition %d for longer than %s; "+
+					"the newest positions lie behind it. It ends when its producer commits or aborts it, or when the broker's transaction timeout aborts it: try again then, "+
+					"and check that no other process writes the checkpoint topic", s.topic, pid, t.first, t.partition, wait)
+			}
+			return nil, fmt.Errorf("reading checkpoint topic %s: not read to its end within %s", s.topic, wait)
+		}
 		fetches.EachError(func(_ string, _ int32, err error) { ferr = errors.Join(ferr, err) })
 		if ferr != nil {
 			return nil, fmt.Errorf("reading checkpoint topic %s: %w", s.topic, ferr)
 		}
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 			for _, r := range p.Records {
-				if r.Attrs.IsControl() {
-					continue
+				switch {
+				case r.Attrs.IsControl():
+					t := open[r.ProducerID]
+					delete(open, r.ProducerID)
+					if t != nil && isCommitMarker(r.Key) {
+						for _, tr := range t.records {
+							apply(tr)
+						}
+					}
+				case r.Attrs.IsTransactional():
+					t := open[r.ProducerID]
+					if t == nil {
+						t = &txn{partition: r.Partition, first: r.Offset}
+						open[r.ProducerID] = t
+					}
+					t.records = append(t.records, r)
+				default:
+					apply(r)
 				}
-				if r.Value == nil { // tombstone: the event was forgotten on purpose
-					delete(out, string(r.Key))
-					continue
-				}
-				pos, err := Decode(r.Value)
-				if err != nil {
-					ferr = errors.Join(ferr, fmt.Errorf("partition %d offset %d: %w", r.Partition, r.Offset, err))
-					continue
-				}
-				out[pos.Event] = pos
 			}
 			if n := len(p.Records); n > 0 {
 				if next := p.Records[n-1].Offset + 1; next >= want[p.Partition] {
@@ -168,4 +237,10 @@ func (s *Store) Load(ctx context.Context) (map[string]Position, error) {
 		}
 	}
 	return out, nil
+}
+
+// isCommitMarker reads a control record's key: version int16, type int16
+// (0 abort, 1 commit).
+func isCommitMarker(key []byte) bool {
+	return len(key) >= 4 && binary.BigEndian.Uint16(key[2:4]) == 1
 }

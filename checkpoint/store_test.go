@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
+	"github.com/freshstream/freshchat-kafka/checkpoint/checkpointtest"
 	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
 )
 
@@ -74,21 +75,18 @@ func TestStoreLoadSeesOnlyCommittedNewest(t *testing.T) {
 	assert.Equal(t, int64(2), got["A"].Rows)
 	assert.Equal(t, int64(1), got["B"].Rows)
 
-	// An open transaction is invisible: Load stops at the last stable offset.
-	open := txnProducer(t, opts, "open")
-	require.NoError(t, open.BeginTransaction())
-	r, err := s.Record(pos("A", 500))
-	require.NoError(t, err)
-	require.NoError(t, open.ProduceSync(ctx, r).FirstErr())
-	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	got, err = s.Load(lctx)
-	require.NoError(t, err)
-	assert.Equal(t, int64(2), got["A"].Rows)
-	require.NoError(t, open.EndTransaction(ctx, kgo.TryCommit))
-	got, err = s.Load(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, int64(500), got["A"].Rows)
+}
+
+// TestStoreConformance runs the store's conformance suite on kfake.
+func TestStoreConformance(t *testing.T) {
+	checkpointtest.TestStore(t, func(t *testing.T) checkpointtest.Env {
+		opts := newCluster(t)
+		return checkpointtest.Env{Kafka: opts, NewStore: func(topic string) *checkpoint.Store {
+			s := checkpoint.NewStore(topic, nil, opts...)
+			s.SetWait(3 * time.Second)
+			return s
+		}}
+	})
 }
 
 func TestStoreEnsureRefusesDeletePolicy(t *testing.T) {

@@ -144,15 +144,7 @@ no --yes).`, s)
 	if err := store.Ensure(ctx, adm, cfg.Kafka.ReplicationFactor); err != nil {
 		return watch.explain(err)
 	}
-	rec, err := store.Record(checkpoint.Position{
-		Event:       ev,
-		WindowStart: target,
-		WindowEnd:   target,
-		Digest:      checkpoint.NewDigest,
-		Done:        true,
-		CoveredFrom: coveredAfterReset(old, had, target),
-		CommittedAt: time.Now().UTC(),
-	})
+	rec, err := store.Record(checkpoint.ResetTo(ev, target, old, had, time.Now()))
 	if err != nil {
 		return err
 	}
@@ -167,17 +159,6 @@ no --yes).`, s)
 	got := positions[ev]
 	fmt.Fprintf(s.Out, "Reset %s: was %s; now %s\n", ev, describeResume(old, had, cfg.Start), describeResume(got, true, cfg.Start))
 	return nil
-}
-
-// coveredAfterReset is where the committed rows begin once the event is
-// reset to target: still the old beginning when target lies within what was
-// committed (a rewind inside it, or no move), target itself otherwise (a
-// rewind before it, a fast-forward past a gap, or no earlier checkpoint).
-func coveredAfterReset(old checkpoint.Position, had bool, target time.Time) time.Time {
-	if had && !target.Before(old.Covered()) && !target.After(old.Next()) {
-		return old.Covered()
-	}
-	return target
 }
 
 // commitCheckpoint writes rec in a transaction of the producer txnID.

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
 )
 
@@ -89,31 +88,4 @@ func TestResetAsksBeforeWriting(t *testing.T) {
 	assert.Equal(t, p.WindowStart, p.WindowEnd)
 	assert.False(t, p.Next().Before(before))
 	assert.False(t, p.Next().After(time.Now()))
-}
-
-func TestCoveredAfterReset(t *testing.T) {
-	day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
-	old := checkpoint.Position{Event: "A", WindowStart: day(9), WindowEnd: day(10), Done: true, CoveredFrom: day(3)}
-	cases := []struct {
-		name   string
-		had    bool
-		target time.Time
-		want   time.Time
-	}{
-		{"no earlier checkpoint", false, day(5), day(5)},
-		{"rewind inside what was committed", true, day(6), day(3)},
-		{"no move", true, day(10), day(3)},
-		{"back to where it began", true, day(3), day(3)},
-		{"rewind before where it began", true, day(1), day(1)},
-		{"fast-forward past a gap", true, day(12), day(12)},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var p checkpoint.Position
-			if tc.had {
-				p = old
-			}
-			assert.Equal(t, tc.want, coveredAfterReset(p, tc.had, tc.target))
-		})
-	}
 }
