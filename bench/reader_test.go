@@ -88,7 +88,7 @@ func newFixture() (readerFixture, error) {
 	if err != nil {
 		return f, err
 	}
-	if f.report, err = f.client.Prepare(ctx, readerEvent, source.Window{Start: from, End: to}, "", nil); err != nil {
+	if f.report, err = f.client.Prepare(ctx, readerEvent, source.Window{Start: from, End: to}, ""); err != nil {
 		return f, err
 	}
 	f.zip, err = get(f.report.Links[0].Href)
@@ -235,7 +235,7 @@ func parse(b *testing.B, data []byte, digest func(checkpoint.Digest, []string) c
 // pipeline does: each iteration downloads the link from the simulator,
 // spools it to a temp file and parses it.
 func sourceRows(b *testing.B, f readerFixture, s *schemas.Schema) int {
-	rows := f.client.Open(context.Background(), f.report)
+	rows := f.client.Open(context.Background(), f.report, source.Position{})
 	defer rows.Close()
 	var conv *schemas.Converter
 	var convFor []string
@@ -243,7 +243,7 @@ func sourceRows(b *testing.B, f readerFixture, s *schemas.Schema) int {
 	val := make([]byte, 0, 4096)
 	key := make([]byte, 0, 64)
 	n := 0
-	for rows.Next() {
+	for rows.WaitNext(context.Background()) {
 		r := rows.Row()
 		if conv == nil || !slices.Equal(convFor, r.Header) {
 			var err error

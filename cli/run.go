@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -68,16 +69,29 @@ honour, 3 fenced (another instance with the same transactional ID took over).`, 
 	defer tel.stop()
 	watch := newKafkaWatch(logger, tel.readiness())
 	clients := &openClients{}
+	var lease atomic.Pointer[instance.Lease]
 	p, err := build(ctx, cfg, logger, func(o *pipeline.Options) {
 		tel.attach(o)
 		o.Kafka = append(o.Kafka, kgo.WithHooks(watch, clients))
+		o.Others = func(ctx context.Context) (string, error) {
+			l := lease.Load()
+			if l == nil {
+				return "", nil // without the lease, nothing says who else runs
+			}
+			others, err := l.Others(ctx)
+			if err != nil || len(others) == 0 {
+				return "", err
+			}
+			return describeHolders(others), nil
+		}
 	})
 	if err != nil {
 		return err
 	}
 	tel.started(ctx, p, cfg.Events)
 	watch.arm()
-	release := holdLease(ctx, cfg, logger, kgo.WithHooks(watch))
+	l, release := holdLease(ctx, cfg, logger, kgo.WithHooks(watch))
+	lease.Store(l)
 	defer releaseWithin(release, releaseBudget, logger)
 	logger.Info("ready", "events", len(cfg.Events), "framing", p.Framing(), "mode", mode(cfg))
 	stopView := func() {}
@@ -117,17 +131,18 @@ func mode(cfg *config.Config) string {
 	return "live"
 }
 
-// holdLease holds the instance lease until the returned release is called,
+// holdLease holds the instance lease until the returned release is called
+// (the lease is nil when it could not be held),
 // so that status and reset see this process. Without it nothing is at risk
 // (a reset would fence this instance), so a failure is only a warning.
 // extra are added to the lease client's connection options.
-func holdLease(ctx context.Context, cfg *config.Config, logger *slog.Logger, extra ...kgo.Opt) (release func()) {
+func holdLease(ctx context.Context, cfg *config.Config, logger *slog.Logger, extra ...kgo.Opt) (*instance.Lease, func()) {
 	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	lease, err := instance.Hold(hctx, append(kafkaOpts(cfg, nil), extra...), cfg.Kafka.TransactionalID, cfg.Kafka.CheckpointTopic, logger)
 	if err != nil {
 		logger.Warn("cannot hold the instance lease; status and reset will not see this instance", "error", err.Error())
-		return func() {}
+		return nil, func() {}
 	}
-	return func() { lease.Close() }
+	return lease, func() { lease.Close() }
 }

@@ -140,6 +140,7 @@ func sourceClient(cfg *config.Config, logger *slog.Logger, httpClient *http.Clie
 		PollInterval:    f.PollInterval,
 		PollMaxInterval: f.PollMaxInterval,
 		PendingTimeout:  f.PendingTimeout,
+		EmptySettle:     f.EmptyReportSettle,
 		MaxSubmits:      f.MaxSubmits,
 		StallTimeout:    f.RequestTimeout,
 		Retry: source.RetryConfig{

@@ -69,10 +69,12 @@ type Freshchat struct {
 	PollInterval    time.Duration
 	PollMaxInterval time.Duration
 	PendingTimeout  time.Duration
-	MaxSubmits      int
-	RequestTimeout  time.Duration
-	RetryBase       time.Duration
-	RetryMax        time.Duration
+	// EmptyReportSettle: see source.ClientConfig.EmptySettle.
+	EmptyReportSettle time.Duration
+	MaxSubmits        int
+	RequestTimeout    time.Duration
+	RetryBase         time.Duration
+	RetryMax          time.Duration
 	// RetryAttempts is the number of attempts per request, the first included.
 	RetryAttempts int
 	// RequestsPerMinute paces API requests, shared by all events; 0 means

@@ -33,6 +33,7 @@ func TestLoadDefaults(t *testing.T) {
 			PollInterval:      2 * time.Second,
 			PollMaxInterval:   30 * time.Second,
 			PendingTimeout:    30 * time.Minute,
+			EmptyReportSettle: 2 * time.Minute,
 			MaxSubmits:        5,
 			RequestTimeout:    60 * time.Second,
 			RetryBase:         500 * time.Millisecond,
@@ -301,8 +302,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 
 func TestReference(t *testing.T) {
 	ref := Reference()
-	if len(ref) != 56 {
-		t.Errorf("Reference has %d settings, want 56", len(ref))
+	if len(ref) != 57 {
+		t.Errorf("Reference has %d settings, want 57", len(ref))
 	}
 	keys, envs := map[string]bool{}, map[string]bool{}
 	for _, s := range ref {

@@ -98,7 +98,7 @@ func TestLoadProblems(t *testing.T) {
 			name:     "unknown key",
 			loadCase: loadCase{yaml: "freshchat:\n  pol_interval: 2s\n"},
 			want: []string{`FILE line 2: unknown key "freshchat.pol_interval" (known keys under freshchat: ` +
-				`api_url, api_token, api_token_file, poll_interval, poll_max_interval, pending_timeout, max_submits, ` +
+				`api_url, api_token, api_token_file, poll_interval, poll_max_interval, pending_timeout, empty_report_settle, max_submits, ` +
 				`request_timeout, retry_base, retry_max, retry_attempts, requests_per_minute, requests_per_day)`},
 		},
 		{
@@ -378,7 +378,7 @@ func TestLoadProblems(t *testing.T) {
 			},
 			want: []string{
 				`FILE line 3: unknown key "freshchat.colour" (known keys under freshchat: api_url, api_token, ` +
-					`api_token_file, poll_interval, poll_max_interval, pending_timeout, max_submits, request_timeout, ` +
+					`api_token_file, poll_interval, poll_max_interval, pending_timeout, empty_report_settle, max_submits, request_timeout, ` +
 					`retry_base, retry_max, retry_attempts, requests_per_minute, requests_per_day)`,
 				`freshchat.api_url (env FRESHCHAT_API_URL): bad value "ftp://x" from FILE line 2: ` +
 					`must be an absolute URL starting with https:// (or http://)`,

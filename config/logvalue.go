@@ -36,6 +36,7 @@ func (c Config) LogValue() slog.Value {
 			slog.Duration("poll_interval", c.Freshchat.PollInterval),
 			slog.Duration("poll_max_interval", c.Freshchat.PollMaxInterval),
 			slog.Duration("pending_timeout", c.Freshchat.PendingTimeout),
+			slog.Duration("empty_report_settle", c.Freshchat.EmptyReportSettle),
 			slog.Int("max_submits", c.Freshchat.MaxSubmits),
 			slog.Duration("request_timeout", c.Freshchat.RequestTimeout),
 			slog.Duration("retry_base", c.Freshchat.RetryBase),

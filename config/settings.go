@@ -127,8 +127,13 @@ var settings = []Setting{
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.PendingTimeout }, positive),
 	},
 	{
+		Key: "freshchat.empty_report_settle", Env: "FRESHCHAT_EMPTY_REPORT_SETTLE", Default: "2m",
+		Doc:   "A report that answers COMPLETED without any download link is taken as an empty window only once it has answered so at least three times over this long (its files may not be attached yet); a report whose links come later than this would be taken as empty.",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.EmptyReportSettle }, positive),
+	},
+	{
 		Key: "freshchat.max_submits", Env: "FRESHCHAT_MAX_SUBMITS", Default: "5",
-		Doc:   "How many times one window's report may be submitted before the connector gives up (at least 1).",
+		Doc:   "How many reports may be submitted for one window, counted across restarts, before the connector gives up with an error (at least 1).",
 		parse: intField(func(c *Config) *int { return &c.Freshchat.MaxSubmits }, 1, math.MaxInt32),
 	},
 	{

@@ -131,6 +131,25 @@ func (l *Lease) Close() {
 	})
 }
 
+// Others returns the members of the lease's group other than this
+// instance: the other running instances with its identity. The instance is
+// recognised by its current member ID (a member that rejoined after a lost
+// session has a new one).
+func (l *Lease) Others(ctx context.Context) ([]Member, error) {
+	all, err := Holders(ctx, kadm.NewClient(l.cl), l.group)
+	if err != nil {
+		return nil, err
+	}
+	self, _ := l.cl.GroupMetadata()
+	out := all[:0]
+	for _, m := range all {
+		if m.MemberID != self && m.MemberID != l.memberID {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
 // Holders returns the members of group: the running instances holding the
 // identity. An empty or unknown group has none.
 func Holders(ctx context.Context, adm *kadm.Client, group string) ([]Member, error) {

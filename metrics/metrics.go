@@ -66,6 +66,7 @@ type Metrics struct {
 	chunks       *prometheus.CounterVec
 	transactions *prometheus.CounterVec
 	reportWait   *prometheus.HistogramVec
+	txnOpenMax   *prometheus.GaugeVec
 
 	mu     sync.RWMutex
 	events map[string]*eventSeries
@@ -78,9 +79,11 @@ type eventSeries struct {
 	windows, chunks      prometheus.Counter
 	committed, aborted   prometheus.Counter
 	reportWait           prometheus.Observer
+	txnOpenMax           prometheus.Gauge
 
 	mu                             sync.Mutex
 	committedEnd, position, target time.Time
+	longestTxn                     time.Duration
 }
 
 // New builds a Metrics whose families are registered on a new registry.
@@ -103,6 +106,10 @@ func New(o Options) *Metrics {
 	m.windows = counter("windows_committed_total", "Windows whose rows are all committed.", "event")
 	m.chunks = counter("chunks_committed_total", "Committed transactions that carried rows (chunks).", "event")
 	m.transactions = counter("transactions_total", "Kafka transactions ended, by outcome (committed or aborted).", "event", "outcome")
+	m.txnOpenMax = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "transaction_open_seconds_max",
+		Help: "The longest any of the event's transactions stayed open since the connector started; compare with kafka.transaction_timeout.",
+	}, []string{"event"})
 	m.reportWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "report_wait_seconds",
 		Help:    "Time from a report's submit to its completion.",
@@ -117,7 +124,7 @@ func New(o Options) *Metrics {
 
 	m.kafka = newKafkaHooks()
 	m.reg.MustRegister(
-		m.rowsRead, m.rowsProduced, m.rowsDead, m.windows, m.chunks, m.transactions, m.reportWait,
+		m.rowsRead, m.rowsProduced, m.rowsDead, m.windows, m.chunks, m.transactions, m.reportWait, m.txnOpenMax,
 		progressCollector{m}, up, info, m.kafka,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -166,6 +173,7 @@ func (m *Metrics) series(event string) *eventSeries {
 		committed:  m.transactions.WithLabelValues(event, OutcomeCommitted),
 		aborted:    m.transactions.WithLabelValues(event, OutcomeAborted),
 		reportWait: m.reportWait.WithLabelValues(event),
+		txnOpenMax: m.txnOpenMax.WithLabelValues(event),
 	}
 	m.events[event] = s
 	return s
@@ -221,6 +229,21 @@ func (m *Metrics) TransactionAborted(event string) {
 		return
 	}
 	m.series(event).aborted.Inc()
+}
+
+// TransactionEnded records how long a transaction of event stayed open;
+// the longest one is exported.
+func (m *Metrics) TransactionEnded(event string, open time.Duration) {
+	if m == nil {
+		return
+	}
+	s := m.series(event)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if open > s.longestTxn {
+		s.longestTxn = open
+		s.txnOpenMax.Set(open.Seconds())
+	}
 }
 
 // WindowCommitted records a window whose rows are all committed, ending at

@@ -54,6 +54,13 @@ type eventRunner struct {
 	retry      backoff
 	chunks     [2]chunk // reused from window to window (see windowRun)
 	warnedCols map[string]bool
+
+	// committed is the newest position this process committed: recover
+	// never resumes behind it.
+	committed checkpoint.Position
+	// others, when set, names another running instance with the same
+	// transactional ID prefix ("" when none): see reopen.
+	others func(context.Context) (string, error)
 }
 
 // Limits bounds a transaction.
@@ -144,65 +151,93 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 // extract reads one window's report and commits its rows in chunks, each
 // chunk in one transaction with the checkpoint that accounts for it. pos is
 // the committed position inside the window (zero rows for a new window).
+//
+// A submit is a change of position: the new report ID (and the window's
+// submit count) is committed, in a transaction of its own, before anything
+// waits on the report, so that a restart polls that report instead of
+// submitting again, and a window whose reports keep failing or vanishing
+// ends in ErrSubmitsExhausted however often the connector restarts. A
+// report that must be submitted again (it FAILED, vanished, stayed pending,
+// or changed while it was read) is, within the run, and reading goes on
+// after the last committed row.
 func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoint.Position) (checkpoint.Position, error) {
 	began := e.now()
 	log := e.logger.With("event", e.event, "window", w.String())
 	if pos.Rows > 0 || pos.ReportID != "" {
-		log.Info("resuming window", "report", pos.ReportID, "committed_rows", pos.Rows)
+		log.Info("resuming window", "report", pos.ReportID, "committed_rows", pos.Rows, "submits", pos.Submits)
 	}
-
-	var submittedAt time.Time
-	onSubmit := func(ctx context.Context, id string) error {
-		p := pos
-		p.ReportID = id
-		if err := e.commit(ctx, p); err != nil {
-			return fmt.Errorf("recording submitted report %s: %w", id, err)
+	var last *source.ResubmitError
+	for {
+		fresh := false
+		var submittedAt time.Time
+		if pos.ReportID == "" {
+			if pos.Submits >= e.src.MaxSubmits() {
+				return pos, e.src.Exhausted(e.event, w, pos.Submits, last)
+			}
+			id, err := e.src.Submit(ctx, e.event, w)
+			if err != nil {
+				return pos, err
+			}
+			p := pos
+			p.ReportID, p.Submits = id, pos.Submits+1
+			if err := e.commit(ctx, p); err != nil {
+				return pos, fmt.Errorf("freshchat report %s submitted, but recording it failed: %w", id, err)
+			}
+			pos, fresh, submittedAt = p, true, e.now()
 		}
-		pos, submittedAt = p, e.now()
-		return nil
-	}
-	report, err := e.src.Prepare(ctx, e.event, w, pos.ReportID, onSubmit)
-	if err != nil {
-		return pos, err
-	}
-	if !submittedAt.IsZero() {
-		e.obs.ReportReady(e.event, e.now().Sub(submittedAt))
-	}
-	if report.ID != pos.ReportID {
-		// Prepare resumed a report submitted before the last checkpoint;
-		// record it so a restart polls it instead of submitting again.
-		if err := onSubmit(ctx, report.ID); err != nil {
+		report, err := e.src.Await(ctx, e.event, w, pos.ReportID, fresh)
+		if errors.As(err, &last) {
+			log.Warn("freshchat report cannot be read, submitting again", "report", last.ReportID, "reason", last.Reason,
+				"submits", pos.Submits, "max_submits", e.src.MaxSubmits(), "committed_rows", pos.Rows)
+			pos.ReportID = ""
+			continue
+		}
+		if err != nil {
 			return pos, err
 		}
-	}
-	log = log.With("report", report.ID)
+		if fresh {
+			e.obs.ReportReady(e.event, e.now().Sub(submittedAt))
+		}
 
-	rows := e.src.Open(ctx, report)
-	defer rows.Close()
-	wr := &windowRun{e: e, w: w, report: report, pos: pos, log: log,
-		winHdr: []byte(w.String()), repHdr: []byte(report.ID), evHdr: []byte(e.event)}
-	if err := wr.read(ctx, rows); err != nil {
-		err = wr.abort(ctx, err)
-		return wr.pos, err
+		wr := &windowRun{e: e, w: w, report: report, pos: pos, log: log.With("report", report.ID),
+			winHdr: []byte(w.String()), repHdr: []byte(report.ID), evHdr: []byte(e.event)}
+		rows := e.src.Open(ctx, report, source.Position{ReportID: report.ID, Rows: pos.Rows, Digest: pos.Digest})
+		err = wr.read(ctx, rows)
+		if cerr := rows.Close(); cerr != nil {
+			log.Warn("removing the report's temp files failed", "error", cerr.Error())
+		}
+		if err == nil {
+			err = wr.finish(ctx)
+		}
+		if err != nil {
+			err = wr.abort(ctx, err)
+			if errors.As(err, &last) && !errors.Is(err, errCommit) {
+				// Every row read before is committed (see windowRun.read):
+				// go on after them in a new report.
+				log.Warn("freshchat report changed or vanished while it was read, submitting again", "report", last.ReportID,
+					"reason", last.Reason, "submits", wr.pos.Submits, "max_submits", e.src.MaxSubmits(), "committed_rows", wr.pos.Rows)
+				pos = wr.pos
+				pos.ReportID = ""
+				continue
+			}
+			return wr.pos, err
+		}
+		p := wr.pos
+		e.stats.windowDone(w)
+		took := e.now().Sub(began)
+		attrs := []any{"report", report.ID, "rows", p.Rows, "produced", p.Produced, "dead_lettered", p.DeadLettered,
+			"took", took.Round(time.Millisecond).String(), "rows_per_sec", int64(float64(wr.handled) / max(took.Seconds(), 1e-3))}
+		if p.Rows == 0 {
+			log.Info("window committed: the report is empty", attrs...)
+		} else {
+			log.Info("window committed", attrs...)
+		}
+		if e.onWindow != nil {
+			e.onWindow(WindowDone{Event: e.event, Topic: e.topic, Window: w, ReportID: report.ID,
+				Rows: p.Rows, Produced: p.Produced, DeadLettered: p.DeadLettered, Took: took})
+		}
+		return p, nil
 	}
-	if err := wr.finish(ctx); err != nil {
-		return wr.pos, wr.abort(ctx, err)
-	}
-	p := wr.pos
-	e.stats.windowDone(w)
-	took := e.now().Sub(began)
-	attrs := []any{"rows", p.Rows, "produced", p.Produced, "dead_lettered", p.DeadLettered,
-		"took", took.Round(time.Millisecond).String(), "rows_per_sec", int64(float64(wr.handled) / max(took.Seconds(), 1e-3))}
-	if p.Rows == 0 {
-		log.Info("window committed: the report is empty", attrs...)
-	} else {
-		log.Info("window committed", attrs...)
-	}
-	if e.onWindow != nil {
-		e.onWindow(WindowDone{Event: e.event, Topic: e.topic, Window: w, ReportID: report.ID,
-			Rows: p.Rows, Produced: p.Produced, DeadLettered: p.DeadLettered, Took: took})
-	}
-	return p, nil
 }
 
 // commitOpen commits the open transaction with p as its checkpoint.
@@ -213,15 +248,26 @@ func (e *eventRunner) commitOpen(ctx context.Context, p checkpoint.Position) err
 		return err
 	}
 	began := time.Now()
-	defer func() {
-		e.logger.Debug("transaction committed", "event", e.event, "rows", p.Rows, "took", time.Since(began).String())
-	}()
-	if err := e.writer.Commit(ctx, rec); err != nil {
+	open := e.writer.OpenFor()
+	err = e.writer.Commit(ctx, rec)
+	e.obs.TransactionEnded(e.event, open+time.Since(began))
+	if err != nil {
 		e.obs.TransactionAborted(e.event)
-		return &kafkaError{fmt.Errorf("event %s: committing chunk up to row %d: %w", e.event, p.Rows, err)}
+		var te *sink.TimeoutError
+		if errors.As(err, &te) {
+			e.logger.Warn("the broker aborted a transaction that stayed open longer than the transaction timeout; resuming from the last commit",
+				"event", e.event, "open", te.Open.Round(time.Millisecond).String(), "transaction_timeout", te.Timeout.String(), "rows", p.Rows)
+		}
+		return &kafkaError{fmt.Errorf("event %s: committing chunk up to row %d: %w: %w", e.event, p.Rows, errCommit, err)}
 	}
+	e.committed = p
+	e.logger.Debug("transaction committed", "event", e.event, "rows", p.Rows, "took", time.Since(began).String())
 	return nil
 }
+
+// errCommit marks a failed commit: its outcome is unknown until the
+// position is read back (see recover).
+var errCommit = errors.New("commit failed")
 
 // commit writes p in a transaction of its own (no rows).
 func (e *eventRunner) commit(ctx context.Context, p checkpoint.Position) error {
@@ -263,8 +309,24 @@ func (e *eventRunner) recover(ctx context.Context) (checkpoint.Position, error) 
 	}
 }
 
+// reopen starts a new producer (aborting whatever transaction of ours is
+// still open) and reads the event's committed position back. Before it
+// starts the producer, which would fence another instance that took this
+// event's transactional ID over, it asks Others whether one runs: then this
+// instance is the stale one and stops (ErrFenced).
 func (e *eventRunner) reopen(ctx context.Context) (checkpoint.Position, error) {
-	_ = e.writer.Close(ctx)
+	if err := e.writer.Close(ctx); err != nil {
+		e.logger.Debug("closing the failed producer", "event", e.event, "error", err.Error())
+	}
+	if e.others != nil {
+		other, err := e.others(ctx)
+		if err != nil {
+			return checkpoint.Position{}, fmt.Errorf("asking whether another instance runs: %w", err)
+		}
+		if other != "" {
+			return checkpoint.Position{}, fmt.Errorf("%w: %s runs with the same transactional ID prefix", sink.ErrFenced, other)
+		}
+	}
 	w, err := e.newWriter(ctx)
 	if err != nil {
 		return checkpoint.Position{}, err
@@ -274,13 +336,30 @@ func (e *eventRunner) reopen(ctx context.Context) (checkpoint.Position, error) {
 	if err != nil {
 		return checkpoint.Position{}, err
 	}
-	return positions[e.event], nil
+	pos := positions[e.event]
+	if pos.Behind(e.committed) {
+		// Load waits for the transactions open before it to end, so this
+		// does not happen; resuming here would produce rows again.
+		return checkpoint.Position{}, fmt.Errorf("checkpoint topic returned position %s, behind %s that this process committed: not resuming from it",
+			pos, e.committed)
+	}
+	return pos, nil
+}
+
+// widens reports whether header would change the derived schema (see adopt).
+func (e *eventRunner) widens(header []string) bool {
+	if e.schema == nil {
+		return true
+	}
+	_, changed, err := schemas.Widen(e.schema, header)
+	return changed || err != nil
 }
 
 // adopt makes the derived schema name every column of header: derived from
 // it the first time, widened when it brings new columns. A new version is
 // published through the framer (with the registry's compatibility check)
-// before any record uses it.
+// before any record uses it. Publishing waits on the registry: the caller
+// has no transaction open.
 func (e *eventRunner) adopt(ctx context.Context, header []string) error {
 	var next *schemas.Schema
 	var err error

@@ -89,6 +89,13 @@ type Options struct {
 	// OnWindow, when set, is called after every committed window, from the
 	// event's goroutine. It must not block for long.
 	OnWindow func(WindowDone)
+	// Others, when set, names another running instance of the connector
+	// with the same transactional ID prefix, or "" when there is none. An
+	// event asks it before it starts a new producer to recover from a
+	// failure (see eventRunner.reopen): if another instance runs, the
+	// failure was fencing and this instance stops with ErrFenced instead of
+	// fencing the other in turn. Optional.
+	Others func(ctx context.Context) (string, error)
 }
 
 // Observer is told what the pipeline does, at chunk and window granularity
@@ -101,6 +108,9 @@ type Observer interface {
 	CheckpointCommitted(event string)
 	// TransactionAborted: a transaction was aborted (or failed to commit).
 	TransactionAborted(event string)
+	// TransactionEnded: a transaction ended (committed or not) after it was
+	// open for the duration given.
+	TransactionEnded(event string, open time.Duration)
 	// ReportReady: a submitted report completed after waited.
 	ReportReady(event string, waited time.Duration)
 	// Waiting: the event is idle until the next live window settles.
@@ -114,6 +124,7 @@ type nopObserver struct{}
 func (nopObserver) ChunkCommitted(string, int64, int64, int64) {}
 func (nopObserver) CheckpointCommitted(string)                 {}
 func (nopObserver) TransactionAborted(string)                  {}
+func (nopObserver) TransactionEnded(string, time.Duration)     {}
 func (nopObserver) ReportReady(string, time.Duration)          {}
 func (nopObserver) Waiting(string, time.Time)                  {}
 func (nopObserver) Done(string)                                {}
@@ -211,6 +222,9 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		return nil, err
 	}
 	p.store = checkpoint.NewStore(o.CheckpointTopic, o.Logger, o.Kafka...)
+	// A transaction open on the checkpoint topic ends within the
+	// transaction timeout: the broker aborts it then.
+	p.store.SetWait(o.TransactionTimeout + 30*time.Second)
 	if err := p.store.Ensure(ctx, adm, o.ReplicationFactor); err != nil {
 		return nil, err
 	}
@@ -254,7 +268,7 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 			logger: o.Logger, warnedCols: map[string]bool{}, onWindow: o.OnWindow,
 			policy: policyFor(o, ev), deadLetterTopic: o.DeadLetterTopic,
 			newWriter: newWriter, retry: o.Retry, obs: o.Observer,
-			derived: s == nil, framer: framer,
+			derived: s == nil, framer: framer, others: o.Others,
 			stats: &eventStats{event: ev, startedAt: o.Now()},
 		})
 	}
@@ -326,8 +340,11 @@ func (p *Pipeline) Framing() string { return p.framing }
 // others; its error is returned. A cancelled ctx returns ctx.Err() after
 // every open transaction has been aborted.
 func (p *Pipeline) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	// The events run under a context of their own: when one fails, the
+	// others are stopped with errStopped, never with its error, so that
+	// none of them reports the failure as its own.
+	ectx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 
 	var wg sync.WaitGroup
 	errs := make([]error, len(p.runners))
@@ -338,13 +355,21 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				"window", source.Window{Start: pos.WindowStart, End: pos.WindowEnd}.String(),
 				"done", pos.Done, "rows", pos.Rows, "report", pos.ReportID)
 		}
+		r.committed = pos
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := r.run(ctx, pos)
-			if err != nil && !errors.Is(err, context.Canceled) {
+			err := r.run(ectx, pos)
+			var stopped *stoppedError
+			switch {
+			case err == nil:
+			case errors.As(context.Cause(ectx), &stopped) && stopped.event != r.event:
+				p.logger.Info("event stopped: another event failed", "event", r.event, "failed_event", stopped.event)
+			case ctx.Err() != nil:
+				p.logger.Info("event stopped", "event", r.event)
+			default:
 				errs[i] = err
-				cancel(err)
+				stop(&stoppedError{event: r.event})
 			}
 		}()
 	}
@@ -352,14 +377,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	go func() { wg.Wait(); close(done) }()
 	p.reportProgress(done)
 
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	return ctx.Err()
 }
+
+// stoppedError is the cause the events are stopped with when one of them
+// failed. It does not wrap that event's error: the others must not take it
+// for their own (a 404 of one event's report is not another's).
+type stoppedError struct{ event string }
+
+func (e *stoppedError) Error() string { return "stopped: event " + e.event + " failed" }
 
 // reportProgress logs every event's progress at the configured interval
 // until done is closed.

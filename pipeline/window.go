@@ -28,10 +28,10 @@ type windowRun struct {
 	log    *slog.Logger
 	pos    checkpoint.Position // committed
 
-	digest   checkpoint.Digest // over every row read so far, committed or not
-	verified bool              // the rows skipped on resume matched pos.Digest
-	handled  int64             // rows read and handled in this run (not skipped)
-	last     *source.Row
+	handled int64           // rows read and handled in this run (not skipped)
+	at      source.Position // the source's position after the last row handled
+	file    string          // file and line of the last row handled
+	line    int64
 
 	cur, spare *chunk         // cur is being filled; spare is free or being committed
 	sent       int            // records of cur handed to the producer
@@ -57,54 +57,85 @@ type pendingCommit struct {
 }
 
 // read handles every row of the report, committing full chunks.
+//
+// No transaction stays open while reading waits on the outside world: when
+// the next row is in a link still downloading (rows.Pending), the rows
+// handled so far are committed first, and only then does read wait. The
+// source never waits on the network in Next (see source.Client.Open), so
+// an open transaction waits only on Kafka. A report that must be submitted
+// again ends read with an error wrapping source.ErrResubmit once every row
+// handled is committed.
 func (wr *windowRun) read(ctx context.Context, rows *source.Rows) error {
 	e := wr.e
 	wr.cur, wr.spare = &e.chunks[0], &e.chunks[1]
 	wr.cur.reset()
-	skip := wr.pos.Rows
-	wr.digest, wr.verified = checkpoint.NewDigest, skip == 0
-	for rows.Next() {
-		row := rows.Row()
-		wr.digest = wr.digest.AddRow(row.Fields)
-		if row.Ordinal < skip {
-			if row.Ordinal == skip-1 {
-				if wr.digest != wr.pos.Digest {
-					return &ResumeError{Event: e.event, Window: wr.w, ReportID: wr.report.ID, Committed: skip, Reason: "the rows read again differ from those committed"}
+	for {
+		if rows.Next() {
+			row := rows.Row()
+			if err := wr.handle(ctx, row); err != nil {
+				return err
+			}
+			wr.handled++
+			wr.at, wr.file, wr.line = rows.Position(), row.File, row.Line
+			if err := wr.send(ctx, false); err != nil {
+				return err
+			}
+			if wr.cur.n >= e.limits.Rows || wr.cur.bytes >= e.limits.Bytes {
+				if err := wr.commitFull(ctx); err != nil {
+					return err
 				}
-				wr.verified = true
 			}
 			continue
 		}
-		if err := wr.handle(ctx, row); err != nil {
+		if !rows.Pending() {
+			break
+		}
+		if err := wr.commitNow(ctx); err != nil {
 			return err
 		}
-		wr.handled++
-		wr.last = row
-		if err := wr.send(ctx, false); err != nil {
+		if err := rows.Wait(ctx); err != nil {
 			return err
 		}
-		if wr.cur.n >= e.limits.Rows || wr.cur.bytes >= e.limits.Bytes {
-			if err := wr.commitFull(ctx); err != nil {
-				return err
-			}
+	}
+	err := rows.Err()
+	var re *source.ResumeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &re):
+		return &ResumeError{Event: e.event, Window: wr.w, ReportID: wr.report.ID, Committed: re.Rows, Reason: re.Reason}
+	case errors.Is(err, source.ErrResubmit):
+		if cerr := wr.commitNow(ctx); cerr != nil {
+			return cerr
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("event %s window %s report %s: %w", e.event, wr.w, wr.report.ID, err)
+	return fmt.Errorf("event %s window %s report %s: %w", e.event, wr.w, wr.report.ID, err)
+}
+
+// commitNow commits every row handled so far and waits for the commit:
+// afterwards no transaction is open.
+func (wr *windowRun) commitNow(ctx context.Context) error {
+	if wr.cur.n == 0 {
+		return wr.waitPending()
 	}
-	if !wr.verified {
-		return &ResumeError{Event: e.event, Window: wr.w, ReportID: wr.report.ID, Committed: skip, Reason: "the report now has fewer rows"}
+	if err := wr.commitFull(ctx); err != nil {
+		return err
 	}
-	return nil
+	return wr.waitPending()
 }
 
 // handle converts one row into a record of the current chunk: for the
 // event's topic, or for the dead-letter topic when it cannot be converted
 // and the event's policy allows.
 func (wr *windowRun) handle(ctx context.Context, row *source.Row) error {
-	e, c := wr.e, wr.cur
+	e := wr.e
 	if wr.conv == nil && wr.convErr == nil || !sameHeader(wr.convFor, row.Header) {
-		if e.derived {
+		if e.derived && e.widens(row.Header) {
+			// Publishing the new schema version waits on the registry:
+			// nothing may be open in Kafka meanwhile.
+			if err := wr.commitNow(ctx); err != nil {
+				return err
+			}
 			if err := e.adopt(ctx, row.Header); err != nil {
 				return fmt.Errorf("event %s window %s report %s file %s: %w", e.event, wr.w, wr.report.ID, row.File, err)
 			}
@@ -119,6 +150,7 @@ func (wr *windowRun) handle(ctx context.Context, row *source.Row) error {
 		wr.fileHdr = []byte(row.File)
 	}
 
+	c := wr.cur
 	rec := c.next()
 	var convErr error
 	if wr.conv == nil {
@@ -211,9 +243,9 @@ func (wr *windowRun) position(done bool) (checkpoint.Position, error) {
 	p.Produced += wr.produced
 	p.DeadLettered += wr.dead
 	p.Columns = wr.e.columns
-	if wr.last != nil {
-		p.Rows, p.Digest = wr.last.Ordinal+1, wr.digest
-		p.File, p.Line = wr.last.File, wr.last.Line
+	if wr.handled > 0 {
+		p.Rows, p.Digest = wr.at.Rows, wr.at.Digest
+		p.File, p.Line = wr.file, wr.line
 	}
 	if err := p.Reconcile(); err != nil {
 		return p, fmt.Errorf("event %s window %s report %s: %w", wr.e.event, wr.w, wr.report.ID, err)
@@ -298,6 +330,7 @@ func (wr *windowRun) abort(ctx context.Context, cause error) error {
 	if wr.inTxn {
 		wr.inTxn = false
 		wr.e.obs.TransactionAborted(wr.e.event)
+		wr.e.obs.TransactionEnded(wr.e.event, wr.e.writer.OpenFor())
 		if err := wr.e.writer.Abort(ctx); err != nil {
 			return errors.Join(cause, err)
 		}

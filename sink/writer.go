@@ -24,6 +24,26 @@ import (
 // fenced Writer never writes again.
 var ErrFenced = errors.New("fenced: another connector instance with the same transactional ID took over")
 
+// TimeoutError means the broker aborted the open transaction because it
+// stayed open longer than the transaction timeout, and bumped the producer
+// epoch doing so. It looks like fencing on the wire (an epoch error), but
+// nobody else took over: a new producer with the same transactional ID can
+// go on from the last commit.
+type TimeoutError struct {
+	TransactionalID string
+	// Open is how long the transaction had been open when the error came.
+	Open    time.Duration
+	Timeout time.Duration
+	Err     error
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("transaction of %s aborted by the broker: it was open %s, longer than the transaction timeout %s: %v",
+		e.TransactionalID, e.Open.Round(time.Millisecond), e.Timeout, e.Err)
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
 // WriterConfig configures a Writer.
 type WriterConfig struct {
 	// TransactionalID identifies the producer across restarts.
@@ -42,9 +62,13 @@ type Writer struct {
 	id     string
 	logger *slog.Logger
 
+	timeout time.Duration
+	now     func() time.Time
+
 	mu       sync.Mutex
 	firstErr error // first failed produce of the open transaction
 	inTxn    bool
+	begun    time.Time // when the open transaction began
 	fenced   bool
 	promise  func(*kgo.Record, error)
 }
@@ -67,7 +91,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig, opts ...kgo.Opt) (*Writer,
 	if err != nil {
 		return nil, fmt.Errorf("transactional producer %s: %w", cfg.TransactionalID, err)
 	}
-	w := &Writer{cl: cl, id: cfg.TransactionalID, logger: cfg.Logger}
+	w := &Writer{cl: cl, id: cfg.TransactionalID, logger: cfg.Logger, timeout: cfg.TransactionTimeout, now: time.Now}
 	w.promise = w.onProduced
 	if _, _, err := cl.ProducerID(ctx); err != nil {
 		cl.Close()
@@ -89,8 +113,18 @@ func (w *Writer) Begin() error {
 	if err := w.cl.BeginTransaction(); err != nil {
 		return w.classify(fmt.Errorf("beginning transaction: %w", err))
 	}
-	w.inTxn, w.firstErr = true, nil
+	w.inTxn, w.firstErr, w.begun = true, nil, w.now()
 	return nil
+}
+
+// OpenFor is how long the open transaction has been open (0 if none).
+func (w *Writer) OpenFor() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.inTxn {
+		return 0
+	}
+	return w.now().Sub(w.begun)
 }
 
 // Produce buffers rec in the open transaction. It returns at once (or when
@@ -175,8 +209,25 @@ func (w *Writer) Close(ctx context.Context) error {
 	return err
 }
 
-// classify turns fencing errors into ErrFenced and remembers the state.
+// classify turns fencing errors into ErrFenced and remembers the state,
+// except for an epoch error on a transaction open longer than the
+// transaction timeout: the broker aborted it and bumped the epoch itself,
+// so it becomes a *TimeoutError and the writer is not marked fenced. (A
+// broker measures the timeout from the transaction's first write, which is
+// never before Begin: a transaction open for less than the timeout was not
+// aborted by it.)
 func (w *Writer) classify(err error) error {
+	if IsFenced(err) && w.timeout > 0 {
+		w.mu.Lock()
+		open := time.Duration(0)
+		if !w.begun.IsZero() {
+			open = w.now().Sub(w.begun)
+		}
+		w.mu.Unlock()
+		if open >= w.timeout {
+			return &TimeoutError{TransactionalID: w.id, Open: open, Timeout: w.timeout, Err: err}
+		}
+	}
 	if IsFenced(err) {
 		w.mu.Lock()
 		w.fenced = true
@@ -194,6 +245,10 @@ func (w *Writer) classify(err error) error {
 // transaction in another state only when a newer producer with the same ID
 // has ended it (brokers with KIP-890 answer a fenced EndTxn that way).
 func IsFenced(err error) bool {
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return false
+	}
 	return errors.Is(err, ErrFenced) ||
 		errors.Is(err, kerr.ProducerFenced) ||
 		errors.Is(err, kerr.InvalidProducerEpoch) ||

@@ -230,7 +230,7 @@ func TestDownloadsDoNotCount(t *testing.T) {
 
 		rep, err := c.Get(context.Background(), "r1")
 		require.NoError(t, err)
-		rows, err := collect(t, c.Open(context.Background(), rep))
+		rows, err := collect(t, c.Open(context.Background(), rep, source.Position{}))
 		require.NoError(t, err)
 		assert.Len(t, rows, 3)
 		for _, at := range store.list() {
@@ -338,7 +338,7 @@ func TestLongBudgetedRunSurvives429s(t *testing.T) {
 			wg.Go(func() {
 				for m := range 15 {
 					w := source.Window{Start: first.AddDate(0, m, 0), End: first.AddDate(0, m+1, 0)}
-					rep, err := c.Prepare(context.Background(), fmt.Sprintf("Event-%d", e), w, "", nil)
+					rep, err := c.Prepare(context.Background(), fmt.Sprintf("Event-%d", e), w, "")
 					if !assert.NoError(t, err, "event %d window %s", e, w) {
 						return
 					}

@@ -59,11 +59,15 @@ const (
 	statePending reportState = iota
 	stateReady
 	stateFailed
+	// stateNoLinks is a COMPLETED job without any link: its files may not
+	// be attached yet, or the window may be empty (see Client.Await).
+	stateNoLinks
 )
 
-// state says whether r can be downloaded: the job is COMPLETED and every
-// link is finished (status empty, COMPLETED or SUCCESS) and has an href. A
-// FAILED job, or a completed job with a FAILED or ERROR link, has failed.
+// state says whether r can be downloaded: the job is COMPLETED, it has at
+// least one link, and every link is finished (status empty, COMPLETED or
+// SUCCESS) and has an href. A FAILED job, or a completed job with a FAILED
+// or ERROR link, has failed. Any other job status is pending.
 func (r *Report) state() reportState {
 	switch r.Status {
 	case StatusFailed:
@@ -71,6 +75,9 @@ func (r *Report) state() reportState {
 	case StatusCompleted:
 	default:
 		return statePending
+	}
+	if len(r.Links) == 0 {
+		return stateNoLinks
 	}
 	st := stateReady
 	for _, l := range r.Links {
@@ -117,6 +124,10 @@ func (c *Client) submit(ctx context.Context, log *slog.Logger, event string, w W
 	}
 	const op = "POST /reports/raw"
 	data, err := c.call(ctx, log, EndpointSubmit, op, http.MethodPost, c.base.JoinPath("reports", "raw"), body)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.StatusCode == http.StatusBadRequest {
+		return "", fmt.Errorf("freshchat refused the report of event %s for window %s: %w", event, w, err)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -285,13 +296,17 @@ func (c *Client) transportError(parent, attempt context.Context, what string, er
 
 func (c *Client) apiError(op string, resp *http.Response, data []byte) *APIError {
 	e := &APIError{Op: op, StatusCode: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now())}
+	// Two shapes are seen: {"code": 404, "status": "NOT_FOUND", "message":
+	// "..."} and {"error_code": 5, "message": "No matching event name"}.
 	var body struct {
-		Code    int    `json:"code"`
-		Status  string `json:"status"`
-		Message string `json:"message"`
+		Code      int    `json:"code"`
+		ErrorCode int    `json:"error_code"`
+		Status    string `json:"status"`
+		Message   string `json:"message"`
 	}
 	if json.Unmarshal(data, &body) == nil && (body.Message != "" || body.Status != "") {
 		e.Code, e.Status, e.Message = body.Code, oneLine(c.redact(body.Status), 100), oneLine(c.redact(body.Message), 500)
+		e.ErrorCode = body.ErrorCode
 	} else {
 		e.Message = c.snippet(data)
 	}

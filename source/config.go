@@ -17,6 +17,7 @@ const (
 	DefaultPollMaxInterval = 30 * time.Second
 	DefaultPendingTimeout  = 30 * time.Minute
 	DefaultMaxSubmits      = 5
+	DefaultEmptySettle     = 2 * time.Minute
 	DefaultStallTimeout    = 2 * time.Minute
 	DefaultRetryBase       = 500 * time.Millisecond
 	DefaultRetryMax        = 30 * time.Second
@@ -51,9 +52,12 @@ type ClientConfig struct {
 	// PendingTimeout: a report still not COMPLETED this long after it was
 	// submitted (or resumed) is submitted again.
 	PendingTimeout time.Duration
-	// MaxSubmits bounds the submits of one Prepare call (FAILED reports,
-	// pending timeouts and vanished reports each cost one more submit).
+	// MaxSubmits bounds the submits of one window (FAILED reports, pending
+	// timeouts and vanished reports each cost one more submit).
 	MaxSubmits int
+	// EmptySettle is how long a report must keep answering COMPLETED
+	// without any link before Await takes it as empty (see Await).
+	EmptySettle time.Duration
 	// StallTimeout: an API request without a complete answer, or a download
 	// that receives no byte, for this long is abandoned and retried.
 	StallTimeout time.Duration
@@ -93,8 +97,8 @@ func (c ClientConfig) String() string {
 	if c.BaseURL != nil {
 		base = redactURL(c.BaseURL)
 	}
-	return fmt.Sprintf("ClientConfig{BaseURL: %s, Token: %s, PollInterval: %s, PollMaxInterval: %s, PendingTimeout: %s, MaxSubmits: %d, StallTimeout: %s, LinkRefreshes: %d, Retry: %+v, Budget: %s, TempDir: %q}",
-		base, "[REDACTED]", c.PollInterval, c.PollMaxInterval, c.PendingTimeout, c.MaxSubmits, c.StallTimeout, c.LinkRefreshes, c.Retry, c.Budget, c.TempDir)
+	return fmt.Sprintf("ClientConfig{BaseURL: %s, Token: %s, PollInterval: %s, PollMaxInterval: %s, PendingTimeout: %s, EmptySettle: %s, MaxSubmits: %d, StallTimeout: %s, LinkRefreshes: %d, Retry: %+v, Budget: %s, TempDir: %q}",
+		base, "[REDACTED]", c.PollInterval, c.PollMaxInterval, c.PendingTimeout, c.EmptySettle, c.MaxSubmits, c.StallTimeout, c.LinkRefreshes, c.Retry, c.Budget, c.TempDir)
 }
 
 // GoString is String: %#v must not print the token either.
@@ -115,6 +119,7 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	c.PollMaxInterval = orDefault(c.PollMaxInterval, max(DefaultPollMaxInterval, c.PollInterval))
 	c.PendingTimeout = orDefault(c.PendingTimeout, DefaultPendingTimeout)
 	c.MaxSubmits = orDefault(c.MaxSubmits, DefaultMaxSubmits)
+	c.EmptySettle = orDefault(c.EmptySettle, DefaultEmptySettle)
 	c.StallTimeout = orDefault(c.StallTimeout, DefaultStallTimeout)
 	c.LinkRefreshes = orDefault(c.LinkRefreshes, DefaultLinkRefreshes)
 	c.Retry.Base = orDefault(c.Retry.Base, DefaultRetryBase)
@@ -148,7 +153,7 @@ func (c ClientConfig) validate() error {
 		v    time.Duration
 	}{
 		{"PollInterval", c.PollInterval}, {"PollMaxInterval", c.PollMaxInterval},
-		{"PendingTimeout", c.PendingTimeout}, {"StallTimeout", c.StallTimeout},
+		{"PendingTimeout", c.PendingTimeout}, {"StallTimeout", c.StallTimeout}, {"EmptySettle", c.EmptySettle},
 		{"Retry.Base", c.Retry.Base}, {"Retry.Max", c.Retry.Max},
 	} {
 		if d.v < 0 {

@@ -198,15 +198,20 @@ func (d *download) reset() error {
 	return nil
 }
 
-// refresh replaces the report's links by fresh ones from the API.
+// refresh replaces the report's links by fresh ones from the API. A report
+// that is gone (404), or whose links are no longer all finished or are not
+// the same number, cannot be read on: the error wraps ErrResubmit.
 func (d *download) refresh(ctx context.Context) error {
 	fresh, err := d.c.get(ctx, d.log, d.rep.ID)
+	if errors.Is(err, ErrReportNotFound) {
+		return &ResubmitError{ReportID: d.rep.ID, Reason: fmt.Sprintf("not found (404) while reading link %d", d.idx)}
+	}
 	if err != nil {
 		return fmt.Errorf("fetching fresh links: %w", err)
 	}
 	if fresh.state() != stateReady || len(fresh.Links) != len(d.rep.Links) {
-		return fmt.Errorf("fetching fresh links: the report changed: now %s with %d links, was %d links",
-			describe(fresh), len(fresh.Links), len(d.rep.Links))
+		return &ResubmitError{ReportID: d.rep.ID, Reason: fmt.Sprintf("changed while reading link %d: now %s with %d links, was %d links",
+			d.idx, describe(fresh), len(fresh.Links), len(d.rep.Links))}
 	}
 	d.rep.Links = fresh.Links
 	return nil

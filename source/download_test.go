@@ -114,7 +114,7 @@ func TestDownloadResumesCutBody(t *testing.T) {
 			c, logs := newClient(t, srv.URL, func(c *source.ClientConfig) { c.TempDir = dir; c.Retry.MaxAttempts = 2 })
 
 			rep := &source.Report{ID: "rep-1", Status: "COMPLETED", Links: []source.Link{{Href: signed(srv.URL, "/big.zip")}}}
-			rows, err := collect(t, c.Open(context.Background(), rep))
+			rows, err := collect(t, c.Open(context.Background(), rep, source.Position{}))
 			require.NoError(t, err)
 			checkBig(t, rows, 3000)
 			assert.Equal(t, tt.wantRanges, ranges)
@@ -142,7 +142,7 @@ func TestDownloadResumesStalledBody(t *testing.T) {
 	c, _ := newClient(t, srv.URL, func(c *source.ClientConfig) { c.StallTimeout = 100 * time.Millisecond })
 
 	rep := &source.Report{ID: "rep-1", Status: "COMPLETED", Links: []source.Link{{Href: signed(srv.URL, "/a.csv")}}}
-	rows, err := collect(t, c.Open(context.Background(), rep))
+	rows, err := collect(t, c.Open(context.Background(), rep, source.Position{}))
 	require.NoError(t, err)
 	checkBig(t, rows, 500)
 	assert.EqualValues(t, 2, calls.Load())
@@ -191,7 +191,7 @@ func TestDownloadRefreshesExpiredLink(t *testing.T) {
 	rep := &source.Report{ID: "rep-1", Status: "COMPLETED", Links: []source.Link{
 		{Href: signed(s.url, "/old0")}, {Href: signed(s.url, "/old1")},
 	}}
-	rows, err := collect(t, c.Open(context.Background(), rep))
+	rows, err := collect(t, c.Open(context.Background(), rep, source.Position{}))
 	require.NoError(t, err)
 	assert.Len(t, rows, 2)
 	assert.Equal(t, []int{0, 1}, []int{rows[0].Link, rows[1].Link})
@@ -209,7 +209,7 @@ func TestDownloadRefreshIsBounded(t *testing.T) {
 	c, _ := newClient(t, s.url, func(c *source.ClientConfig) { c.TempDir = dir; c.LinkRefreshes = 2 })
 
 	rep := &source.Report{ID: "rep-1", Status: "COMPLETED", Links: []source.Link{{Href: signed(s.url, "/old0")}, {Href: signed(s.url, "/old1")}}}
-	_, err := collect(t, c.Open(context.Background(), rep))
+	_, err := collect(t, c.Open(context.Background(), rep, source.Position{}))
 	var de *source.DownloadError
 	require.ErrorAs(t, err, &de)
 	assert.Equal(t, http.StatusForbidden, de.StatusCode)
@@ -252,7 +252,7 @@ func TestDownloadServerErrors(t *testing.T) {
 			c, _ := newClient(t, srv.URL, func(c *source.ClientConfig) { c.TempDir = dir })
 
 			rep := &source.Report{ID: "rep-1", Status: "COMPLETED", Links: []source.Link{{Href: signed(srv.URL, "/a")}}}
-			rows, err := collect(t, c.Open(context.Background(), rep))
+			rows, err := collect(t, c.Open(context.Background(), rep, source.Position{}))
 			assert.Equal(t, tt.wantCalls, calls.Load())
 			emptyDir(t, dir)
 			if !tt.wantErr {
@@ -279,7 +279,7 @@ func TestDownloadNetworkErrorIsClean(t *testing.T) {
 	c, logs := newClient(t, srv.URL, nil)
 
 	rep := &source.Report{ID: "rep-1", Status: "COMPLETED", Links: []source.Link{{Href: signed(srv.URL, "/a")}}}
-	_, err := collect(t, c.Open(context.Background(), rep))
+	_, err := collect(t, c.Open(context.Background(), rep, source.Position{}))
 	require.Error(t, err)
 	assert.True(t, source.Retryable(err))
 	assert.ErrorContains(t, err, "(gave up after 4 attempts)")
@@ -305,7 +305,7 @@ func TestDownloadRelativeHrefWithoutAuth(t *testing.T) {
 
 	rep, err := c.Get(context.Background(), "rep-1")
 	require.NoError(t, err)
-	rows, err := collect(t, c.Open(context.Background(), rep))
+	rows, err := collect(t, c.Open(context.Background(), rep, source.Position{}))
 	require.NoError(t, err)
 	assert.Len(t, rows, 1)
 	assert.Equal(t, "", auth.Load(), "download sent the API token")
@@ -318,7 +318,7 @@ func TestDownloadLogsWithoutSignature(t *testing.T) {
 
 	rep := store.report("/a.csv")
 	rep.Event, rep.Window = "Message-Sent", day
-	_, err := collect(t, c.Open(context.Background(), rep))
+	_, err := collect(t, c.Open(context.Background(), rep, source.Position{}))
 	require.NoError(t, err)
 	out := logs.String()
 	assert.Contains(t, out, "downloaded freshchat report link")

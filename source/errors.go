@@ -22,11 +22,34 @@ var (
 	// ErrSubmitsExhausted is wrapped by [Client.Prepare] when a window's
 	// report failed, vanished or stayed pending through MaxSubmits submits.
 	ErrSubmitsExhausted = errors.New("freshchat report never completed")
+	// ErrResubmit is wrapped by the errors of [Client.Await] and [Rows]
+	// that mean the report must be submitted again: it FAILED, vanished
+	// (404 on its GET or its links), stayed pending past PendingTimeout, or
+	// its links turned unfinished again while it was read. See
+	// [ResubmitError].
+	ErrResubmit = errors.New("freshchat report must be submitted again")
 	// errStalled marks a request abandoned after StallTimeout without progress.
 	errStalled = errors.New("no progress within the stall timeout")
 	// errCutDownload marks a download body shorter than announced.
 	errCutDownload = errors.New("download cut short")
 )
+
+// ResubmitError says why a report must be submitted again.
+type ResubmitError struct {
+	ReportID string
+	// Reason is the report's last state, e.g. "FAILED", "not found (404)"
+	// or "PENDING after 30m0s".
+	Reason string
+}
+
+func (e *ResubmitError) Error() string {
+	return fmt.Sprintf("freshchat report %s must be submitted again: %s", e.ReportID, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrResubmit) true.
+func (e *ResubmitError) Is(target error) bool { return target == ErrResubmit }
+
+func (e *ResubmitError) retryable() bool { return false }
 
 // APIError is a non-2xx answer of the Freshchat API. Its text never contains
 // the API token.
@@ -42,6 +65,9 @@ type APIError struct {
 	Code    int
 	Status  string
 	Message string
+	// ErrorCode is the "error_code" of the API's other error shape
+	// {"error_code": 5, "message": "No matching event name"}, or 0.
+	ErrorCode int
 	// RetryAfter is the wait the server asked for (Retry-After), or 0.
 	RetryAfter time.Duration
 }
@@ -56,6 +82,9 @@ func (e *APIError) Error() string {
 	s := fmt.Sprintf("freshchat API %s: %d %s", e.Op, e.StatusCode, status)
 	if e.Message != "" {
 		s += ": " + e.Message
+	}
+	if e.ErrorCode != 0 {
+		s += fmt.Sprintf(" (error_code %d)", e.ErrorCode)
 	}
 	if h := e.hint(); h != "" {
 		s += " (" + h + ")"

@@ -31,7 +31,7 @@ func FuzzRows(f *testing.F) {
 		var all []got
 		var lastLine int64
 		var lastHeader *string
-		for rows.Next() {
+		for rows.WaitNext(context.Background()) {
 			r := rows.Row()
 			if r.Ordinal != int64(len(all)) {
 				t.Fatalf("row %d has ordinal %d", len(all), r.Ordinal)

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -174,7 +175,7 @@ func (g gotRow) String() string {
 func collect(t *testing.T, rows *source.Rows) ([]gotRow, error) {
 	t.Helper()
 	var out []gotRow
-	for rows.Next() {
+	for rows.WaitNext(context.Background()) {
 		r := rows.Row()
 		out = append(out, gotRow{
 			Ordinal: r.Ordinal, Link: r.Link, File: r.File, Line: r.Line,

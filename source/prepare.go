@@ -4,31 +4,103 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 )
 
-// Prepare returns a COMPLETED report (every link downloadable) for event and
-// w.
+// emptyPolls is how many answers "COMPLETED without links" Await needs, on
+// top of EmptySettle having passed, before it takes a report as empty.
+const emptyPolls = 3
+
+// Await polls report id of event and w until it can be read, and returns
+// it: the job is COMPLETED, it has at least one link, and every link is
+// finished and has an href.
 //
-// If resumeID is not empty it first GETs that report, so that a restart
-// resumes the in-flight report instead of submitting anew: a completed one is
-// returned at once, a pending one is polled, and a report that is gone (404)
-// or FAILED is replaced by a new submit.
+// A report that FAILED, vanished (404) or is still not ready PendingTimeout
+// after Await began is not waited for any longer: the error wraps
+// [ErrResubmit] (a [*ResubmitError] saying why), and the caller decides
+// whether to submit again. Any job status Await does not know counts as
+// pending. Other errors (API errors, spent transient retries, ctx) are
+// returned as they are: see [Retryable].
 //
-// After every successful submit Prepare calls onSubmit(ctx, id) before it
-// polls (the caller commits a checkpoint there, so that a restart resumes
-// this id); an error from onSubmit aborts Prepare. onSubmit may be nil.
+// A COMPLETED job without any link is ambiguous: its files may not be
+// attached yet, or its window may hold no rows. Await polls it on and takes
+// it as empty (a report with no links and no rows) only once it has
+// answered so at least three times, spread over at least EmptySettle; an
+// answer with links in between starts the count again. A report whose
+// files take longer than EmptySettle to be attached would be taken as
+// empty: EmptySettle is the bound of that risk (see the README).
 //
 // Polls wait PollInterval, then 1.5 times longer each time, up to
-// PollMaxInterval. A report that FAILED, vanished (404), or is still not
-// ready PendingTimeout after its submit (or its resumption) is submitted
-// again. Once MaxSubmits submits are spent the error wraps
-// [ErrSubmitsExhausted] and names the event, the window and the last status.
-// Other errors (API errors, spent transient retries, ctx) are returned as
-// they are: see [Retryable].
-func (c *Client) Prepare(ctx context.Context, event string, w Window, resumeID string, onSubmit func(ctx context.Context, id string) error) (*Report, error) {
+// PollMaxInterval. The first GET waits PollInterval when fresh is set (a
+// report just submitted), else it happens at once (a report resumed).
+func (c *Client) Await(ctx context.Context, event string, w Window, id string, fresh bool) (*Report, error) {
+	log := c.log.With("event", event, "window", w.String(), "report", id)
+	started := c.cfg.Now()
+	interval := c.cfg.PollInterval
+	grow := func() { interval = min(time.Duration(float64(interval)*1.5), c.cfg.PollMaxInterval) }
+	if fresh {
+		if err := wait(ctx, interval); err != nil {
+			return nil, err
+		}
+		grow()
+	} else {
+		log.Info("resuming freshchat report")
+	}
+	var noLinksSince time.Time
+	noLinks := 0
+	for {
+		rep, err := c.get(ctx, log, id)
+		switch {
+		case errors.Is(err, ErrReportNotFound):
+			return nil, &ResubmitError{ReportID: id, Reason: "not found (404)"}
+		case err != nil:
+			return nil, err
+		}
+		rep.Event, rep.Window = event, w
+		now := c.cfg.Now()
+		switch rep.state() {
+		case stateReady:
+			log.Info("freshchat report completed", "links", len(rep.Links))
+			return rep, nil
+		case stateFailed:
+			return nil, &ResubmitError{ReportID: id, Reason: describe(rep)}
+		case stateNoLinks:
+			if noLinks == 0 {
+				noLinksSince = now
+			}
+			noLinks++
+			if noLinks >= emptyPolls && now.Sub(noLinksSince) >= c.cfg.EmptySettle {
+				log.Warn("freshchat report completed without any link through the settle time: taken as an empty window",
+					"answers", noLinks, "settle", c.cfg.EmptySettle.String())
+				return rep, nil
+			}
+			log.Debug("freshchat report completed without links yet: polling again before taking it as empty",
+				"answers", noLinks, "settle", c.cfg.EmptySettle.String())
+		default:
+			noLinks = 0
+		}
+		if waited := now.Sub(started); waited >= c.cfg.PendingTimeout {
+			return nil, &ResubmitError{ReportID: id, Reason: fmt.Sprintf("%s after %s", describe(rep), waited.Round(time.Millisecond))}
+		}
+		log.Debug("freshchat report not ready", "status", describe(rep), "next_poll", interval)
+		if err := wait(ctx, interval); err != nil {
+			return nil, err
+		}
+		grow()
+	}
+}
+
+// Prepare returns a readable report for event and w: it submits one (or,
+// when resumeID is not empty, first awaits that report) and awaits it,
+// submitting again whenever Await says so, at most MaxSubmits times. Then
+// the error wraps [ErrSubmitsExhausted] and names the event, the window and
+// the last reason.
+//
+// Prepare records nothing: a caller that must resume an in-flight report
+// after a restart calls Submit and Await itself and records the report ID
+// in between, as the pipeline does.
+func (c *Client) Prepare(ctx context.Context, event string, w Window, resumeID string) (*Report, error) {
 	log := c.log.With("event", event, "window", w.String())
 	if strings.TrimSpace(event) == "" {
 		return nil, errors.New("freshchat prepare: event name is empty")
@@ -36,82 +108,43 @@ func (c *Client) Prepare(ctx context.Context, event string, w Window, resumeID s
 	if err := w.Validate(); err != nil {
 		return nil, fmt.Errorf("freshchat prepare %s: %w", event, err)
 	}
-
-	id, lastID, lastStatus := resumeID, "", ""
-	submits := 0
+	id, submits := resumeID, 0
+	var last *ResubmitError
 	for {
+		fresh := false
 		if id == "" {
 			if submits >= c.cfg.MaxSubmits {
-				return nil, fmt.Errorf("%w: event %s, window %s: gave up after %s; last report %s: %s",
-					ErrSubmitsExhausted, event, w, plural(submits, "submit"), lastID, lastStatus)
+				return nil, c.Exhausted(event, w, submits, last)
 			}
 			var err error
 			if id, err = c.submit(ctx, log, event, w); err != nil {
 				return nil, err
 			}
-			submits++
-			if onSubmit != nil {
-				if err := onSubmit(ctx, id); err != nil {
-					return nil, fmt.Errorf("freshchat report %s for event %s, window %s submitted, but recording it failed: %w", id, event, w, err)
-				}
-			}
-		} else {
-			log.Info("resuming freshchat report", "report", id)
+			submits, fresh = submits+1, true
 		}
-
-		rep, status, err := c.poll(ctx, log.With("report", id), id, submits > 0)
-		if err != nil {
-			return nil, err
+		rep, err := c.Await(ctx, event, w, id, fresh)
+		if !errors.As(err, &last) {
+			return rep, err
 		}
-		if rep != nil {
-			rep.Event, rep.Window = event, w
-			return rep, nil
-		}
-		log.Warn("freshchat report did not complete, submitting again", "report", id, "status", status,
+		log.Warn("freshchat report did not complete, submitting again", "report", id, "reason", last.Reason,
 			"submits", submits, "max_submits", c.cfg.MaxSubmits)
-		id, lastID, lastStatus = "", id, status
+		id = ""
 	}
 }
 
-// poll GETs report id until it is ready (returned), or it failed, vanished
-// or stayed pending past PendingTimeout (nil report and a status describing
-// why). The first GET waits PollInterval if delayFirst (a fresh submit),
-// else it happens at once (a resumed report); each later wait is 1.5 times
-// the previous one, up to PollMaxInterval.
-func (c *Client) poll(ctx context.Context, log *slog.Logger, id string, delayFirst bool) (*Report, string, error) {
-	started := c.cfg.Now()
-	interval := c.cfg.PollInterval
-	grow := func() { interval = min(time.Duration(float64(interval)*1.5), c.cfg.PollMaxInterval) }
-	if delayFirst {
-		if err := wait(ctx, interval); err != nil {
-			return nil, "", err
-		}
-		grow()
+// MaxSubmits is how many reports may be submitted for one window.
+func (c *Client) MaxSubmits() int { return c.cfg.MaxSubmits }
+
+// Exhausted is the error for a window whose submits are spent: it wraps
+// [ErrSubmitsExhausted] and names the event, the window, the submits and
+// the last reason to submit again (last may be nil).
+func (c *Client) Exhausted(event string, w Window, submits int, last *ResubmitError) error {
+	reason := "unknown"
+	if last != nil {
+		reason = fmt.Sprintf("report %s: %s", last.ReportID, last.Reason)
 	}
-	for {
-		rep, err := c.get(ctx, log, id)
-		switch {
-		case errors.Is(err, ErrReportNotFound):
-			return nil, "not found (404)", nil
-		case err != nil:
-			return nil, "", err
-		}
-		switch rep.state() {
-		case stateReady:
-			log.Info("freshchat report completed", "links", len(rep.Links))
-			return rep, rep.Status, nil
-		case stateFailed:
-			return nil, describe(rep), nil
-		}
-		if waited := c.cfg.Now().Sub(started); waited >= c.cfg.PendingTimeout {
-			return nil, fmt.Sprintf("%s after %s", describe(rep), waited.Round(time.Millisecond)), nil
-		}
-		log.Debug("freshchat report not ready", "status", describe(rep), "next_poll", interval)
-		if err := wait(ctx, interval); err != nil {
-			return nil, "", err
-		}
-		grow()
-	}
+	return fmt.Errorf("%w: event %s, window %s: gave up after %s (at most freshchat.max_submits = %d per window); last %s",
+		ErrSubmitsExhausted, event, w, plural(submits, "submit"), c.cfg.MaxSubmits, reason)
 }
 
 // describe is a report's status for messages, with unfinished link statuses.
@@ -119,6 +152,9 @@ func describe(r *Report) string {
 	s := r.Status
 	if s == "" {
 		s = "no status"
+	}
+	if s == StatusCompleted && len(r.Links) == 0 {
+		return s + " (no links yet)"
 	}
 	var links []string
 	for i, l := range r.Links {

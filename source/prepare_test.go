@@ -2,7 +2,6 @@ package source_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -24,7 +23,7 @@ type fakeJobs struct {
 	mu     sync.Mutex
 	script map[string][]string
 	gets   map[string]int
-	events []string // "submit r1", "get r1", "onSubmit r1" in order
+	events []string // "submit r1", "get r1" in order
 	srv    string
 }
 
@@ -112,7 +111,7 @@ func TestPrepare(t *testing.T) {
 		{
 			name:   "submit, record, poll until completed",
 			script: map[string][]string{"r1": {"PENDING", "PENDING", "IN_PROGRESS", "COMPLETED"}},
-			want:   []string{"submit r1", "onSubmit r1", "get r1"},
+			want:   []string{"submit r1", "get r1"},
 			wantID: "r1",
 		},
 		{
@@ -133,46 +132,46 @@ func TestPrepare(t *testing.T) {
 			name:     "resumed report gone (404): submit anew",
 			script:   map[string][]string{"old": {"404"}, "r1": {"COMPLETED"}},
 			resumeID: "old",
-			want:     []string{"get old", "submit r1", "onSubmit r1", "get r1"},
+			want:     []string{"get old", "submit r1", "get r1"},
 			wantID:   "r1",
 		},
 		{
 			name:     "resumed report FAILED: submit anew",
 			script:   map[string][]string{"old": {"FAILED"}, "r1": {"COMPLETED"}},
 			resumeID: "old",
-			want:     []string{"get old", "submit r1", "onSubmit r1", "get r1"},
+			want:     []string{"get old", "submit r1", "get r1"},
 			wantID:   "r1",
 		},
 		{
 			name:   "FAILED: submit again",
 			script: map[string][]string{"r1": {"PENDING", "FAILED"}, "r2": {"COMPLETED"}},
-			want:   []string{"submit r1", "onSubmit r1", "get r1", "submit r2", "onSubmit r2", "get r2"},
+			want:   []string{"submit r1", "get r1", "submit r2", "get r2"},
 			wantID: "r2",
 		},
 		{
 			name:   "report vanishes while pending: submit again",
 			script: map[string][]string{"r1": {"PENDING", "404"}, "r2": {"COMPLETED"}},
-			want:   []string{"submit r1", "onSubmit r1", "get r1", "submit r2", "onSubmit r2", "get r2"},
+			want:   []string{"submit r1", "get r1", "submit r2", "get r2"},
 			wantID: "r2",
 		},
 		{
 			name:   "a completed job waits for its links",
 			script: map[string][]string{"r1": {"LINK_IN_PROGRESS", "LINK_IN_PROGRESS", "COMPLETED"}},
-			want:   []string{"submit r1", "onSubmit r1", "get r1"},
+			want:   []string{"submit r1", "get r1"},
 			wantID: "r1",
 		},
 		{
 			name:   "pending past PendingTimeout: submit again",
 			script: map[string][]string{"r1": {"PENDING"}, "r2": {"PENDING", "COMPLETED"}},
 			mod:    func(c *source.ClientConfig) { c.PendingTimeout = 30 * time.Millisecond },
-			want:   []string{"submit r1", "onSubmit r1", "get r1", "submit r2", "onSubmit r2", "get r2"},
+			want:   []string{"submit r1", "get r1", "submit r2", "get r2"},
 			wantID: "r2",
 		},
 		{
 			name:   "MaxSubmits spent",
 			script: map[string][]string{"r1": {"FAILED"}, "r2": {"FAILED"}, "r3": {"FAILED"}},
-			want: []string{"submit r1", "onSubmit r1", "get r1", "submit r2", "onSubmit r2", "get r2",
-				"submit r3", "onSubmit r3", "get r3"},
+			want: []string{"submit r1", "get r1", "submit r2", "get r2",
+				"submit r3", "get r3"},
 			wantErr: []string{"event Message-Sent", "window 2024-01-01T00:00:00.000Z/2024-01-02T00:00:00.000Z",
 				"gave up after 3 submits", "last report r3: FAILED"},
 		},
@@ -180,8 +179,8 @@ func TestPrepare(t *testing.T) {
 			name:    "MaxSubmits spent on pending timeouts",
 			script:  map[string][]string{"r1": {"PENDING"}},
 			mod:     func(c *source.ClientConfig) { c.MaxSubmits = 1; c.PendingTimeout = 20 * time.Millisecond },
-			want:    []string{"submit r1", "onSubmit r1", "get r1"},
-			wantErr: []string{"gave up after 1 submit;", "last report r1: PENDING after"},
+			want:    []string{"submit r1", "get r1"},
+			wantErr: []string{"gave up after 1 submit ", "last report r1: PENDING after"},
 		},
 	}
 	for _, tt := range tests {
@@ -190,10 +189,7 @@ func TestPrepare(t *testing.T) {
 			f := newFakeJobs(t, tt.script)
 			c, _ := newClient(t, f.srv, tt.mod)
 
-			rep, err := c.Prepare(context.Background(), "Message-Sent", day, tt.resumeID, func(ctx context.Context, id string) error {
-				f.record("onSubmit " + id)
-				return nil
-			})
+			rep, err := c.Prepare(context.Background(), "Message-Sent", day, tt.resumeID)
 			assert.Equal(t, tt.want, compact(f.log()))
 			if len(tt.wantErr) > 0 {
 				require.ErrorIs(t, err, source.ErrSubmitsExhausted)
@@ -214,18 +210,6 @@ func TestPrepare(t *testing.T) {
 	}
 }
 
-func TestPrepareOnSubmitErrorAborts(t *testing.T) {
-	t.Parallel()
-	f := newFakeJobs(t, map[string][]string{"r1": {"COMPLETED"}})
-	c, _ := newClient(t, f.srv, nil)
-	boom := errors.New("checkpoint store down")
-
-	_, err := c.Prepare(context.Background(), "CSAT-Score", day, "", func(ctx context.Context, id string) error { return boom })
-	require.ErrorIs(t, err, boom)
-	assert.ErrorContains(t, err, "r1")
-	assert.Equal(t, []string{"submit r1"}, f.log(), "no poll after a failed checkpoint")
-}
-
 func TestPrepareStopsOnAPIError(t *testing.T) {
 	t.Parallel()
 	srv := server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -233,7 +217,7 @@ func TestPrepareStopsOnAPIError(t *testing.T) {
 	}))
 	c, _ := newClient(t, srv.URL, nil)
 
-	_, err := c.Prepare(context.Background(), "Message-Sent", day, "", nil)
+	_, err := c.Prepare(context.Background(), "Message-Sent", day, "")
 	var ae *source.APIError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 401, ae.StatusCode)
@@ -247,7 +231,7 @@ func TestPrepareHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 
-	_, err := c.Prepare(ctx, "Message-Sent", day, "", nil)
+	_, err := c.Prepare(ctx, "Message-Sent", day, "")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
@@ -273,16 +257,16 @@ func TestPreparePollsWithGrowingIntervals(t *testing.T) {
 			writeJSON(w, 200, map[string]any{"id": "r1", "status": "PENDING"})
 			return
 		}
-		writeJSON(w, 200, completedJSON("r1"))
+		writeJSON(w, 200, completedJSON("r1", signed("https://s3.example", "/r1.zip")))
 	})
 	srv := server(t, mux)
 	c, _ := newClient(t, srv.URL, func(c *source.ClientConfig) {
 		c.PollInterval, c.PollMaxInterval = 20*time.Millisecond, 45*time.Millisecond
 	})
 
-	rep, err := c.Prepare(context.Background(), "Message-Sent", day, "", nil)
+	rep, err := c.Prepare(context.Background(), "Message-Sent", day, "")
 	require.NoError(t, err)
-	assert.Empty(t, rep.Links)
+	assert.Len(t, rep.Links, 1)
 	// submit, then polls after 20ms, 30ms, 45ms (capped), 45ms, 45ms.
 	want := []time.Duration{20, 30, 45, 45, 45}
 	require.Len(t, times, len(want)+1)

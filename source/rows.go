@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 )
@@ -41,13 +42,46 @@ type Row struct {
 	Fields []string
 }
 
+// Position is where the reading of a report stands: Rows rows of report
+// ReportID have been read (the next row's Ordinal is Rows), Digest chains
+// them (see [checkpoint.Digest]), and Link is the link of the last one. A
+// position is a value: store it, and give it to [Client.Open] to resume
+// reading the same report, or a new report of the same window, after it.
+type Position struct {
+	ReportID string
+	Link     int
+	Rows     int64
+	Digest   checkpoint.Digest
+}
+
+// ResumeError means a report read again from a [Position] does not hold the
+// rows the position accounts for: the rows before it differ, or there are
+// fewer of them. Reading it further would lose or double rows.
+type ResumeError struct {
+	ReportID string
+	// Rows is the number of rows the position accounts for.
+	Rows   int64
+	Reason string
+}
+
+func (e *ResumeError) Error() string {
+	return fmt.Sprintf("freshchat report %s does not match the %d rows read before: %s", e.ReportID, e.Rows, e.Reason)
+}
+
+func (e *ResumeError) retryable() bool { return false }
+
 // Rows streams the rows of a completed report; see [Client.Open]. A Rows is
 // not safe for concurrent use.
 type Rows struct {
-	ctx   context.Context
-	log   *slog.Logger
-	rep   Report // private copy: links are replaced when they expire
-	fetch func(ctx context.Context, link int) (*linkBody, error)
+	ctx    context.Context
+	cancel context.CancelFunc // stops the download in flight
+	log    *slog.Logger
+	id     string // report ID
+	nLinks int
+	from   Position // rows below from.Rows are read and checked, not returned
+	pos    Position // rows read so far, skipped ones included
+	fetch  func(ctx context.Context, link int) (*linkBody, error)
+	ahead  *download1 // the download of link+1, in flight or finished
 
 	link  int       // index of the current link, -1 before the first
 	body  *linkBody // the current link's body; nil between links
@@ -60,17 +94,36 @@ type Rows struct {
 	file   string
 
 	row     Row
-	ordinal int64
 	err     error
 	done    bool
+	pending bool // Next stopped because link+1 is still downloading
 	closed  bool
 }
 
-// Open streams every row of every link of a completed report r, in link
-// order, then file order inside each zip, then line order. Links are
-// downloaded one at a time, when reading reaches them, into a temp file in
-// TempDir (memory does not grow with the report's size); see Prepare for
-// what makes a report complete.
+// download1 is the background download of one link.
+type download1 struct {
+	link int
+	done chan struct{}
+	body *linkBody // set with err before done is closed
+	err  error
+}
+
+// Open streams every row of every link of a completed report r after
+// position from (the zero Position reads from the first row), in link
+// order, then file order inside each zip, then line order.
+//
+// Links are spooled into temp files in TempDir (memory does not grow with
+// the report's size) by one background download at a time, one link ahead
+// of reading: while link i is read, link i+1 downloads. [Rows.Next] never
+// waits for the network: when the next row is in a link that is still
+// downloading it returns false and [Rows.Pending] reports true; call
+// [Rows.Wait] and then Next again. A caller that must not wait on the
+// outside world at some moment (with a Kafka transaction open, say) thus
+// always knows when it is about to.
+//
+// Rows below from.Rows are read, chained into the digest and compared with
+// from.Digest, but not returned: a report that does not hold them any more
+// ends the iteration with a [*ResumeError].
 //
 // A link's body is read by its magic bytes: a zip (every file entry, in
 // archive order, each with its own header row; directories and __MACOSX
@@ -78,14 +131,36 @@ type Rows struct {
 // encoding/csv (RFC 4180: CRLF or LF, quoted commas, doubled quotes, embedded
 // newlines; strict quotes; any number of fields per record). The first
 // record of a file is its header; empty files, files with only a header and
-// blank lines yield no rows.
+// blank lines yield no rows. A report without links has no rows.
 //
 // Errors (download, archive, CSV syntax) end the iteration and are reported
-// by [Rows.Err]. The caller must call [Rows.Close].
-func (c *Client) Open(ctx context.Context, r *Report) *Rows {
-	rows := &Rows{ctx: ctx, log: c.log, link: -1}
+// by [Rows.Err]; a report that vanished or changed while it was read gives
+// an error wrapping [ErrResubmit]. The caller must call [Rows.Close].
+func (c *Client) Open(ctx context.Context, r *Report, from Position) *Rows {
+	ctx, cancel := context.WithCancel(ctx)
+	rows := &Rows{ctx: ctx, cancel: cancel, log: c.log, link: -1, from: from}
+	rows.pos.Digest = checkpoint.NewDigest
+	if r == nil {
+		rows.err = errors.New("freshchat open: report is nil")
+		return rows
+	}
+	rep := *r // the downloads' own copy: links are replaced when they expire
+	rep.Links = slices.Clone(r.Links)
+	rows.id, rows.nLinks = r.ID, len(r.Links)
+	rows.pos.ReportID = r.ID
+	rows.log = c.log.With("report", r.ID)
+	if r.Event != "" {
+		rows.log = c.log.With("event", r.Event, "window", r.Window.String(), "report", r.ID)
+	}
+	if st := r.state(); st != stateReady && st != stateNoLinks {
+		rows.err = fmt.Errorf("freshchat report %s is not ready to read: %s", r.ID, describe(r))
+		return rows
+	}
+	if from.Rows > 0 && from.ReportID != "" && from.ReportID != r.ID {
+		rows.log.Info("reading a new report of the window: the rows read before are checked against it", "rows_read_before", from.Rows, "previous_report", from.ReportID)
+	}
 	rows.fetch = func(ctx context.Context, link int) (*linkBody, error) {
-		f, size, err := c.download(ctx, rows.log, &rows.rep, link)
+		f, size, err := c.download(ctx, rows.log, &rep, link)
 		if err != nil {
 			return nil, err
 		}
@@ -98,39 +173,51 @@ func (c *Client) Open(ctx context.Context, r *Report) *Rows {
 			return nil
 		}}, nil
 	}
-	if r == nil {
-		rows.err = errors.New("freshchat open: report is nil")
-		return rows
-	}
-	rows.rep = *r
-	rows.rep.Links = slices.Clone(r.Links)
-	rows.log = c.log.With("report", r.ID)
-	if r.Event != "" {
-		rows.log = c.log.With("event", r.Event, "window", r.Window.String(), "report", r.ID)
-	}
-	if r.state() != stateReady {
-		rows.err = fmt.Errorf("freshchat report %s is not ready to read: %s", r.ID, describe(r))
-	}
+	rows.startAhead(0)
 	return rows
 }
 
-// Next advances to the next row. It returns false at the end of the report
-// or on an error (see Err); temp files are removed as soon as a link is
+// startAhead starts downloading link in the background, if it exists.
+func (r *Rows) startAhead(link int) {
+	if link >= r.nLinks {
+		return
+	}
+	d := &download1{link: link, done: make(chan struct{})}
+	r.ahead = d
+	go func() {
+		defer close(d.done)
+		d.body, d.err = r.fetch(r.ctx, link)
+	}()
+}
+
+// Next advances to the next row. It returns false at the end of the report,
+// on an error (see Err), or when the next row needs a link that is still
+// downloading (see Pending). Temp files are removed as soon as a link is
 // read or reading stops.
 func (r *Rows) Next() bool {
+	r.pending = false
 	if r.err != nil || r.done || r.closed {
 		return false
 	}
 	for {
 		if r.csv == nil {
 			ok, err := r.nextFile()
+			if errors.Is(err, errPending) {
+				r.pending = true
+				return false
+			}
 			if err != nil {
 				r.fail(err)
 				return false
 			}
 			if !ok {
-				r.done = true
 				r.releaseLink()
+				if r.pos.Rows < r.from.Rows {
+					r.fail(&ResumeError{ReportID: r.id, Rows: r.from.Rows,
+						Reason: fmt.Sprintf("the report now has %d rows", r.pos.Rows)})
+					return false
+				}
+				r.done = true
 				return false
 			}
 		}
@@ -140,16 +227,45 @@ func (r *Rows) Next() bool {
 			continue
 		}
 		if err != nil {
-			r.fail(fmt.Errorf("freshchat report %s, %s: %w", r.rep.ID, r.file, unreadable(err)))
+			r.fail(fmt.Errorf("freshchat report %s, %s: %w", r.id, r.file, unreadable(err)))
 			return false
 		}
 		if len(rec) == 1 && len(r.header) > 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a line of white space
 		}
+		ord := r.pos.Rows
+		r.pos.Rows++
+		r.pos.Digest = r.pos.Digest.AddRow(rec)
+		r.pos.Link = r.link
+		if ord < r.from.Rows {
+			if ord == r.from.Rows-1 && r.pos.Digest != r.from.Digest {
+				r.fail(&ResumeError{ReportID: r.id, Rows: r.from.Rows, Reason: "the rows read again differ from those read before"})
+				return false
+			}
+			continue
+		}
 		line, _ := r.csv.FieldPos(0)
-		r.row = Row{Ordinal: r.ordinal, Link: r.link, File: r.file, Line: int64(line), Header: r.header, Fields: rec}
-		r.ordinal++
+		r.row = Row{Ordinal: ord, Link: r.link, File: r.file, Line: int64(line), Header: r.header, Fields: rec}
 		return true
+	}
+}
+
+// WaitNext is Next for a reader that may wait on the network at any row
+// (nothing of its own is open meanwhile): it waits for the download the
+// next row needs instead of returning false. A ctx that ends stops it with
+// ctx's cause as Err.
+func (r *Rows) WaitNext(ctx context.Context) bool {
+	for {
+		if r.Next() {
+			return true
+		}
+		if !r.pending {
+			return false
+		}
+		if err := r.Wait(ctx); err != nil {
+			r.fail(err)
+			return false
+		}
 	}
 }
 
@@ -157,16 +273,50 @@ func (r *Rows) Next() bool {
 // they are valid only until the next call to Next; copy what must outlive it.
 func (r *Rows) Row() *Row { return &r.row }
 
+// Position returns where reading stands: after the current row (after the
+// rows skipped, before the first Next that returned true).
+func (r *Rows) Position() Position { return r.pos }
+
+// Pending reports whether the last Next returned false only because the
+// next row is in a link still downloading: call Wait, then Next again.
+func (r *Rows) Pending() bool { return r.pending }
+
+// Wait blocks until the link the next row needs has downloaded (or failed:
+// Next then reports the failure) or ctx ends (its error is returned).
+func (r *Rows) Wait(ctx context.Context) error {
+	if r.ahead == nil {
+		return nil
+	}
+	select {
+	case <-r.ahead.done:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
 // Err returns the error that ended the iteration, or nil at a clean end.
-// [Retryable] tells whether reading the report again may succeed.
+// [Retryable] tells whether reading the report again may succeed; an error
+// wrapping [ErrResubmit] says a new report must be submitted.
 func (r *Rows) Err() error { return r.err }
 
-// Close stops the iteration and removes temp files. It may be called more
-// than once.
+// Close stops the iteration, stops the download in flight and removes temp
+// files. It may be called more than once.
 func (r *Rows) Close() error {
 	r.closed = true
 	r.closeFile()
-	return r.releaseLink()
+	err := r.releaseLink()
+	if r.cancel != nil {
+		r.cancel()
+	}
+	if d := r.ahead; d != nil {
+		r.ahead = nil
+		<-d.done
+		if d.body != nil {
+			err = errors.Join(err, d.body.release())
+		}
+	}
+	return err
 }
 
 func (r *Rows) fail(err error) {
@@ -175,8 +325,12 @@ func (r *Rows) fail(err error) {
 	r.releaseLink()
 }
 
-// nextFile opens the next non-empty file, downloading the next link when the
-// current one is used up. It returns false after the last file.
+// errPending is nextFile's word for "the next link is still downloading".
+var errPending = errors.New("next link still downloading")
+
+// nextFile opens the next non-empty file, taking the next link's download
+// when the current one is used up (errPending while it is not finished). It
+// returns false after the last file.
 func (r *Rows) nextFile() (bool, error) {
 	for {
 		if r.zr != nil {
@@ -189,7 +343,7 @@ func (r *Rows) nextFile() (bool, error) {
 				name := fmt.Sprintf("link%d/%s", r.link, zf.Name)
 				rc, err := zf.Open()
 				if err != nil {
-					return false, fmt.Errorf("freshchat report %s, %s: %w", r.rep.ID, name, unreadable(err))
+					return false, fmt.Errorf("freshchat report %s, %s: %w", r.id, name, unreadable(err))
 				}
 				// Inflate on another core, ahead of the CSV parser.
 				if ok, err := r.startFile(newReadahead(rc), name); ok || err != nil {
@@ -200,14 +354,26 @@ func (r *Rows) nextFile() (bool, error) {
 		if err := r.releaseLink(); err != nil {
 			return false, err
 		}
-		if r.link+1 >= len(r.rep.Links) {
+		if r.link+1 >= r.nLinks {
 			return false, nil
 		}
-		r.link++
 		if err := context.Cause(r.ctx); err != nil {
 			return false, err
 		}
-		if ok, err := r.openLink(); ok || err != nil {
+		d := r.ahead
+		select {
+		case <-d.done:
+		default:
+			return false, errPending
+		}
+		r.ahead = nil
+		if d.err != nil {
+			return false, d.err
+		}
+		r.link = d.link
+		r.body = d.body
+		r.startAhead(r.link + 1)
+		if ok, err := r.openBody(d.body); ok || err != nil {
 			return ok, err
 		}
 	}
@@ -221,17 +387,6 @@ type linkBody struct {
 	release func() error // frees the body (closes and removes the temp file)
 }
 
-// openLink fetches the current link and, for a zip, prepares its entries
-// (returning false); for gzip or plain CSV it starts the single file.
-func (r *Rows) openLink() (bool, error) {
-	b, err := r.fetch(r.ctx, r.link)
-	if err != nil {
-		return false, err
-	}
-	r.body = b
-	return r.openBody(b)
-}
-
 // openBody reads a link's body by its magic bytes: a zip, a gzip stream, or
 // else a plain CSV.
 func (r *Rows) openBody(b *linkBody) (bool, error) {
@@ -242,7 +397,7 @@ func (r *Rows) openBody(b *linkBody) (bool, error) {
 	case bytes.HasPrefix(m, []byte("PK\x03\x04")) || bytes.HasPrefix(m, []byte("PK\x05\x06")):
 		zr, err := zip.NewReader(b, b.size)
 		if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // names are never used as paths
-			return false, fmt.Errorf("freshchat report %s, %s: reading zip: %w", r.rep.ID, name, unreadable(err))
+			return false, fmt.Errorf("freshchat report %s, %s: reading zip: %w", r.id, name, unreadable(err))
 		}
 		zr.RegisterDecompressor(zip.Deflate, func(r io.Reader) io.ReadCloser { return flate.NewReader(r) })
 		r.zr, r.entry = zr, 0
@@ -251,7 +406,7 @@ func (r *Rows) openBody(b *linkBody) (bool, error) {
 	case bytes.HasPrefix(m, []byte{0x1f, 0x8b}):
 		gz, err := gzip.NewReader(bufio.NewReader(io.NewSectionReader(b, 0, b.size)))
 		if err != nil {
-			return false, fmt.Errorf("freshchat report %s, %s: reading gzip: %w", r.rep.ID, name, unreadable(err))
+			return false, fmt.Errorf("freshchat report %s, %s: reading gzip: %w", r.id, name, unreadable(err))
 		}
 		r.log.Debug("reading freshchat report link", "link", r.link, "format", "gzip")
 		return r.startFile(newReadahead(gz), name)
@@ -293,7 +448,7 @@ func (r *Rows) startFile(rc io.ReadCloser, name string) (bool, error) {
 			r.log.Debug("skipping empty freshchat report file", "file", name)
 			return false, nil
 		}
-		return false, fmt.Errorf("freshchat report %s, %s: reading header: %w", r.rep.ID, name, unreadable(err))
+		return false, fmt.Errorf("freshchat report %s, %s: reading header: %w", r.id, name, unreadable(err))
 	}
 	header := make([]string, len(hdr))
 	for i, h := range hdr {

@@ -139,7 +139,7 @@ func TestOpenReadsFormats(t *testing.T) {
 			dir := t.TempDir()
 			c := apiOnly(t, dir)
 
-			rows, err := collect(t, c.Open(context.Background(), store.report("/a")))
+			rows, err := collect(t, c.Open(context.Background(), store.report("/a"), source.Position{}))
 			require.NoError(t, err)
 			var got []string
 			for _, r := range rows {
@@ -161,7 +161,7 @@ func TestOpenReadsLinksInOrder(t *testing.T) {
 	dir := t.TempDir()
 	c := apiOnly(t, dir)
 
-	rows, err := collect(t, c.Open(context.Background(), store.report("/first.zip", "/empty", "/third.gz")))
+	rows, err := collect(t, c.Open(context.Background(), store.report("/first.zip", "/empty", "/third.gz"), source.Position{}))
 	require.NoError(t, err)
 	want := []gotRow{
 		{Ordinal: 0, Link: 0, File: "link0/a.csv", Line: 2, Header: "id", Fields: []string{"1"}},
@@ -178,7 +178,7 @@ func TestOpenEmptyReport(t *testing.T) {
 	dir := t.TempDir()
 	c := apiOnly(t, dir)
 
-	rows, err := collect(t, c.Open(context.Background(), &source.Report{ID: "r", Status: "COMPLETED"}))
+	rows, err := collect(t, c.Open(context.Background(), &source.Report{ID: "r", Status: "COMPLETED"}, source.Position{}))
 	require.NoError(t, err)
 	assert.Empty(t, rows)
 }
@@ -191,7 +191,7 @@ func TestOpenRefusesUnfinishedReport(t *testing.T) {
 		{ID: "r", Status: "PENDING"},
 		{ID: "r", Status: "COMPLETED", Links: []source.Link{{Status: "IN_PROGRESS", Href: "https://x/a"}}},
 	} {
-		_, err := collect(t, c.Open(context.Background(), rep))
+		_, err := collect(t, c.Open(context.Background(), rep, source.Position{}))
 		assert.Error(t, err)
 	}
 }
@@ -202,7 +202,7 @@ func TestOpenReportsCSVErrors(t *testing.T) {
 	dir := t.TempDir()
 	c := apiOnly(t, dir)
 
-	rows, err := collect(t, c.Open(context.Background(), store.report("/a.zip")))
+	rows, err := collect(t, c.Open(context.Background(), store.report("/a.zip"), source.Position{}))
 	require.Error(t, err)
 	assert.Len(t, rows, 1)
 	assert.ErrorContains(t, err, "rep-1, link0/x.csv")
@@ -217,14 +217,14 @@ func TestCloseMidwayRemovesTempFiles(t *testing.T) {
 	dir := t.TempDir()
 	c := apiOnly(t, dir)
 
-	rows := c.Open(context.Background(), store.report("/a"))
-	require.True(t, rows.Next())
+	rows := c.Open(context.Background(), store.report("/a"), source.Position{})
+	require.True(t, rows.WaitNext(context.Background()))
 	entries, err := readDirNames(dir)
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "the download is spooled to TempDir")
 	require.NoError(t, rows.Close())
 	require.NoError(t, rows.Close())
-	assert.False(t, rows.Next())
+	assert.False(t, rows.WaitNext(context.Background()))
 	emptyDir(t, dir)
 }
 
@@ -233,12 +233,12 @@ func TestRowIsReused(t *testing.T) {
 	store := newObjectStore(t, map[string][]byte{"/a": []byte("id,v\n1,a\n2,b\n")})
 	c := apiOnly(t, t.TempDir())
 
-	rows := c.Open(context.Background(), store.report("/a"))
+	rows := c.Open(context.Background(), store.report("/a"), source.Position{})
 	defer rows.Close()
-	require.True(t, rows.Next())
+	require.True(t, rows.WaitNext(context.Background()))
 	first := rows.Row()
 	header := first.Header
-	require.True(t, rows.Next())
+	require.True(t, rows.WaitNext(context.Background()))
 	assert.Equal(t, "2", first.Fields[0], "Row is valid only until Next")
 	assert.Equal(t, header, rows.Row().Header, "rows of a file share the header")
 	assert.Equal(t, "id|v", strings.Join(header, "|"))
