@@ -33,17 +33,20 @@ var crashEvents = []string{
 // the range must be on its topic exactly once. Windows of 15m and chunks of
 // 500 rows make many reports and many transactions to be cut in the middle
 // of, and the simulator fails a job, rate-limits, answers 503 and cuts
-// downloads along the way.
+// downloads along the way. The second case adds the world's timing: reports
+// that answer COMPLETED before their links exist or with unfinished links,
+// an unknown pending status, an object store that answers later than the
+// transaction timeout, and reports that vanish or turn IN_PROGRESS again
+// while they are read.
 func TestCrashAtRandomMomentsIsExactlyOnce(t *testing.T) {
-	const kills = 6
-	seed := testSeed(t)
-	rng := rand.New(rand.NewPCG(seed, seed))
-
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	from := to.Add(-5 * time.Hour)
-	h := newHarness(t, freshchattest.Options{
-		RowsPerHour: 12000,
-		Faults: freshchattest.Faults{
+	tests := []struct {
+		name     string
+		kills    int
+		hours    int
+		faults   freshchattest.Faults
+		settings map[string]string
+	}{
+		{name: "hostile API", kills: 6, hours: 5, faults: freshchattest.Faults{
 			PendingPolls:     2,
 			FailJobs:         1,
 			LinksPerReport:   2,
@@ -52,43 +55,74 @@ func TestCrashAtRandomMomentsIsExactlyOnce(t *testing.T) {
 			ServerErrorEvery: 11,
 			RateLimitEvery:   13,
 			RetryAfter:       time.Second,
-		},
-	}, crashEvents, map[string]string{
-		"FRESHCHAT_WINDOW": "15m",
-		"KAFKA_CHUNK_ROWS": "500",
-	})
-	t.Logf("range [%s, %s), %d events", from.Format(time.RFC3339), to.Format(time.RFC3339), len(crashEvents))
-
-	for i := 1; i <= kills; i++ {
-		run := h.start(fmt.Sprintf("run-%02d", i), runArgs(from, to)...)
-		after := 100*time.Millisecond + time.Duration(rng.Int64N(int64(1400*time.Millisecond)))
-		select {
-		case <-run.exited():
-			t.Fatalf("run %d exited with code %d before its kill after %s: the range is too small to crash the connector %d times (seed %d)",
-				i, run.state.ExitCode(), after, kills, seed)
-		case <-time.After(after):
-		}
-		require.True(t, run.kill(t), "run %d finished before its kill after %s (exit code %d): the range is too small to crash the connector %d times (seed %d)",
-			i, after, run.state.ExitCode(), kills, seed)
-		t.Logf("run %d: SIGKILL after %s; %d checkpoint records committed so far", i, after, len(h.checkpoints()))
+		}, settings: map[string]string{"FRESHCHAT_WINDOW": "15m", "KAFKA_CHUNK_ROWS": "500"}},
+		{name: "real-world timing", kills: 12, hours: 3, faults: freshchattest.Faults{
+			PendingPolls:         1,
+			PendingStatus:        "QUEUED",
+			EmptyLinksPolls:      2,
+			LinksInProgressPolls: 1,
+			LinksPerReport:       2,
+			FilesPerZip:          2,
+			DownloadDelay:        1200 * time.Millisecond,
+			VanishJobs:           3,
+			RelapseJobs:          6,
+			ExpireDownloadEvery:  6,
+			CutDownloadEvery:     9,
+			ServerErrorEvery:     11,
+			RateLimitEvery:       13,
+			RetryAfter:           time.Second,
+		}, settings: map[string]string{
+			"FRESHCHAT_WINDOW": "30m", "KAFKA_CHUNK_ROWS": "100000",
+			// Every link takes longer than a transaction may stay open.
+			"KAFKA_TRANSACTION_TIMEOUT": "1s",
+			"FRESHCHAT_MAX_SUBMITS":     "8",
+		}},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seed := testSeed(t)
+			rng := rand.New(rand.NewPCG(seed, seed))
 
-	final := h.start("run-final", runArgs(from, to)...)
-	require.Equal(t, cli.ExitOK, h.wait(final), "exit code of the run after %d kills (seed %d)", kills, seed)
+			to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+			from := to.Add(-time.Duration(tt.hours) * time.Hour)
+			h := newHarness(t, freshchattest.Options{RowsPerHour: 12000, Faults: tt.faults}, crashEvents, tt.settings)
+			t.Logf("range [%s, %s), %d events", from.Format(time.RFC3339), to.Format(time.RFC3339), len(crashEvents))
 
-	for _, ev := range crashEvents {
-		h.assertExactlyOnce(ev, from, to)
-	}
-	h.assertFinished(to)
-	h.assertNoOpenTransaction(h.allTopics()...)
+			for i := 1; i <= tt.kills; i++ {
+				run := h.start(fmt.Sprintf("run-%02d", i), runArgs(from, to)...)
+				after := 100*time.Millisecond + time.Duration(rng.Int64N(int64(1400*time.Millisecond)))
+				select {
+				case <-run.exited():
+					t.Fatalf("run %d exited with code %d before its kill after %s: the range is too small to crash the connector %d times (seed %d)",
+						i, run.state.ExitCode(), after, tt.kills, seed)
+				case <-time.After(after):
+				}
+				require.True(t, run.kill(t), "run %d finished before its kill after %s (exit code %d): the range is too small to crash the connector %d times (seed %d)",
+					i, after, run.state.ExitCode(), tt.kills, seed)
+				t.Logf("run %d: SIGKILL after %s; %d checkpoint records committed so far", i, after, len(h.checkpoints()))
+			}
 
-	st := h.sim.Stats()
-	t.Logf("simulator: %d submits, %d polls, %d downloads (%d cut), statuses %v", st.Submits, st.Gets, st.Downloads, st.CutDownloads, st.Status)
-	assert.Positive(t, st.CutDownloads, "no download was cut")
-	assert.Positive(t, st.Status[429], "no request was rate-limited")
-	assert.Positive(t, st.Status[503], "no request failed with 503")
-	if t.Failed() {
-		t.Logf("seed %d: rerun with E2E_SEED=%d", seed, seed)
+			final := h.start("run-final", runArgs(from, to)...)
+			require.Equal(t, cli.ExitOK, h.wait(final), "exit code of the run after %d kills (seed %d)", tt.kills, seed)
+
+			for _, ev := range crashEvents {
+				h.assertExactlyOnce(ev, from, to)
+			}
+			h.assertFinished(to)
+			h.assertNoOpenTransaction(h.allTopics()...)
+
+			st := h.sim.Stats()
+			t.Logf("simulator: %d submits, %d polls, %d downloads (%d cut), statuses %v", st.Submits, st.Gets, st.Downloads, st.CutDownloads, st.Status)
+			assert.Positive(t, st.CutDownloads, "no download was cut")
+			assert.Positive(t, st.Status[429], "no request was rate-limited")
+			assert.Positive(t, st.Status[503], "no request failed with 503")
+			if tt.faults.VanishJobs > 0 {
+				assert.Positive(t, st.Status[404], "no report vanished")
+			}
+			if t.Failed() {
+				t.Logf("seed %d: rerun with E2E_SEED=%d", seed, seed)
+			}
+		})
 	}
 }
 

@@ -142,7 +142,7 @@ func TestHostileWorldBoundedRun(t *testing.T) {
 	assert.NotContains(t, log, simToken, "the log shows the API token")
 	var failed int
 	for _, line := range strings.Split(log, "\n") {
-		if strings.Contains(line, `msg="freshchat report did not complete, submitting again"`) && strings.Contains(line, "status=FAILED") {
+		if strings.Contains(line, `msg="freshchat report cannot be read, submitting again"`) && strings.Contains(line, "reason=FAILED") {
 			failed++
 		}
 	}
