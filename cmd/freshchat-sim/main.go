@@ -62,6 +62,14 @@ func run(args []string) error {
 	fs.BoolVar(&f.ShuffleColumns, "shuffle-columns", false, "column order differs per file")
 	fs.IntVar(&f.MalformedEvery, "malformed-every", 0, "every Nth served row gets reopened=maybe")
 	fs.BoolVar(&f.HeaderDrift, "header-drift", false, "columns depend on the UTC hour: drift_added appended in odd hours, one nullable column dropped in hours divisible by 3")
+	fs.IntVar(&f.EmptyLinksPolls, "empty-links-polls", 0, "GETs of a completed job answered COMPLETED with no links before its links appear")
+	fs.IntVar(&f.LinksInProgressPolls, "links-in-progress-polls", 0, "GETs of a completed job answered with every link IN_PROGRESS first")
+	fs.StringVar(&f.PendingStatus, "pending-status", "PENDING", "the status a pending job answers (e.g. QUEUED, one the client does not know)")
+	fs.DurationVar(&f.DownloadDelay, "download-delay", 0, "hold every download body back this long before its first byte")
+	fs.Int64Var(&f.DownloadBytesPerSecond, "download-bytes-per-second", 0, "cap every download's rate (0 = unlimited)")
+	fs.IntVar(&f.VanishJobs, "vanish-jobs", 0, "the first N jobs vanish (GET and links 404) once -vanish-after-links of their links were downloaded")
+	fs.IntVar(&f.VanishAfterLinks, "vanish-after-links", 1, "link bodies a vanishing job serves first")
+	fs.IntVar(&f.RelapseJobs, "relapse-jobs", 0, "the first N jobs answer their links IN_PROGRESS again once a link was downloaded")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
