@@ -211,7 +211,11 @@ func (r *Rows) Next() bool {
 				return false
 			}
 			if !ok {
-				r.releaseLink()
+				if err := r.releaseLink(); err != nil {
+					// Every row was read: a temp file left behind costs
+					// disk, not rows. Say so rather than fail the window.
+					r.log.Warn("removing a downloaded report file failed", "error", err.Error())
+				}
 				if r.pos.Rows < r.from.Rows {
 					r.fail(&ResumeError{ReportID: r.id, Rows: r.from.Rows,
 						Reason: fmt.Sprintf("the report now has %d rows", r.pos.Rows)})
@@ -320,9 +324,8 @@ func (r *Rows) Close() error {
 }
 
 func (r *Rows) fail(err error) {
-	r.err = err
 	r.closeFile()
-	r.releaseLink()
+	r.err = errors.Join(err, r.releaseLink())
 }
 
 // errPending is nextFile's word for "the next link is still downloading".
@@ -391,8 +394,11 @@ type linkBody struct {
 // else a plain CSV.
 func (r *Rows) openBody(b *linkBody) (bool, error) {
 	var magic [4]byte
-	n, _ := b.ReadAt(magic[:], 0)
 	name := fmt.Sprintf("link%d", r.link)
+	n, err := b.ReadAt(magic[:], 0)
+	if err != nil && err != io.EOF {
+		return false, fmt.Errorf("freshchat report %s, %s: reading the downloaded file: %w", r.id, name, err)
+	}
 	switch m := magic[:n]; {
 	case bytes.HasPrefix(m, []byte("PK\x03\x04")) || bytes.HasPrefix(m, []byte("PK\x05\x06")):
 		zr, err := zip.NewReader(b, b.size)

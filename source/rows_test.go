@@ -243,3 +243,93 @@ func TestRowIsReused(t *testing.T) {
 	assert.Equal(t, header, rows.Row().Header, "rows of a file share the header")
 	assert.Equal(t, "id|v", strings.Join(header, "|"))
 }
+
+// TestOpenResumesFromPosition: Open after a position re-reads the rows
+// before it, checks them against its digest, and returns only the rows
+// after it; a report that differs from what the position accounts for, or
+// holds fewer rows now, ends with a ResumeError.
+func TestOpenResumesFromPosition(t *testing.T) {
+	t.Parallel()
+	store := newObjectStore(t, map[string][]byte{
+		"/a": []byte("id,v\n1,a\n2,b\n"),
+		"/b": []byte("id,v\n3,c\n4,d\n"),
+	})
+	c := apiOnly(t, t.TempDir())
+	rep := store.report("/a", "/b")
+
+	// Read everything once to learn the positions a reader would store.
+	rows := c.Open(context.Background(), rep, source.Position{})
+	var at []source.Position
+	for rows.WaitNext(context.Background()) {
+		at = append(at, rows.Position())
+	}
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
+	require.Len(t, at, 4)
+	assert.Equal(t, int64(3), at[2].Rows)
+	assert.Equal(t, 1, at[2].Link)
+
+	tests := []struct {
+		name    string
+		from    source.Position
+		want    []string // ids returned
+		wantErr string
+	}{
+		{"from the start", source.Position{}, []string{"1", "2", "3", "4"}, ""},
+		{"after two rows, across a link", at[1], []string{"3", "4"}, ""},
+		{"after every row", at[3], nil, ""},
+		{"rows that differ", source.Position{Rows: 2, Digest: at[0].Digest}, nil, "differ"},
+		{"fewer rows than committed", source.Position{Rows: 5, Digest: at[3].Digest}, nil, "the report now has 4 rows"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := collect(t, c.Open(context.Background(), rep, tt.from))
+			if tt.wantErr != "" {
+				var re *source.ResumeError
+				require.ErrorAs(t, err, &re)
+				assert.Contains(t, re.Error(), tt.wantErr)
+				assert.False(t, source.Retryable(err))
+				return
+			}
+			require.NoError(t, err)
+			var ids []string
+			for _, r := range rows {
+				ids = append(ids, r.Fields[0])
+			}
+			assert.Equal(t, tt.want, ids)
+		})
+	}
+}
+
+// TestNextNeverWaitsForADownload: Next returns false with Pending while the
+// link the next row needs is still downloading; Wait then Next goes on.
+func TestNextNeverWaitsForADownload(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	srv := server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		_, _ = w.Write([]byte("id\n" + strings.TrimPrefix(r.URL.Path, "/") + "\n"))
+	}))
+	c := apiOnly(t, t.TempDir())
+	rep := &source.Report{ID: "r", Status: "COMPLETED", Links: []source.Link{
+		{Status: "COMPLETED", Href: signed(srv.URL, "/fast")},
+		{Status: "COMPLETED", Href: signed(srv.URL, "/slow")},
+	}}
+	rows := c.Open(context.Background(), rep, source.Position{})
+	defer rows.Close()
+	require.NoError(t, rows.Wait(context.Background()))
+	require.True(t, rows.Next())
+	assert.Equal(t, "fast", rows.Row().Fields[0])
+	assert.False(t, rows.Next(), "the second link is still downloading")
+	assert.True(t, rows.Pending())
+	assert.NoError(t, rows.Err())
+	close(release)
+	require.NoError(t, rows.Wait(context.Background()))
+	require.True(t, rows.Next())
+	assert.Equal(t, "slow", rows.Row().Fields[0])
+	assert.False(t, rows.Next())
+	assert.False(t, rows.Pending())
+	assert.NoError(t, rows.Err())
+}
