@@ -142,7 +142,8 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 		if err := sleep(ctx, delay); err != nil {
 			return err
 		}
-		if pos, err = e.recover(ctx); err != nil {
+		var te *sink.TimeoutError
+		if pos, err = e.recover(ctx, errors.As(err, &te)); err != nil {
 			return err
 		}
 	}
@@ -286,9 +287,13 @@ func (e *eventRunner) commit(ctx context.Context, p checkpoint.Position) error {
 // started anew (which aborts whatever transaction of ours is still open)
 // and the committed position is read back, exactly as after a crash.
 // Both steps are retried until they succeed or ctx ends.
-func (e *eventRunner) recover(ctx context.Context) (checkpoint.Position, error) {
+//
+// epochBumped says the failure was an epoch error the broker's transaction
+// timeout explains: reopen then first makes sure no other instance took the
+// transactional ID over.
+func (e *eventRunner) recover(ctx context.Context, epochBumped bool) (checkpoint.Position, error) {
 	for attempt := 1; ; attempt++ {
-		pos, err := e.reopen(ctx)
+		pos, err := e.reopen(ctx, epochBumped)
 		if err == nil {
 			if pos.IsZero() {
 				e.logger.Info("resumed after failure: nothing is committed yet, the event starts again from its start",
@@ -310,15 +315,18 @@ func (e *eventRunner) recover(ctx context.Context) (checkpoint.Position, error) 
 }
 
 // reopen starts a new producer (aborting whatever transaction of ours is
-// still open) and reads the event's committed position back. Before it
-// starts the producer, which would fence another instance that took this
-// event's transactional ID over, it asks Others whether one runs: then this
-// instance is the stale one and stops (ErrFenced).
-func (e *eventRunner) reopen(ctx context.Context) (checkpoint.Position, error) {
+// still open) and reads the event's committed position back. After an
+// epoch error (askOthers), before it starts the producer, which would fence
+// another instance that took this event's transactional ID over, it asks
+// Others whether one runs: then this instance is the stale one and stops
+// (ErrFenced). Other failures (a broker down, a lost answer) cannot come
+// from another instance, and a crashed instance stays listed for a while:
+// they do not ask.
+func (e *eventRunner) reopen(ctx context.Context, askOthers bool) (checkpoint.Position, error) {
 	if err := e.writer.Close(ctx); err != nil {
 		e.logger.Debug("closing the failed producer", "event", e.event, "error", err.Error())
 	}
-	if e.others != nil {
+	if e.others != nil && askOthers {
 		other, err := e.others(ctx)
 		if err != nil {
 			return checkpoint.Position{}, fmt.Errorf("asking whether another instance runs: %w", err)
