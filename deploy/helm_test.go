@@ -805,3 +805,60 @@ func readYAML(t *testing.T, path string, v any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
+
+// The chart's README documents every value, and no value that is gone.
+func TestChartReadmeListsEveryValue(t *testing.T) {
+	var values map[string]any
+	readYAML(t, filepath.Join(chartDir, "values.yaml"), &values)
+	readme, err := os.ReadFile(filepath.Join(chartDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(readme), "\n## Values\n")
+	if !ok {
+		t.Fatal("README.md has no Values section")
+	}
+	table, _, _ = strings.Cut(table, "\n## ")
+
+	// The keys the table's first column names.
+	documented := map[string]bool{}
+	for _, line := range strings.Split(table, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 3 {
+			continue
+		}
+		for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(cells[1], -1) {
+			documented[m[1]] = true
+		}
+	}
+	for key := range documented {
+		if !hasPath(values, strings.Split(key, ".")) {
+			t.Errorf("README.md documents %s, which values.yaml does not have", key)
+		}
+	}
+	// Every leaf of values.yaml is documented, itself or by a parent.
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			path := prefix + k
+			if documented[path] {
+				continue
+			}
+			if sub, ok := v.(map[string]any); ok && len(sub) > 0 {
+				walk(path+".", sub)
+				continue
+			}
+			t.Errorf("values.yaml has %s, which README.md does not document", path)
+		}
+	}
+	walk("", values)
+}
+
+func hasPath(m map[string]any, path []string) bool {
+	v, ok := m[path[0]]
+	if !ok || len(path) == 1 {
+		return ok
+	}
+	sub, ok := v.(map[string]any)
+	return ok && hasPath(sub, path[1:])
+}
