@@ -665,6 +665,7 @@ func TestChartRefuses(t *testing.T) {
 		"a future secret setting as value": {[]string{"--set", "env.KAFKA_SASL_OAUTH_TOKEN=x"}, "env.KAFKA_SASL_OAUTH_TOKEN: secrets are never values"},
 		"a secret in extraEnv as value":    {[]string{"--set", "extraEnv[0].name=AWS_SECRET_ACCESS_KEY", "--set", "extraEnv[0].value=x"}, "extraEnv AWS_SECRET_ACCESS_KEY"},
 		"no token Secret":                  {[]string{"--set", "freshchat.apiToken.existingSecret="}, "freshchat.apiToken.existingSecret"},
+		"a misspelt key":                   {[]string{"--set", "freshchat.apiURL=https://acme.freshchat.com/v2"}, "'apiURL' not allowed"},
 	}
 	for _, s := range secrets {
 		cases["env."+s] = refusal{[]string{"--set", "env." + s + "=x"}, "env." + s + ":"}
