@@ -346,10 +346,12 @@ func (e *eventRunner) reopen(ctx context.Context, askOthers bool) (checkpoint.Po
 	}
 	pos := positions[e.event]
 	if pos.Behind(e.committed) {
-		// Load waits for the transactions open before it to end, so this
-		// does not happen; resuming here would produce rows again.
-		return checkpoint.Position{}, fmt.Errorf("checkpoint topic returned position %s, behind %s that this process committed: not resuming from it",
-			pos, e.committed)
+		// The broker confirmed that commit, so it stands even though the
+		// topic read back does not show it yet: going on from the older
+		// position would produce rows again.
+		e.logger.Warn("the checkpoint read back is behind the one this process committed; going on from the one it committed",
+			"event", e.event, "read", pos.String(), "committed", e.committed.String())
+		return e.committed, nil
 	}
 	return pos, nil
 }
