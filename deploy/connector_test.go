@@ -55,6 +55,8 @@ var watchedEvents = []string{"Message-Sent", "Conversation-Created"}
 //     3 seconds settled for 2.
 type running struct {
 	metricsAddr string
+	warmOnce    sync.Once
+	warmErr     error
 	logs        *syncLog
 	cancel      context.CancelFunc
 	done        chan int
@@ -69,7 +71,8 @@ var (
 	sharedErr error
 )
 
-// connector returns the running connector, starting it on first use.
+// connector returns the running connector, starting it on first use: its
+// metrics server answers and Kafka is up. See warm.
 func connector(t *testing.T) *running {
 	t.Helper()
 	runOnce.Do(func() { shared, sharedErr = startConnector() })
@@ -77,6 +80,26 @@ func connector(t *testing.T) *running {
 		t.Fatalf("starting the connector: %v", sharedErr)
 	}
 	return shared
+}
+
+// warm waits until every family the connector serves exists: the backfill
+// has dead-lettered rows, and the progress gauges exist (the connector
+// refreshes them every 15 s, the first time once the run has a cursor).
+func (r *running) warm(t *testing.T) *running {
+	t.Helper()
+	r.warmOnce.Do(func() {
+		r.warmErr = r.waitFor(60*time.Second, "the progress gauges and a dead-lettered row", func() bool {
+			f, body := r.scrape()
+			return f["freshchat_connector_backfill_remaining_seconds"] != "" &&
+				f["freshchat_connector_position_timestamp_seconds"] != "" &&
+				f["freshchat_connector_freshness_seconds"] != "" &&
+				sampleValue(body, `freshchat_connector_rows_dead_lettered_total{event="Message-Sent"}`) > 0
+		})
+	})
+	if r.warmErr != nil {
+		t.Fatalf("%v\nconnector log:\n%s", r.warmErr, r.logs.tail(40))
+	}
+	return r
 }
 
 func stopConnector() error {
@@ -192,18 +215,6 @@ func startConnector() (_ *running, err error) {
 	r.kafka, err = kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(kafkaPort))
 	if err != nil {
 		return nil, fmt.Errorf("starting kfake on port %d: %w", kafkaPort, err)
-	}
-
-	// Warm: the backfill is under way and the progress gauges exist (they
-	// are refreshed every 15 s, the first time once the run has a cursor).
-	if err := r.waitFor(60*time.Second, "the progress gauges and a dead-lettered row", func() bool {
-		f, body := r.scrape()
-		return f["freshchat_connector_backfill_remaining_seconds"] != "" &&
-			f["freshchat_connector_position_timestamp_seconds"] != "" &&
-			f["freshchat_connector_freshness_seconds"] != "" &&
-			sampleValue(body, `freshchat_connector_rows_dead_lettered_total{event="Message-Sent"}`) > 0
-	}); err != nil {
-		return nil, err
 	}
 	return r, nil
 }

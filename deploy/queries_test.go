@@ -284,7 +284,7 @@ func unknownMetrics(qs []query, f families) []string {
 // the Freshchat simulator and kfake (see connector_test.go), including the
 // Kafka client metrics that exist only after a failed dial.
 func TestDashboardAndAlertsUseExportedMetrics(t *testing.T) {
-	exported := connector(t).families(t)
+	exported := connector(t).warm(t).families(t)
 	qs := append(loadDashboardQueries(t), ruleQueries(loadRules(t))...)
 	used := 0
 	for _, q := range qs {
