@@ -23,19 +23,22 @@ import (
 // prometheusBin is Debian's Prometheus server (package prometheus).
 const prometheusBin = "/usr/bin/prometheus"
 
-// signalProbes name, for the alerts whose signal cannot exist on a running
-// healthy connector, the query checked instead and why. Every other alert's
-// signal (its expression without the comparisons that make it a
-// condition) must return series: see TestPrometheusScrapesTheConnector.
+// signalProbes name, for the alerts whose signal cannot exist in this test,
+// the query checked instead (or none) and why. Every other alert's signal
+// (its expression without the comparisons that make it a condition) must
+// return series: see TestPrometheusScrapesTheConnector.
 var signalProbes = map[string]struct {
 	// drop is a label matcher of the expression: the probe is the
-	// expression without it.
+	// expression without it. Empty: the signal is not checked.
 	drop string
 	why  string
 }{
 	"FreshchatConnectorAPIAuthRefused": {
 		drop: `, code=~"401|403"`,
 		why:  "a connector whose token is refused stops, so a running one has no 401/403; the same expression without the code filter must find the API's other answers",
+	},
+	"FreshchatConnectorNotReady": {
+		why: "kube-state-metrics' readiness of the pod, and the test runs no Kubernetes (promtool's unit tests cover it; the Helm tests check its container selector)",
 	},
 }
 
@@ -94,7 +97,10 @@ func TestPrometheusScrapesTheConnector(t *testing.T) {
 			continue
 		}
 		signal := alertSignal(r.Expr)
-		if p, ok := signalProbes[r.Alert]; ok {
+		if p, ok := signalProbes[r.Alert]; ok && p.drop == "" {
+			t.Logf("%s: its signal is not checked: %s", r.Alert, p.why)
+			continue
+		} else if ok {
 			probe := strings.Replace(signal, p.drop, "", 1)
 			require.NotEqual(t, signal, probe, "signalProbes[%s].drop is a matcher of its expression", r.Alert)
 			t.Logf("%s: checking %q instead of its signal: %s", r.Alert, probe, p.why)
