@@ -39,6 +39,7 @@ Usage:
   connector reset   --event E --to TIME [--config FILE] [--yes]
   connector schemas [print|register|check] [--event E] [--config FILE]
   connector demo    [--data-dir DIR] [--days N]
+  connector version
   connector help
 
 Commands:
@@ -55,6 +56,7 @@ Commands:
   demo     the whole flow on this machine, with no Kafka, registry or
            Freshchat account: an embedded broker, registry and Freshchat
            simulator
+  version  the connector's version, commit and Go version (also --version)
 
 Run "connector COMMAND --help" for a command's flags and exit codes.
 
@@ -84,6 +86,8 @@ func Main(ctx context.Context, args []string, s Streams) int {
 		return exitCode(s, resetCommand(ctx, rest, s, stdinConfirm(os.Stdin, s.Out)))
 	case "schemas":
 		return exitCode(s, schemasCommand(ctx, rest, s))
+	case "version", "--version", "-version":
+		return exitCode(s, versionCommand(rest, s))
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(s.Out, usage)
 		return ExitOK
