@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -41,13 +40,14 @@ func durationText(_ []string, a slog.Attr) slog.Attr {
 }
 
 // kafkaOpts are the connection options every Kafka client of the process
-// shares: the seed brokers, the client ID, TLS and SASL. A non-nil watch
+// shares: the seed brokers, the client ID (kafka.client_id, as is, so that
+// client-id quotas match it), TLS and SASL. A non-nil watch
 // learns of the failures that retrying cannot fix (see securityWatch).
 func kafkaOpts(cfg *config.Config, watch *securityWatch) []kgo.Opt {
 	k := cfg.Kafka
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(k.Brokers...),
-		kgo.ClientID(clientID()),
+		kgo.ClientID(k.ClientID),
 		kgo.ProducerBatchCompression(compressionCodec(k.Compression)),
 	}
 	if tc := k.TLS.ClientConfig(); tc != nil {
@@ -116,16 +116,6 @@ func newRegistryClient(r config.SchemaRegistry) (*sr.Client, error) {
 		return nil, fmt.Errorf("schema registry client: %w", err)
 	}
 	return rc, nil
-}
-
-// clientID names this process to the brokers, so that operators (and
-// "connector status") can tell instances apart.
-func clientID() string {
-	host, err := os.Hostname()
-	if err != nil {
-		host = "unknown-host"
-	}
-	return fmt.Sprintf("freshchat-connector/%s/%d", host, os.Getpid())
 }
 
 // sourceClient builds the Freshchat client from the settings. httpClient

@@ -47,6 +47,7 @@ func TestLoadDefaults(t *testing.T) {
 			ReplicationFactor:  -1,
 			CheckpointTopic:    "freshchat.checkpoints",
 			TransactionalID:    "freshchat-connector",
+			ClientID:           "freshchat-connector",
 			TransactionTimeout: 60 * time.Second,
 			ChunkRows:          10000,
 			ChunkBytes:         16 << 20,
@@ -301,8 +302,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 
 func TestReference(t *testing.T) {
 	ref := Reference()
-	if len(ref) != 56 {
-		t.Errorf("Reference has %d settings, want 56", len(ref))
+	if len(ref) != 58 {
+		t.Errorf("Reference has %d settings, want 58", len(ref))
 	}
 	keys, envs := map[string]bool{}, map[string]bool{}
 	for _, s := range ref {

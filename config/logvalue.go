@@ -49,8 +49,10 @@ func (c Config) LogValue() slog.Value {
 			slog.String("topic_template", c.Kafka.TopicTemplate),
 			slog.Int("partitions", int(c.Kafka.Partitions)),
 			slog.Int("replication_factor", int(c.Kafka.ReplicationFactor)),
+			slog.String("topic_config", pairsText(c.Kafka.TopicConfig)),
 			slog.String("checkpoint_topic", c.Kafka.CheckpointTopic),
 			slog.String("transactional_id", c.Kafka.TransactionalID),
+			slog.String("client_id", c.Kafka.ClientID),
 			slog.Duration("transaction_timeout", c.Kafka.TransactionTimeout),
 			slog.Int("chunk_rows", c.Kafka.ChunkRows),
 			slog.Int64("chunk_bytes", c.Kafka.ChunkBytes),
@@ -96,6 +98,16 @@ func overridesText(o map[string]Policy) string {
 	pairs := make([]string, 0, len(o))
 	for e, p := range o {
 		pairs = append(pairs, e+"="+string(p))
+	}
+	slices.Sort(pairs)
+	return strings.Join(pairs, ",")
+}
+
+// pairsText prints a map as sorted name=value pairs.
+func pairsText(m map[string]string) string {
+	pairs := make([]string, 0, len(m))
+	for k, v := range m {
+		pairs = append(pairs, k+"="+v)
 	}
 	slices.Sort(pairs)
 	return strings.Join(pairs, ",")

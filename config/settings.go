@@ -201,6 +201,21 @@ var settings = []Setting{
 		parse: intField(func(c *Config) *int16 { return &c.Kafka.ReplicationFactor }, -1, math.MaxInt16),
 	},
 	{
+		Key: "kafka.topic_config", Env: "KAFKA_TOPIC_CONFIG",
+		Doc: "Topic-level configs of the topics the connector creates, the event topics and dead_letter.topic: " +
+			"comma-separated name=value pairs such as retention.ms=604800000,min.insync.replicas=2 (a YAML mapping is " +
+			"accepted too); a part without = continues the previous value, so list values keep their commas. The brokers " +
+			"check names and values when they create a topic; existing topics are left as they are (change them with " +
+			"kafka-configs). cleanup.policy=compact is refused: it would keep only the last record of each key. The " +
+			"checkpoint topic is created compacted, with the brokers' defaults otherwise.",
+		list: true, mapping: true,
+		parse: func(c *Config, v string, _ time.Time) error {
+			m, err := parseTopicConfig(v)
+			c.Kafka.TopicConfig = m
+			return err
+		},
+	},
+	{
 		Key: "kafka.checkpoint_topic", Env: "KAFKA_CHECKPOINT_TOPIC", Default: "freshchat.checkpoints",
 		Doc: "Topic holding the connector's checkpoints, written in the same transaction as the rows.",
 		parse: func(c *Config, v string, _ time.Time) error {
@@ -217,6 +232,18 @@ var settings = []Setting{
 			"the same topics must not share it.",
 		parse: func(c *Config, v string, _ time.Time) error {
 			c.Kafka.TransactionalID = v
+			return nil
+		},
+	},
+	{
+		Key: "kafka.client_id", Env: "KAFKA_CLIENT_ID", Default: "freshchat-connector",
+		Doc: "Client ID every Kafka client of the connector sends, as is: what broker quotas (client-id quotas), " +
+			"request logs and the brokers' metrics name it by. connector status tells instances apart by their host.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			if err := checkClientID(v); err != nil {
+				return err
+			}
+			c.Kafka.ClientID = v
 			return nil
 		},
 	},
