@@ -161,6 +161,7 @@ func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger
 		TransactionTimeout: cfg.Kafka.TransactionTimeout,
 		Partitions:         cfg.Kafka.Partitions,
 		ReplicationFactor:  cfg.Kafka.ReplicationFactor,
+		TopicConfig:        cfg.Kafka.TopicConfig,
 		Kafka:              kafkaOpts(cfg, watch),
 		ConnectTimeout:     cfg.Kafka.ConnectTimeout,
 		DeadLetterTopic:    cfg.DeadLetter.Topic,
