@@ -10,6 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/aws"
+	"github.com/twmb/franz-go/pkg/sasl/oauth"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -90,6 +92,22 @@ func saslMechanism(s config.SASL) sasl.Mechanism {
 		return scram.Auth{User: s.Username, Pass: s.Password.Reveal()}.AsSha256Mechanism()
 	case config.SASLScramSHA512:
 		return scram.Auth{User: s.Username, Pass: s.Password.Reveal()}.AsSha512Mechanism()
+	case config.SASLOAuthBearer:
+		// Called for every new connection and re-authentication: a token
+		// file is read again each time, so a rotated token is picked up.
+		return oauth.Oauth(func(context.Context) (oauth.Auth, error) {
+			tok, err := s.OAuth.CurrentToken()
+			if err != nil {
+				return oauth.Auth{}, securityErrorf(err, "Kafka SASL OAUTHBEARER: %v: check kafka.sasl.oauth.token_file (KAFKA_SASL_OAUTH_TOKEN_FILE)", err)
+			}
+			return oauth.Auth{Token: tok.Reveal(), Extensions: s.OAuth.Extensions}, nil
+		})
+	case config.SASLAWSMSKIAM:
+		return aws.Auth{
+			AccessKey:    s.AWS.AccessKeyID,
+			SecretKey:    s.AWS.SecretAccessKey.Reveal(),
+			SessionToken: s.AWS.SessionToken.Reveal(),
+		}.AsManagedStreamingIAMMechanism()
 	}
 	return nil
 }

@@ -302,8 +302,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 
 func TestReference(t *testing.T) {
 	ref := Reference()
-	if len(ref) != 58 {
-		t.Errorf("Reference has %d settings, want 58", len(ref))
+	if len(ref) != 64 {
+		t.Errorf("Reference has %d settings, want 64", len(ref))
 	}
 	keys, envs := map[string]bool{}, map[string]bool{}
 	for _, s := range ref {

@@ -98,6 +98,7 @@ func Load(opts LoadOptions) (*Config, error) {
 			p.add("%s: bad value %s from %s: %v", s.name(), s.display(rv.value), rv.source, err)
 		}
 	}
+	awsFromEnvironment(&cfg, env, failed, &p)
 	if fileOK {
 		checkRequired(&cfg, opts, failed, &p)
 	}

@@ -59,12 +59,7 @@ func (c Config) LogValue() slog.Value {
 			slog.String("compression", string(c.Kafka.Compression)),
 			slog.Duration("connect_timeout", c.Kafka.ConnectTimeout),
 			slog.Any("tls", c.Kafka.TLS),
-			slog.Group("sasl",
-				slog.String("mechanism", c.Kafka.SASL.Mechanism.String()),
-				slog.String("username", c.Kafka.SASL.Username),
-				slog.String("password", secretState(c.Kafka.SASL.Password)),
-				slog.String("password_file", c.Kafka.SASL.PasswordFile),
-			),
+			saslLogGroup(c.Kafka.SASL),
 		),
 		registry,
 		slog.Group("dead_letter",
@@ -83,6 +78,34 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", string(c.Log.Format)),
 		mode,
 	)
+}
+
+// saslLogGroup shows the settings of the SASL mechanism in use.
+func saslLogGroup(s SASL) slog.Attr {
+	attrs := []any{slog.String("mechanism", s.Mechanism.String())}
+	switch {
+	case s.Mechanism.UsesPassword():
+		attrs = append(attrs,
+			slog.String("username", s.Username),
+			slog.String("password", secretState(s.Password)),
+			slog.String("password_file", s.PasswordFile))
+	case s.Mechanism == SASLOAuthBearer:
+		attrs = append(attrs,
+			slog.String("oauth_token", secretState(s.OAuth.Token)),
+			slog.String("oauth_token_file", s.OAuth.TokenFile),
+			slog.String("oauth_extensions", pairsText(s.OAuth.Extensions)))
+	case s.Mechanism == SASLAWSMSKIAM:
+		source := "settings"
+		if s.AWS.FromEnvironment {
+			source = "AWS_* environment"
+		}
+		attrs = append(attrs,
+			slog.String("aws_access_key_id", s.AWS.AccessKeyID),
+			slog.String("aws_secret_access_key", secretState(s.AWS.SecretAccessKey)),
+			slog.String("aws_session_token", secretState(s.AWS.SessionToken)),
+			slog.String("aws_credentials_from", source))
+	}
+	return slog.Group("sasl", attrs...)
 }
 
 // secretState says whether a secret is set, without showing it.
