@@ -17,8 +17,11 @@ ARG GO_VERSION=1.26
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
 ARG TARGETOS
 ARG TARGETARCH
-# VERSION reaches the binary (the build_info metric) and the image label.
+# VERSION and REVISION reach the binary ("connector version", the build_info
+# metric) and the image labels; .git is not in the build context, so the
+# commit comes from REVISION.
 ARG VERSION=dev
+ARG REVISION=unknown
 WORKDIR /src
 
 # Dependencies first, so that a source change does not download them again.
@@ -31,7 +34,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     set -eu; \
     export CGO_ENABLED=0 GOOS="${TARGETOS:-linux}" GOARCH="${TARGETARCH:-amd64}"; \
-    go build -trimpath -ldflags "-s -w -X github.com/freshstream/freshchat-kafka/cli.version=${VERSION}" -o /out/connector ./cmd/connector; \
+    go build -trimpath -ldflags "-s -w -X github.com/freshstream/freshchat-kafka/cli.version=${VERSION} -X github.com/freshstream/freshchat-kafka/cli.commit=${REVISION}" -o /out/connector ./cmd/connector; \
     go build -trimpath -ldflags "-s -w" -o /out/freshchat-sim ./cmd/freshchat-sim
 
 # Static binaries on distroless: CA certificates, tzdata and /tmp (the

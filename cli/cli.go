@@ -33,28 +33,33 @@ type Streams struct {
 const usage = `connector moves Freshchat raw reports into Kafka, exactly once, as typed Avro.
 
 Usage:
-  connector run     [--config FILE] [--from TIME --to TIME] [--events A,B]
-  connector check   [--config FILE] [--timeout DURATION]
-  connector status  [--config FILE] [--json] [--timeout DURATION]
-  connector reset   --event E --to TIME [--config FILE] [--yes]
-  connector schemas [print|register|check] [--event E] [--config FILE]
-  connector demo    [--data-dir DIR] [--days N]
+  connector run         [--config FILE] [--from TIME --to TIME] [--events A,B]
+  connector check       [--config FILE] [--timeout DURATION]
+  connector status      [--config FILE] [--json] [--timeout DURATION]
+  connector reset       --event E --to TIME [--config FILE] [--yes]
+  connector schemas     [print|register|check] [--event E] [--config FILE]
+  connector demo        [--data-dir DIR] [--days N]
+  connector healthcheck [--url URL] [--config FILE] [--timeout DURATION]
+  connector version
   connector help
 
 Commands:
-  run      extract every configured event into Kafka; live (forever) or,
-           with --from/--to, a bounded range that ends with exit code 0
-  check    check the configuration, the Freshchat token, the brokers,
-           transactions, topics and schema registry, one line each
-  status   each event's committed checkpoint and freshness, and which
-           running connector holds the transactional identity
-  reset    move an event's checkpoint so that the next run starts at TIME
-           (refused while a connector is running)
-  schemas  print the events' Avro schemas, register them, or check them
-           against the registry
-  demo     the whole flow on this machine, with no Kafka, registry or
-           Freshchat account: an embedded broker, registry and Freshchat
-           simulator
+  run          extract every configured event into Kafka; live (forever) or,
+               with --from/--to, a bounded range that ends with exit code 0
+  check        check the configuration, the Freshchat token, the brokers,
+               transactions, topics and schema registry, one line each
+  status       each event's committed checkpoint and freshness, and which
+               running connector holds the transactional identity
+  reset        move an event's checkpoint so that the next run starts at TIME
+               (refused while a connector is running)
+  schemas      print the events' Avro schemas, register them, or check them
+               against the registry
+  demo         the whole flow on this machine, with no Kafka, registry or
+               Freshchat account: an embedded broker, registry and Freshchat
+               simulator
+  healthcheck  exit 0 when the running connector's /readyz says ready (a
+               container healthcheck for images without a shell)
+  version      the connector's version, commit and Go version (also --version)
 
 Run "connector COMMAND --help" for a command's flags and exit codes.
 
@@ -84,6 +89,10 @@ func Main(ctx context.Context, args []string, s Streams) int {
 		return exitCode(s, resetCommand(ctx, rest, s, stdinConfirm(os.Stdin, s.Out)))
 	case "schemas":
 		return exitCode(s, schemasCommand(ctx, rest, s))
+	case "healthcheck":
+		return exitCode(s, healthcheckCommand(ctx, rest, s))
+	case "version", "--version", "-version":
+		return exitCode(s, versionCommand(rest, s))
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(s.Out, usage)
 		return ExitOK

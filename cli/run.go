@@ -57,7 +57,8 @@ honour, 3 fenced (another instance with the same transactional ID took over).`, 
 	// The error that ends the run also goes through the logger (Main prints
 	// it on stderr as well), so that log collectors see it as a record.
 	defer func() { logRunError(logger, err) }()
-	logger.Info("starting connector", "config", cfg)
+	b := currentBuild()
+	logger.Info("starting connector", "version", b.Version, "commit", b.Commit, "config", cfg)
 	for _, w := range cfg.Warnings() {
 		logger.Warn(w)
 	}

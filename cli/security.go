@@ -47,9 +47,8 @@ const saslDropsToFail = 3
 // it cannot reach, so without the watch a wrong password would look like an
 // outage and the connector would wait forever.
 type securityWatch struct {
-	mechanism config.SASLMechanism
-	username  string
-	stop      func(error) // called with the first failure; may be nil
+	sasl config.SASL
+	stop func(error) // called with the first failure; may be nil
 
 	mu      sync.Mutex
 	pending map[string]int // SASL authentications begun and not finished, by broker address
@@ -60,7 +59,7 @@ type securityWatch struct {
 // newSecurityWatch watches the connections of clients with the SASL
 // settings s; stop, when not nil, is called once with the first failure.
 func newSecurityWatch(s config.SASL, stop func(error)) *securityWatch {
-	return &securityWatch{mechanism: s.Mechanism, username: s.Username, stop: stop, pending: map[string]int{}}
+	return &securityWatch{sasl: s, stop: stop, pending: map[string]int{}}
 }
 
 // OnBrokerConnect implements kgo.HookBrokerConnect. kgo calls it after
@@ -138,7 +137,7 @@ func (w *securityWatch) classify(err error) (f *securityError, definite bool) {
 		return w.saslFailed(err, err.Error()), true
 	case errors.Is(err, kerr.UnsupportedSaslMechanism):
 		return securityErrorf(err, "Kafka SASL: the brokers do not enable the mechanism %s (%v): set kafka.sasl.mechanism (KAFKA_SASL_MECHANISM) to one they do",
-			w.mechanism, err), true
+			w.sasl.Mechanism, err), true
 	}
 	if f := tlsFailure(err, kafkaTLSNames); f != nil {
 		return f, true
@@ -151,9 +150,23 @@ func (w *securityWatch) classify(err error) (f *securityError, definite bool) {
 }
 
 func (w *securityWatch) saslFailed(err error, what string) *securityError {
+	s := w.sasl
+	switch s.Mechanism {
+	case config.SASLOAuthBearer:
+		return securityErrorf(err, "Kafka SASL authentication failed: %s (mechanism OAUTHBEARER): check the token (KAFKA_SASL_OAUTH_TOKEN or "+
+			"KAFKA_SASL_OAUTH_TOKEN_FILE): whether it expired, its issuer and audience, and kafka.sasl.oauth.extensions (KAFKA_SASL_OAUTH_EXTENSIONS)", what)
+	case config.SASLAWSMSKIAM:
+		from := "KAFKA_SASL_AWS_ACCESS_KEY_ID, KAFKA_SASL_AWS_SECRET_ACCESS_KEY, KAFKA_SASL_AWS_SESSION_TOKEN"
+		if s.AWS.FromEnvironment {
+			from = "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN"
+		}
+		return securityErrorf(err, "Kafka SASL authentication failed: %s (mechanism AWS_MSK_IAM, access key %q): check the credentials (%s), "+
+			"that temporary ones have not expired, the region (AWS_REGION when the broker names do not carry it), and that the IAM policy "+
+			"allows kafka-cluster:Connect on the cluster", what, s.AWS.AccessKeyID, from)
+	}
 	return securityErrorf(err, "Kafka SASL authentication failed: %s (mechanism %s, user %q): check kafka.sasl.username (KAFKA_SASL_USERNAME), "+
 		"the password (KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE) and kafka.sasl.mechanism (KAFKA_SASL_MECHANISM)",
-		what, w.mechanism, w.username)
+		what, s.Mechanism, s.Username)
 }
 
 func (w *securityWatch) begun(addr string) {
@@ -291,7 +304,14 @@ func connectionNote(k config.Kafka) string {
 		if note != "" {
 			note += ","
 		}
-		note += fmt.Sprintf(" SASL %s as %s", k.SASL.Mechanism, k.SASL.Username)
+		switch s := k.SASL; s.Mechanism {
+		case config.SASLOAuthBearer:
+			note += " SASL OAUTHBEARER"
+		case config.SASLAWSMSKIAM:
+			note += " SASL AWS_MSK_IAM as access key " + s.AWS.AccessKeyID
+		default:
+			note += fmt.Sprintf(" SASL %s as %s", s.Mechanism, s.Username)
+		}
 	}
 	return note
 }

@@ -12,10 +12,6 @@ import (
 	"github.com/freshstream/freshchat-kafka/sink"
 )
 
-// version is the connector's version, set at build time with
-// -ldflags "-X github.com/freshstream/freshchat-kafka/cli.version=v1.2.3".
-var version = "dev"
-
 // telemetry is the metrics and health server of a run. Every method is a
 // no-op when metrics are off (a nil *telemetry).
 type telemetry struct {
@@ -35,7 +31,8 @@ func startTelemetry(cfg *config.Config, logger *slog.Logger) (*telemetry, error)
 		return nil, nil
 	}
 	r := &metrics.Readiness{}
-	m := metrics.New(metrics.Options{Version: version, Readiness: r})
+	b := currentBuild()
+	m := metrics.New(metrics.Options{Version: b.Version, Commit: b.Commit, Readiness: r})
 	srv := metrics.NewServer(cfg.Metrics.Addr, m, r.Probe(cfg.Metrics.StuckAfter), logger)
 	if err := srv.Start(); err != nil {
 		return nil, usageError{fmt.Errorf("metrics server: %w (choose another metrics.addr / METRICS_ADDR, or off)", err)}

@@ -6,11 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/aws"
+	"github.com/twmb/franz-go/pkg/sasl/oauth"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -41,13 +42,14 @@ func durationText(_ []string, a slog.Attr) slog.Attr {
 }
 
 // kafkaOpts are the connection options every Kafka client of the process
-// shares: the seed brokers, the client ID, TLS and SASL. A non-nil watch
+// shares: the seed brokers, the client ID (kafka.client_id, as is, so that
+// client-id quotas match it), TLS and SASL. A non-nil watch
 // learns of the failures that retrying cannot fix (see securityWatch).
 func kafkaOpts(cfg *config.Config, watch *securityWatch) []kgo.Opt {
 	k := cfg.Kafka
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(k.Brokers...),
-		kgo.ClientID(clientID()),
+		kgo.ClientID(k.ClientID),
 		kgo.ProducerBatchCompression(compressionCodec(k.Compression)),
 	}
 	if tc := k.TLS.ClientConfig(); tc != nil {
@@ -90,6 +92,22 @@ func saslMechanism(s config.SASL) sasl.Mechanism {
 		return scram.Auth{User: s.Username, Pass: s.Password.Reveal()}.AsSha256Mechanism()
 	case config.SASLScramSHA512:
 		return scram.Auth{User: s.Username, Pass: s.Password.Reveal()}.AsSha512Mechanism()
+	case config.SASLOAuthBearer:
+		// Called for every new connection and re-authentication: a token
+		// file is read again each time, so a rotated token is picked up.
+		return oauth.Oauth(func(context.Context) (oauth.Auth, error) {
+			tok, err := s.OAuth.CurrentToken()
+			if err != nil {
+				return oauth.Auth{}, securityErrorf(err, "Kafka SASL OAUTHBEARER: %v: check kafka.sasl.oauth.token_file (KAFKA_SASL_OAUTH_TOKEN_FILE)", err)
+			}
+			return oauth.Auth{Token: tok.Reveal(), Extensions: s.OAuth.Extensions}, nil
+		})
+	case config.SASLAWSMSKIAM:
+		return aws.Auth{
+			AccessKey:    s.AWS.AccessKeyID,
+			SecretKey:    s.AWS.SecretAccessKey.Reveal(),
+			SessionToken: s.AWS.SessionToken.Reveal(),
+		}.AsManagedStreamingIAMMechanism()
 	}
 	return nil
 }
@@ -116,16 +134,6 @@ func newRegistryClient(r config.SchemaRegistry) (*sr.Client, error) {
 		return nil, fmt.Errorf("schema registry client: %w", err)
 	}
 	return rc, nil
-}
-
-// clientID names this process to the brokers, so that operators (and
-// "connector status") can tell instances apart.
-func clientID() string {
-	host, err := os.Hostname()
-	if err != nil {
-		host = "unknown-host"
-	}
-	return fmt.Sprintf("freshchat-connector/%s/%d", host, os.Getpid())
 }
 
 // sourceClient builds the Freshchat client from the settings. httpClient
@@ -172,6 +180,7 @@ func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger
 		TransactionTimeout: cfg.Kafka.TransactionTimeout,
 		Partitions:         cfg.Kafka.Partitions,
 		ReplicationFactor:  cfg.Kafka.ReplicationFactor,
+		TopicConfig:        cfg.Kafka.TopicConfig,
 		Kafka:              kafkaOpts(cfg, watch),
 		ConnectTimeout:     cfg.Kafka.ConnectTimeout,
 		DeadLetterTopic:    cfg.DeadLetter.Topic,

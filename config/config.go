@@ -95,9 +95,14 @@ type Kafka struct {
 	// ReplicationFactor of topics the connector creates; -1 means the
 	// broker default.
 	ReplicationFactor int16
-	CheckpointTopic   string
+	// TopicConfig holds the topic-level configs (retention.ms, ...) of the
+	// topics the connector creates; nil when none is set.
+	TopicConfig     map[string]string
+	CheckpointTopic string
 	// TransactionalID is a prefix: the connector appends the event.
-	TransactionalID    string
+	TransactionalID string
+	// ClientID is the client ID of every Kafka client of the process.
+	ClientID           string
 	TransactionTimeout time.Duration
 	// ChunkRows and ChunkBytes bound the rows written in one transaction.
 	ChunkRows  int

@@ -48,6 +48,7 @@ func TestLoadDefaults(t *testing.T) {
 			ReplicationFactor:  -1,
 			CheckpointTopic:    "freshchat.checkpoints",
 			TransactionalID:    "freshchat-connector",
+			ClientID:           "freshchat-connector",
 			TransactionTimeout: 60 * time.Second,
 			ChunkRows:          10000,
 			ChunkBytes:         16 << 20,
@@ -302,8 +303,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 
 func TestReference(t *testing.T) {
 	ref := Reference()
-	if len(ref) != 57 {
-		t.Errorf("Reference has %d settings, want 57", len(ref))
+	if len(ref) != 65 {
+		t.Errorf("Reference has %d settings, want 65", len(ref))
 	}
 	keys, envs := map[string]bool{}, map[string]bool{}
 	for _, s := range ref {

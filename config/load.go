@@ -98,6 +98,7 @@ func Load(opts LoadOptions) (*Config, error) {
 			p.add("%s: bad value %s from %s: %v", s.name(), s.display(rv.value), rv.source, err)
 		}
 	}
+	awsFromEnvironment(&cfg, env, failed, &p)
 	if fileOK {
 		checkRequired(&cfg, opts, failed, &p)
 	}
@@ -439,4 +440,39 @@ func children(section string) []string {
 		}
 	}
 	return out
+}
+
+// MetricsAddr returns metrics.addr as Load would read it from the same
+// file and environment ("" when the server is off), reading and checking no
+// other setting: a probe of the metrics server (connector healthcheck) must
+// not fail because of a setting that the running connector has already
+// taken, such as a token file being rewritten.
+func MetricsAddr(opts LoadOptions) (string, error) {
+	env := opts.Env
+	if env == nil {
+		env = os.LookupEnv
+	}
+	s := lookup("metrics.addr")
+	var p problems
+	rv, ok := rawValue{s.Default, "the default"}, true
+	if opts.Path != "" {
+		layer, fileOK := readYAML(opts.Path, &p)
+		if v, set := layer[s.Key]; set {
+			rv = v
+		}
+		ok = fileOK
+	}
+	if v, set := env(s.Env); set && strings.TrimSpace(v) != "" {
+		rv = rawValue{strings.TrimSpace(v), "the environment"}
+	}
+	var c Config
+	if ok {
+		if err := s.parse(&c, rv.value, time.Now()); err != nil {
+			p.add("%s: bad value %s from %s: %v", s.name(), s.display(rv.value), rv.source, err)
+		}
+	}
+	if len(p) > 0 {
+		return "", &Error{Problems: p}
+	}
+	return c.Metrics.Addr, nil
 }

@@ -50,20 +50,17 @@ func (c Config) LogValue() slog.Value {
 			slog.String("topic_template", c.Kafka.TopicTemplate),
 			slog.Int("partitions", int(c.Kafka.Partitions)),
 			slog.Int("replication_factor", int(c.Kafka.ReplicationFactor)),
+			slog.String("topic_config", pairsText(c.Kafka.TopicConfig)),
 			slog.String("checkpoint_topic", c.Kafka.CheckpointTopic),
 			slog.String("transactional_id", c.Kafka.TransactionalID),
+			slog.String("client_id", c.Kafka.ClientID),
 			slog.Duration("transaction_timeout", c.Kafka.TransactionTimeout),
 			slog.Int("chunk_rows", c.Kafka.ChunkRows),
 			slog.Int64("chunk_bytes", c.Kafka.ChunkBytes),
 			slog.String("compression", string(c.Kafka.Compression)),
 			slog.Duration("connect_timeout", c.Kafka.ConnectTimeout),
 			slog.Any("tls", c.Kafka.TLS),
-			slog.Group("sasl",
-				slog.String("mechanism", c.Kafka.SASL.Mechanism.String()),
-				slog.String("username", c.Kafka.SASL.Username),
-				slog.String("password", secretState(c.Kafka.SASL.Password)),
-				slog.String("password_file", c.Kafka.SASL.PasswordFile),
-			),
+			saslLogGroup(c.Kafka.SASL),
 		),
 		registry,
 		slog.Group("dead_letter",
@@ -84,6 +81,34 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
+// saslLogGroup shows the settings of the SASL mechanism in use.
+func saslLogGroup(s SASL) slog.Attr {
+	attrs := []any{slog.String("mechanism", s.Mechanism.String())}
+	switch {
+	case s.Mechanism.UsesPassword():
+		attrs = append(attrs,
+			slog.String("username", s.Username),
+			slog.String("password", secretState(s.Password)),
+			slog.String("password_file", s.PasswordFile))
+	case s.Mechanism == SASLOAuthBearer:
+		attrs = append(attrs,
+			slog.String("oauth_token", secretState(s.OAuth.Token)),
+			slog.String("oauth_token_file", s.OAuth.TokenFile),
+			slog.String("oauth_extensions", pairsText(s.OAuth.Extensions)))
+	case s.Mechanism == SASLAWSMSKIAM:
+		source := "settings"
+		if s.AWS.FromEnvironment {
+			source = "AWS_* environment"
+		}
+		attrs = append(attrs,
+			slog.String("aws_access_key_id", s.AWS.AccessKeyID),
+			slog.String("aws_secret_access_key", secretState(s.AWS.SecretAccessKey)),
+			slog.String("aws_session_token", secretState(s.AWS.SessionToken)),
+			slog.String("aws_credentials_from", source))
+	}
+	return slog.Group("sasl", attrs...)
+}
+
 // secretState says whether a secret is set, without showing it.
 func secretState(s Secret) string {
 	if s == "" {
@@ -97,6 +122,16 @@ func overridesText(o map[string]Policy) string {
 	pairs := make([]string, 0, len(o))
 	for e, p := range o {
 		pairs = append(pairs, e+"="+string(p))
+	}
+	slices.Sort(pairs)
+	return strings.Join(pairs, ",")
+}
+
+// pairsText prints a map as sorted name=value pairs.
+func pairsText(m map[string]string) string {
+	pairs := make([]string, 0, len(m))
+	for k, v := range m {
+		pairs = append(pairs, k+"="+v)
 	}
 	slices.Sort(pairs)
 	return strings.Join(pairs, ",")

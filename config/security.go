@@ -112,7 +112,18 @@ const (
 	SASLPlain       SASLMechanism = "PLAIN"
 	SASLScramSHA256 SASLMechanism = "SCRAM-SHA-256"
 	SASLScramSHA512 SASLMechanism = "SCRAM-SHA-512"
+	SASLOAuthBearer SASLMechanism = "OAUTHBEARER"
+	SASLAWSMSKIAM   SASLMechanism = "AWS_MSK_IAM"
 )
+
+// saslMechanisms lists every mechanism, in the order the docs name them.
+var saslMechanisms = []SASLMechanism{SASLNone, SASLPlain, SASLScramSHA256, SASLScramSHA512, SASLOAuthBearer, SASLAWSMSKIAM}
+
+// UsesPassword reports whether m authenticates with a user name and a
+// password (PLAIN and SCRAM).
+func (m SASLMechanism) UsesPassword() bool {
+	return m == SASLPlain || m == SASLScramSHA256 || m == SASLScramSHA512
+}
 
 func (m SASLMechanism) String() string {
 	if m == SASLNone {
@@ -123,22 +134,25 @@ func (m SASLMechanism) String() string {
 
 // parseMechanism reads a mechanism case-insensitively.
 func parseMechanism(s string) (SASLMechanism, error) {
-	for _, m := range []SASLMechanism{SASLNone, SASLPlain, SASLScramSHA256, SASLScramSHA512} {
+	for _, m := range saslMechanisms {
 		if strings.EqualFold(s, m.String()) {
 			return m, nil
 		}
 	}
-	return "", errors.New("must be none, PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+	return "", errors.New("must be none, PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or AWS_MSK_IAM")
 }
 
-// SASL configures Kafka authentication. With a mechanism, Username and
-// Password are set.
+// SASL configures Kafka authentication. With PLAIN and SCRAM, Username
+// and Password are set; with OAUTHBEARER, OAuth holds a token or a token
+// file; with AWS_MSK_IAM, AWS holds an access key and its secret.
 type SASL struct {
 	Mechanism SASLMechanism
 	Username  string
 	Password  Secret
 	// PasswordFile is the file the password was read from, or "".
 	PasswordFile string
+	OAuth        OAuth
+	AWS          AWS
 }
 
 // secretSetter stores a password and the file it came from ("" when given
@@ -458,33 +472,43 @@ func checkTLS(t *TLS, prefix string, failed map[string]bool, p *problems) {
 }
 
 // checkSASL reports a mechanism without its credentials, and credentials
-// without a mechanism.
+// that the mechanism does not use.
 func checkSASL(s SASL, failed map[string]bool, p *problems) {
 	if failed["kafka.sasl.mechanism"] {
 		return
 	}
-	userBad, passBad := failed["kafka.sasl.username"], failed["kafka.sasl.password"] || failed["kafka.sasl.password_file"]
 	mech := lookup("kafka.sasl.mechanism")
-	if s.Mechanism == SASLNone {
-		var set []string
-		if s.Username != "" || userBad {
-			set = append(set, "kafka.sasl.username")
+	others := func(keys ...string) {
+		if set := saslSetNames(s, failed, keys...); len(set) > 0 {
+			p.add("%s: %s is set, but the mechanism %s does not use it: remove it, or set %s to the mechanism it belongs to",
+				mech.name(), strings.Join(set, " and "), s.Mechanism, mech.Env)
 		}
-		if s.Password != "" || passBad {
-			set = append(set, "kafka.sasl.password")
-		}
-		if len(set) > 0 {
-			p.add("%s: %s is set, but the mechanism is none: set %s to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+	}
+	switch {
+	case s.Mechanism == SASLNone:
+		if set := saslSetNames(s, failed, "kafka.sasl.username", "kafka.sasl.password", "kafka.sasl.oauth.token", "kafka.sasl.oauth.extensions", "kafka.sasl.aws"); len(set) > 0 {
+			p.add("%s: %s is set, but the mechanism is none: set %s to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or AWS_MSK_IAM",
 				mech.name(), strings.Join(set, " and "), mech.Env)
 		}
-		return
-	}
-	if s.Username == "" && !userBad {
-		p.add("%s: required by %s %s", lookup("kafka.sasl.username").name(), mech.Key, s.Mechanism)
-	}
-	if s.Password == "" && !passBad {
-		p.add("kafka.sasl.password: required by %s %s: set %s, or %s to a file holding it (config keys kafka.sasl.password, kafka.sasl.password_file)",
-			mech.Key, s.Mechanism, lookup("kafka.sasl.password").Env, lookup("kafka.sasl.password_file").Env)
+	case s.Mechanism.UsesPassword():
+		userBad, passBad := failed["kafka.sasl.username"], failed["kafka.sasl.password"] || failed["kafka.sasl.password_file"]
+		if s.Username == "" && !userBad {
+			p.add("%s: required by %s %s", lookup("kafka.sasl.username").name(), mech.Key, s.Mechanism)
+		}
+		if s.Password == "" && !passBad {
+			p.add("kafka.sasl.password: required by %s %s: set %s, or %s to a file holding it (config keys kafka.sasl.password, kafka.sasl.password_file)",
+				mech.Key, s.Mechanism, lookup("kafka.sasl.password").Env, lookup("kafka.sasl.password_file").Env)
+		}
+		others("kafka.sasl.oauth.token", "kafka.sasl.oauth.extensions", "kafka.sasl.aws")
+	case s.Mechanism == SASLOAuthBearer:
+		if s.OAuth.Token == "" && s.OAuth.TokenFile == "" && !failed["kafka.sasl.oauth.token"] && !failed["kafka.sasl.oauth.token_file"] {
+			p.add("kafka.sasl.oauth.token: required by %s OAUTHBEARER: set %s, or %s to a file holding it, read again for every authentication (config keys kafka.sasl.oauth.token, kafka.sasl.oauth.token_file)",
+				mech.Key, lookup("kafka.sasl.oauth.token").Env, lookup("kafka.sasl.oauth.token_file").Env)
+		}
+		others("kafka.sasl.username", "kafka.sasl.password", "kafka.sasl.aws")
+	case s.Mechanism == SASLAWSMSKIAM:
+		checkAWS(s.AWS, failed, p)
+		others("kafka.sasl.username", "kafka.sasl.password", "kafka.sasl.oauth.token", "kafka.sasl.oauth.extensions")
 	}
 }
 
@@ -495,8 +519,16 @@ func (c Config) Warnings() []string {
 	if c.Kafka.TLS.Enabled && c.Kafka.TLS.InsecureSkipVerify {
 		w = append(w, "kafka.tls.insecure_skip_verify is on: the brokers' certificates are not verified, so anyone on the network path can pose as them; use it only for tests")
 	}
-	if c.Kafka.SASL.Mechanism == SASLPlain && !c.Kafka.TLS.Enabled {
-		w = append(w, "kafka.sasl.mechanism is PLAIN without kafka.tls.enabled: the password crosses the network in clear text")
+	switch c.Kafka.SASL.Mechanism {
+	case SASLPlain, SASLOAuthBearer:
+		if !c.Kafka.TLS.Enabled {
+			w = append(w, fmt.Sprintf("kafka.sasl.mechanism is %s without kafka.tls.enabled: the %s crosses the network in clear text",
+				c.Kafka.SASL.Mechanism, map[SASLMechanism]string{SASLPlain: "password", SASLOAuthBearer: "token"}[c.Kafka.SASL.Mechanism]))
+		}
+	case SASLAWSMSKIAM:
+		if !c.Kafka.TLS.Enabled {
+			w = append(w, "kafka.sasl.mechanism is AWS_MSK_IAM without kafka.tls.enabled: Amazon MSK serves IAM authentication only on its TLS listener (port 9098)")
+		}
 	}
 	r := c.SchemaRegistry
 	if r.TLS.Enabled && r.TLS.InsecureSkipVerify {

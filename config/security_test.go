@@ -141,7 +141,7 @@ func TestSecurityProblems(t *testing.T) {
 			name: "unknown mechanism",
 			env:  map[string]string{"KAFKA_SASL_MECHANISM": "GSSAPI", "KAFKA_SASL_USERNAME": "connector", "KAFKA_SASL_PASSWORD": testPassword},
 			want: []string{`kafka.sasl.mechanism (env KAFKA_SASL_MECHANISM): bad value "GSSAPI" from the environment: ` +
-				`must be none, PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`},
+				`must be none, PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or AWS_MSK_IAM`},
 		},
 		{
 			name: "mechanism without credentials",
@@ -161,7 +161,7 @@ func TestSecurityProblems(t *testing.T) {
 			name: "credentials without a mechanism",
 			env:  map[string]string{"KAFKA_SASL_USERNAME": "connector", "KAFKA_SASL_PASSWORD_FILE": pwFile},
 			want: []string{"kafka.sasl.mechanism (env KAFKA_SASL_MECHANISM): kafka.sasl.username and kafka.sasl.password is set, " +
-				"but the mechanism is none: set KAFKA_SASL_MECHANISM to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"},
+				"but the mechanism is none: set KAFKA_SASL_MECHANISM to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or AWS_MSK_IAM"},
 		},
 		{
 			name: "password and password file",
@@ -212,7 +212,7 @@ func TestSecurityProblems(t *testing.T) {
 				"SCHEMA_REGISTRY_URL": "https://sr.example.com", "SCHEMA_REGISTRY_TLS_CERT_FILE": f.cert, "SCHEMA_REGISTRY_TLS_KEY_FILE": f.garbage,
 			},
 			want: []string{
-				`kafka.sasl.mechanism (env KAFKA_SASL_MECHANISM): bad value "SCRAM-SHA-1" from the environment: must be none, PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`,
+				`kafka.sasl.mechanism (env KAFKA_SASL_MECHANISM): bad value "SCRAM-SHA-1" from the environment: must be none, PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or AWS_MSK_IAM`,
 				`schema_registry.tls.key_file (env SCHEMA_REGISTRY_TLS_KEY_FILE): bad value "` + f.garbage +
 					`" from the environment: no PEM private key (-----BEGIN PRIVATE KEY-----) in the file`,
 				"kafka.tls.key_file (env KAFKA_TLS_KEY_FILE): kafka.tls.cert_file is set without it: set both or neither",
@@ -262,7 +262,7 @@ func TestSecurityLoads(t *testing.T) {
 			t.Error("ClientConfig returns the same *tls.Config twice")
 		}
 		want := SASL{Mechanism: SASLScramSHA512, Username: "connector", Password: testPassword, PasswordFile: pwFile}
-		if cfg.Kafka.SASL != want {
+		if !reflect.DeepEqual(cfg.Kafka.SASL, want) {
 			t.Errorf("SASL = %+v, want %+v", cfg.Kafka.SASL, want)
 		}
 		if cfg.Kafka.SASL.Password.Reveal() != testPassword {

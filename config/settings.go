@@ -59,6 +59,7 @@ func (s Setting) name() string { return s.Key + " (env " + s.Env + ")" }
 const (
 	tokenGroup            = "api_token"
 	kafkaPasswordGroup    = "kafka_sasl_password"
+	oauthTokenGroup       = "kafka_sasl_oauth_token"
 	registryPasswordGroup = "schema_registry_password"
 )
 
@@ -206,6 +207,21 @@ var settings = []Setting{
 		parse: intField(func(c *Config) *int16 { return &c.Kafka.ReplicationFactor }, -1, math.MaxInt16),
 	},
 	{
+		Key: "kafka.topic_config", Env: "KAFKA_TOPIC_CONFIG",
+		Doc: "Topic-level configs of the topics the connector creates, the event topics and dead_letter.topic: " +
+			"comma-separated name=value pairs such as retention.ms=604800000,min.insync.replicas=2 (a YAML mapping is " +
+			"accepted too); a part without = continues the previous value, so list values keep their commas. The brokers " +
+			"check names and values when they create a topic; existing topics are left as they are (change them with " +
+			"kafka-configs). cleanup.policy=compact is refused: it would keep only the last record of each key. The " +
+			"checkpoint topic is created compacted, with the brokers' defaults otherwise.",
+		list: true, mapping: true,
+		parse: func(c *Config, v string, _ time.Time) error {
+			m, err := parseTopicConfig(v)
+			c.Kafka.TopicConfig = m
+			return err
+		},
+	},
+	{
 		Key: "kafka.checkpoint_topic", Env: "KAFKA_CHECKPOINT_TOPIC", Default: "freshchat.checkpoints",
 		Doc: "Topic holding the connector's checkpoints, written in the same transaction as the rows.",
 		parse: func(c *Config, v string, _ time.Time) error {
@@ -222,6 +238,18 @@ var settings = []Setting{
 			"the same topics must not share it.",
 		parse: func(c *Config, v string, _ time.Time) error {
 			c.Kafka.TransactionalID = v
+			return nil
+		},
+	},
+	{
+		Key: "kafka.client_id", Env: "KAFKA_CLIENT_ID", Default: "freshchat-connector",
+		Doc: "Client ID every Kafka client of the connector sends, as is: what broker quotas (client-id quotas), " +
+			"request logs and the brokers' metrics name it by. connector status tells instances apart by their host.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			if err := checkClientID(v); err != nil {
+				return err
+			}
+			c.Kafka.ClientID = v
 			return nil
 		},
 	},
@@ -293,8 +321,10 @@ var settings = []Setting{
 	},
 	{
 		Key: "kafka.sasl.mechanism", Env: "KAFKA_SASL_MECHANISM", Default: "none",
-		Doc: "SASL authentication with the brokers: none, PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (case-insensitive). " +
-			"The others need kafka.sasl.username and a password; PLAIN sends the password as is, so use it with kafka.tls.enabled.",
+		Doc: "SASL authentication with the brokers: none, PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or AWS_MSK_IAM " +
+			"(case-insensitive). PLAIN and SCRAM need kafka.sasl.username and a password (PLAIN sends it as is: use it with " +
+			"kafka.tls.enabled); OAUTHBEARER needs a token (kafka.sasl.oauth); AWS_MSK_IAM (Amazon MSK's IAM access control) " +
+			"needs AWS credentials (kafka.sasl.aws).",
 		parse: func(c *Config, v string, _ time.Time) error {
 			m, err := parseMechanism(v)
 			c.Kafka.SASL.Mechanism = m
@@ -317,6 +347,52 @@ var settings = []Setting{
 		Doc:   "File holding the SASL password; surrounding whitespace is trimmed. Set this or kafka.sasl.password, not both.",
 		group: kafkaPasswordGroup,
 		parse: passwordFileField(kafkaPassword),
+	},
+	{
+		Key: "kafka.sasl.oauth.token", Env: "KAFKA_SASL_OAUTH_TOKEN",
+		Doc:   "OAUTHBEARER bearer token (secret), such as a JWT from your identity provider. Set this or kafka.sasl.oauth.token_file, not both.",
+		group: oauthTokenGroup, secret: true,
+		parse: oauthTokenField,
+	},
+	{
+		Key: "kafka.sasl.oauth.token_file", Env: "KAFKA_SASL_OAUTH_TOKEN_FILE",
+		Doc: "File holding the OAUTHBEARER token; surrounding whitespace is trimmed. It is read again for every new " +
+			"connection and re-authentication, so a token rotated in the file is used without a restart (the brokers " +
+			"ask for re-authentication when connections.max.reauth.ms is set). Set this or kafka.sasl.oauth.token, not both.",
+		group: oauthTokenGroup,
+		parse: oauthTokenFileField,
+	},
+	{
+		Key: "kafka.sasl.oauth.extensions", Env: "KAFKA_SASL_OAUTH_EXTENSIONS",
+		Doc: "SASL extensions sent with the OAUTHBEARER token: comma-separated key=value pairs (a YAML mapping is " +
+			"accepted too), such as logicalCluster=lkc-abc123,identityPoolId=pool-xyz for Confluent Cloud.",
+		list: true, mapping: true,
+		parse: func(c *Config, v string, _ time.Time) error {
+			e, err := parseExtensions(v)
+			c.Kafka.SASL.OAuth.Extensions = e
+			return err
+		},
+	},
+	{
+		Key: "kafka.sasl.aws.access_key_id", Env: "KAFKA_SASL_AWS_ACCESS_KEY_ID",
+		Doc: "AWS access key ID for AWS_MSK_IAM. When none of the kafka.sasl.aws settings is given, the credentials " +
+			"come from the standard AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN variables. The region " +
+			"is read from MSK's broker host names (….kafka.us-east-1.amazonaws.com), else from " +
+			"AWS_REGION or AWS_DEFAULT_REGION.",
+		parse: awsKeyIDField,
+	},
+	{
+		Key: "kafka.sasl.aws.secret_access_key", Env: "KAFKA_SASL_AWS_SECRET_ACCESS_KEY",
+		Doc:    "AWS secret access key for AWS_MSK_IAM (secret); set it with kafka.sasl.aws.access_key_id.",
+		secret: true,
+		parse:  awsSecretField(func(a *AWS) *Secret { return &a.SecretAccessKey }),
+	},
+	{
+		Key: "kafka.sasl.aws.session_token", Env: "KAFKA_SASL_AWS_SESSION_TOKEN",
+		Doc: "AWS session token of temporary credentials for AWS_MSK_IAM (secret). The credentials are read at start: " +
+			"restart the connector before temporary credentials expire.",
+		secret: true,
+		parse:  awsSecretField(func(a *AWS) *Secret { return &a.SessionToken }),
 	},
 	{
 		Key: "dead_letter.policy", Env: "DEAD_LETTER_POLICY", Default: string(PolicyDLQ),

@@ -6,9 +6,12 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 const (
@@ -464,4 +467,79 @@ func checkTopicTemplate(tmpl string) error {
 		}
 	}
 	return nil
+}
+
+// maxClientID bounds kafka.client_id: Kafka carries it as a string of at
+// most 32767 bytes; a few hundred is plenty.
+const maxClientID = 255
+
+// checkClientID checks a Kafka client ID.
+func checkClientID(v string) error {
+	switch {
+	case !utf8.ValidString(v):
+		return errors.New("must be valid UTF-8")
+	case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		return errors.New("must not contain whitespace or control characters")
+	case len(v) > maxClientID:
+		return fmt.Errorf("must be at most %d bytes", maxClientID)
+	}
+	return nil
+}
+
+// topicConfigName is what a Kafka topic config name looks like
+// (retention.ms, min.insync.replicas, message.timestamp.type, ...).
+func isTopicConfigName(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+	})
+}
+
+// parseTopicConfig parses comma-separated name=value topic configs. A part
+// without "=" continues the previous value, so that list values such as
+// cleanup.policy=delete,compact survive the comma-joined form the YAML
+// mapping and the environment share. Names must look like Kafka config
+// names, values must not be empty, and no name may be given twice.
+func parseTopicConfig(s string) (map[string]string, error) {
+	out := map[string]string{}
+	var order []string
+	var problems []string
+	for _, item := range splitList(s) {
+		name, value, found := strings.Cut(item, "=")
+		if !found {
+			if len(order) == 0 {
+				problems = append(problems, fmt.Sprintf("%q is not name=value", item))
+				continue
+			}
+			out[order[len(order)-1]] += "," + item
+			continue
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		switch _, dup := out[name]; {
+		case !isTopicConfigName(name):
+			problems = append(problems, fmt.Sprintf("%q is not a topic config name (such as retention.ms)", name))
+		case dup:
+			problems = append(problems, fmt.Sprintf("%s is given twice", name))
+		default:
+			out[name] = value
+			order = append(order, name)
+		}
+	}
+	for _, name := range order {
+		v := out[name]
+		switch {
+		case v == "":
+			problems = append(problems, fmt.Sprintf("%s has an empty value", name))
+		case strings.ContainsFunc(v, unicode.IsControl):
+			problems = append(problems, fmt.Sprintf("%s: the value must not contain control characters", name))
+		case name == "cleanup.policy" && slices.ContainsFunc(strings.Split(v, ","), func(p string) bool { return strings.EqualFold(p, "compact") }):
+			problems = append(problems, "cleanup.policy=compact would keep only the last record of each key (interaction_id) and refuse records without one: the connector's topics must keep every record")
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.New(strings.Join(problems, "; "))
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }

@@ -38,7 +38,7 @@ func TestOperatorCommandsSeeTheRunningInstance(t *testing.T) {
 	require.Equal(t, cli.ExitOK, h.wait(status), status.log(t))
 	out := status.log(t)
 	assert.Contains(t, out, "CSAT-Score")
-	assert.Contains(t, out, "freshchat-connector/", "the running instance is named by its client ID")
+	assert.Contains(t, out, "freshchat-connector on ", "the running instance is named by its client ID (kafka.client_id) and host")
 
 	reset := h.start("reset-refused", "reset", "--event", "CSAT-Score", "--to", from.Format(time.RFC3339), "--yes")
 	require.Equal(t, cli.ExitError, h.wait(reset), reset.log(t))

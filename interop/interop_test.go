@@ -1,7 +1,8 @@
 // Package interop_test checks that consumers we do not write can read the
 // connector's topics: the confluent-kafka Python client (librdkafka) with
 // its AvroConsumer and the schema registry, the same client reading raw
-// single-object values decoded with the Apache avro library, and kcat.
+// single-object values decoded with the Apache avro library, and kcat; and
+// that the consumer recipes of the README work as written (readme_test.go).
 //
 // The tools come from Debian:
 //

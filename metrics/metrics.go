@@ -43,6 +43,9 @@ type Options struct {
 	// Version is build_info's version label; empty means the main module's
 	// version from the build information, or "unknown".
 	Version string
+	// Commit is build_info's commit label, the VCS revision the binary was
+	// built from; empty means "unknown".
+	Commit string
 	// Readiness, when set, learns from the pipeline's calls which events
 	// progress: every commit and every completed report counts as progress,
 	// Waiting and Done are passed on. See [Readiness].
@@ -119,8 +122,8 @@ func New(o Options) *Metrics {
 	up := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "up", Help: "1 while the connector process runs."})
 	up.Set(1)
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info", Help: "Always 1; the labels describe the build."},
-		[]string{"version", "goversion"})
-	info.WithLabelValues(version(o.Version), runtime.Version()).Set(1)
+		[]string{"version", "commit", "goversion"})
+	info.WithLabelValues(version(o.Version), orUnknown(o.Commit), runtime.Version()).Set(1)
 
 	m.kafka = newKafkaHooks()
 	m.reg.MustRegister(
@@ -140,6 +143,13 @@ func version(v string) string {
 		return bi.Main.Version
 	}
 	return "unknown"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 // Registry returns the registry holding every family of m, for a handler

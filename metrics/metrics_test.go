@@ -182,14 +182,14 @@ freshchat_connector_report_wait_seconds_count{event="Message-Sent"} 2
 freshchat_connector_up 1
 # HELP freshchat_connector_build_info Always 1; the labels describe the build.
 # TYPE freshchat_connector_build_info gauge
-freshchat_connector_build_info{goversion="` + runtime.Version() + `",version="v1.2.3"} 1
+freshchat_connector_build_info{commit="0123abc",goversion="` + runtime.Version() + `",version="v1.2.3"} 1
 `,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &clock{t: t0}
-			m := metrics.New(metrics.Options{Version: "v1.2.3", Now: c.Now})
+			m := metrics.New(metrics.Options{Version: "v1.2.3", Commit: "0123abc", Now: c.Now})
 			tt.drive(m, c)
 			require.NoError(t, testutil.ScrapeAndCompare(scrape(t, m), strings.NewReader(tt.want), tt.families...))
 		})

@@ -57,6 +57,9 @@ type Options struct {
 	// (-1: the broker's defaults).
 	Partitions        int32
 	ReplicationFactor int16
+	// TopicConfig holds topic-level configs (retention.ms, ...) for the
+	// event and dead-letter topics created here; nil: the brokers' defaults.
+	TopicConfig map[string]string
 	// Kafka are the cluster's connection options (seed brokers, TLS, SASL).
 	Kafka []kgo.Opt
 	// Registry, when set, registers schemas and frames values in the
@@ -218,7 +221,7 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 			topics = append(topics, o.DeadLetterTopic)
 		}
 	}
-	if err := sink.EnsureTopics(ctx, adm, o.Logger, o.Partitions, o.ReplicationFactor, topics...); err != nil {
+	if err := sink.EnsureTopicsWithConfig(ctx, adm, o.Logger, o.Partitions, o.ReplicationFactor, o.TopicConfig, topics...); err != nil {
 		return nil, err
 	}
 	p.store = checkpoint.NewStore(o.CheckpointTopic, o.Logger, o.Kafka...)

@@ -15,7 +15,20 @@ import (
 // partition count and replication factor (-1 for the broker's defaults).
 // Existing topics are left as they are.
 func EnsureTopics(ctx context.Context, adm *kadm.Client, logger *slog.Logger, partitions int32, replication int16, topics ...string) error {
-	resps, err := adm.CreateTopics(ctx, partitions, replication, nil, topics...)
+	return EnsureTopicsWithConfig(ctx, adm, logger, partitions, replication, nil, topics...)
+}
+
+// EnsureTopicsWithConfig is EnsureTopics creating the missing topics with
+// the topic-level configs (retention.ms, ...); nil: the brokers' defaults.
+func EnsureTopicsWithConfig(ctx context.Context, adm *kadm.Client, logger *slog.Logger, partitions int32, replication int16, configs map[string]string, topics ...string) error {
+	var cfg map[string]*string
+	for k, v := range configs {
+		if cfg == nil {
+			cfg = make(map[string]*string, len(configs))
+		}
+		cfg[k] = &v
+	}
+	resps, err := adm.CreateTopics(ctx, partitions, replication, cfg, topics...)
 	if err != nil {
 		return fmt.Errorf("creating topics: %w", err)
 	}
