@@ -91,9 +91,20 @@ honour, 3 fenced (another instance with the same transactional ID took over).`, 
 	}
 	tel.started(ctx, p, cfg.Events)
 	watch.arm()
-	l, release := holdLease(ctx, cfg, logger, kgo.WithHooks(watch))
-	lease.Store(l)
-	defer releaseWithin(release, releaseBudget, logger)
+	// The lease is advisory (status and reset see this instance through
+	// it); joining the group can take a while after a crash, when dead
+	// members are still listed, so it never holds the work back.
+	leaseCtx, cancelLease := context.WithCancel(ctx)
+	released := make(chan func(), 1)
+	go func() {
+		l, release := holdLease(leaseCtx, cfg, logger, kgo.WithHooks(watch))
+		lease.Store(l)
+		released <- release
+	}()
+	defer func() {
+		cancelLease()
+		releaseWithin(<-released, releaseBudget, logger)
+	}()
 	logger.Info("ready", "events", len(cfg.Events), "framing", p.Framing(), "mode", mode(cfg))
 	stopView := func() {}
 	if view {
@@ -141,6 +152,9 @@ func holdLease(ctx context.Context, cfg *config.Config, logger *slog.Logger, ext
 	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	lease, err := instance.Hold(hctx, append(kafkaOpts(cfg, nil), extra...), cfg.Kafka.TransactionalID, cfg.Kafka.CheckpointTopic, logger)
+	if err != nil && ctx.Err() != nil {
+		return nil, func() {} // stopping before the lease was held
+	}
 	if err != nil {
 		logger.Warn("cannot hold the instance lease; status and reset will not see this instance", "error", err.Error())
 		return nil, func() {}

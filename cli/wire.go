@@ -6,6 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -136,10 +139,27 @@ func newRegistryClient(r config.SchemaRegistry) (*sr.Client, error) {
 	return rc, nil
 }
 
+// spoolDir is where the source spools downloads: a folder of the
+// transactional identity's own under temp_dir, so that the files a crashed
+// instance left there can be removed by the next one (see build) without
+// touching another connector's.
+func spoolDir(cfg *config.Config) string {
+	safe := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, cfg.Kafka.TransactionalID)
+	return filepath.Join(cfg.TempDir, "freshchat-spool-"+safe)
+}
+
 // sourceClient builds the Freshchat client from the settings. httpClient
 // may be nil for the default.
 func sourceClient(cfg *config.Config, logger *slog.Logger, httpClient *http.Client) (*source.Client, error) {
 	f := cfg.Freshchat
+	if err := os.MkdirAll(spoolDir(cfg), 0o700); err != nil {
+		return nil, fmt.Errorf("temp_dir (FRESHCHAT_TEMP_DIR): creating the download folder: %w", err)
+	}
 	return source.NewClient(source.ClientConfig{
 		BaseURL:         f.APIURL,
 		Token:           f.APIToken.Reveal(),
@@ -157,7 +177,7 @@ func sourceClient(cfg *config.Config, logger *slog.Logger, httpClient *http.Clie
 			MaxAttempts: f.RetryAttempts,
 		},
 		Budget:  source.BudgetConfig{PerMinute: f.RequestsPerMinute, PerDay: f.RequestsPerDay},
-		TempDir: cfg.TempDir,
+		TempDir: spoolDir(cfg),
 	})
 }
 
@@ -224,6 +244,15 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, tweak f
 	p, err := pipeline.New(ctx, o)
 	if err != nil {
 		return nil, explainRegistry(watch.explain(err), cfg.SchemaRegistry)
+	}
+	// Every earlier instance with this identity is fenced now: the
+	// downloads it left behind are nobody's.
+	n, err := source.RemoveSpooled(spoolDir(cfg))
+	switch {
+	case err != nil:
+		logger.Warn("cannot remove downloads left by an earlier run", "error", err.Error())
+	case n > 0:
+		logger.Info("removed downloads left by an earlier run", "files", n, "dir", spoolDir(cfg))
 	}
 	return p, nil
 }

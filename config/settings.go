@@ -530,7 +530,7 @@ var settings = []Setting{
 	},
 	{
 		Key: "temp_dir", Env: "FRESHCHAT_TEMP_DIR",
-		Doc: "Existing directory for downloads; empty: the system temporary directory.",
+		Doc: "Existing directory for downloads; empty: the system temporary directory. Downloads are spooled in its folder freshchat-spool-<kafka.transactional_id>, at most two links per event at a time; files a crashed run left there are removed at the next start.",
 		parse: func(c *Config, v string, _ time.Time) error {
 			fi, err := os.Stat(v)
 			if err != nil {

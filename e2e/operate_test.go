@@ -33,6 +33,9 @@ func TestOperatorCommandsSeeTheRunningInstance(t *testing.T) {
 	})
 	run := h.start("run", runArgs(from, to)...)
 	h.waitForCheckpoints(0, run)
+	// The instance lease is taken in the background, beside the work.
+	require.Eventually(t, func() bool { return strings.Contains(run.log(t), "holding the transactional identity") },
+		30*time.Second, 50*time.Millisecond, "the run never held the instance lease")
 
 	status := h.start("status", "status")
 	require.Equal(t, cli.ExitOK, h.wait(status), status.log(t))

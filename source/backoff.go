@@ -75,7 +75,13 @@ func (r *retrier) next() (time.Duration, bool) {
 	}
 	d = max(d, wait)
 	r.meter.retry()
-	r.log.Warn("freshchat request failed, retrying", "op", r.op, "attempt", r.attempts, "delay", d, "error", r.last)
+	if throttled {
+		// Not a failure: the server asked for a pause, and 429s do not
+		// count against the attempts.
+		r.log.Warn("freshchat rate limited (429): waiting as the server asked, then retrying", "op", r.op, "wait", d)
+	} else {
+		r.log.Warn("freshchat request failed, retrying", "op", r.op, "attempt", r.attempts, "delay", d, "error", r.last)
+	}
 	switch {
 	case throttled && r.lim != nil:
 		r.lim.pause(r.now().Add(d))

@@ -9,10 +9,40 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// spoolPattern names the temp files downloads are spooled to.
+const spoolPattern = "freshchat-report-*.download"
+
+// RemoveSpooled removes from dir the download files an earlier process
+// left behind when it ended without removing them (a crash, a SIGKILL),
+// and returns how many it removed. Call it only when no other live process
+// spools into dir: the connector gives each transactional identity a
+// folder of its own and calls it once its producers are initialised, when
+// any earlier instance with that identity is fenced.
+func RemoveSpooled(dir string) (int, error) {
+	names, err := filepath.Glob(filepath.Join(dir, spoolPattern))
+	if err != nil {
+		return 0, fmt.Errorf("listing stale downloads in %s: %w", dir, err)
+	}
+	removed := 0
+	var errs []error
+	for _, name := range names {
+		if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		removed++
+	}
+	if err := errors.Join(errs...); err != nil {
+		return removed, fmt.Errorf("removing stale downloads in %s: %w", dir, err)
+	}
+	return removed, nil
+}
 
 // download spools link idx of rep into a new temp file in TempDir and
 // returns it with its size. The request carries no Authorization header.
@@ -23,7 +53,7 @@ import (
 // (a download that made progress since its last failure gets a fresh budget).
 // rep.Links is replaced by the fresh links.
 func (c *Client) download(ctx context.Context, log *slog.Logger, rep *Report, idx int) (_ *os.File, _ int64, err error) {
-	f, err := os.CreateTemp(c.cfg.TempDir, "freshchat-report-*.download")
+	f, err := os.CreateTemp(c.cfg.TempDir, spoolPattern)
 	if err != nil {
 		return nil, 0, fmt.Errorf("downloading link %d of freshchat report %s: %w", idx, rep.ID, err)
 	}

@@ -29,7 +29,7 @@ var (
 	// [ResubmitError].
 	ErrResubmit = errors.New("freshchat report must be submitted again")
 	// errStalled marks a request abandoned after StallTimeout without progress.
-	errStalled = errors.New("no progress within the stall timeout")
+	errStalled = errors.New("no progress within the stall timeout (freshchat.request_timeout, FRESHCHAT_REQUEST_TIMEOUT: raise it for an API or object store that takes longer to answer)")
 	// errCutDownload marks a download body shorter than announced.
 	errCutDownload = errors.New("download cut short")
 )

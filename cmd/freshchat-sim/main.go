@@ -69,7 +69,7 @@ func run(args []string) error {
 	fs.Int64Var(&f.DownloadBytesPerSecond, "download-bytes-per-second", 0, "cap every download's rate (0 = unlimited)")
 	fs.IntVar(&f.VanishJobs, "vanish-jobs", 0, "the first N jobs vanish (GET and links 404) once -vanish-after-links of their links were downloaded")
 	fs.IntVar(&f.VanishAfterLinks, "vanish-after-links", 1, "link bodies a vanishing job serves first")
-	fs.IntVar(&f.RelapseJobs, "relapse-jobs", 0, "the first N jobs answer their links IN_PROGRESS again once a link was downloaded")
+	fs.IntVar(&f.RelapseJobs, "relapse-jobs", 0, "the first N jobs answer their links IN_PROGRESS again (three GETs) once a link was downloaded")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -33,11 +33,15 @@ type job struct {
 	emptyLinksLeft int // GETs still answered without links once completed
 	inProgressLeft int // GETs still answered with links IN_PROGRESS
 	pendingStatus  string
-	vanishAfter    int  // link bodies served before the job vanishes; 0 = never
-	relapse        bool // links IN_PROGRESS again once a body was served
-	bodiesServed   int  // link bodies served
+	vanishAfter    int // link bodies served before the job vanishes; 0 = never
+	relapseLeft    int // GETs still answered with links IN_PROGRESS again, once a body was served
+	bodiesServed   int // link bodies served
 	vanished       bool
 }
+
+// relapsePolls is how many GETs a relapsing job answers with its links
+// IN_PROGRESS again before they are finished once more.
+const relapsePolls = 3
 
 // errNoSuchEvent is validate's message for an unknown event name, which
 // the API answers in its other error shape.
@@ -193,7 +197,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if s.jobCount <= f.VanishJobs {
 		j.vanishAfter = f.VanishAfterLinks
 	}
-	j.relapse = s.jobCount <= f.RelapseJobs
+	if s.jobCount <= f.RelapseJobs {
+		j.relapseLeft = relapsePolls
+	}
 	if s.faults.JobTTL > 0 {
 		j.forgetAt = now.Add(s.faults.JobTTL)
 	}
@@ -251,9 +257,11 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 		// Completed, but its files are not attached yet.
 		j.emptyLinksLeft--
 		body.Links = []extractBody{}
-	case j.inProgressLeft > 0 || j.relapse && j.bodiesServed > 0:
+	case j.inProgressLeft > 0 || j.relapseLeft > 0 && j.bodiesServed > 0:
 		if j.inProgressLeft > 0 {
 			j.inProgressLeft--
+		} else {
+			j.relapseLeft--
 		}
 		var links []extractBody
 		for _, o := range j.links {

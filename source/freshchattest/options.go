@@ -127,9 +127,10 @@ type Faults struct {
 	// VanishAfterLinks is how many link bodies of a vanishing job are
 	// served before it vanishes (default 1).
 	VanishAfterLinks int
-	// RelapseJobs: the first N jobs submitted answer, on every GET after
-	// their first link body was downloaded, COMPLETED with their links
-	// IN_PROGRESS again (no href), as a job being regenerated does.
+	// RelapseJobs: the first N jobs submitted answer the three GETs after
+	// their first link body was downloaded with COMPLETED and their links
+	// IN_PROGRESS again (no href), as a job being regenerated does; then
+	// their links are finished again.
 	RelapseJobs int
 }
 
