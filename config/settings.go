@@ -525,7 +525,7 @@ var settings = []Setting{
 	},
 	{
 		Key: "concurrency", Env: "FRESHCHAT_CONCURRENCY", Default: "4",
-		Doc:   "Events extracted at once (1 to 12).",
+		Doc:   "Events reading a report at once (1 to 12); every event's report is submitted and generated meanwhile, whatever this is.",
 		parse: intField(func(c *Config) *int { return &c.Concurrency }, 1, int64(len(AllEvents))),
 	},
 	{

@@ -121,13 +121,7 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 			}
 			pos = checkpoint.Position{Event: e.event, WindowStart: w.Start, WindowEnd: w.End, Digest: checkpoint.NewDigest, CoveredFrom: covered}
 		}
-		select {
-		case e.sem <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
 		next, err := e.extract(ctx, w, pos)
-		<-e.sem
 		if err == nil {
 			pos, failures = next, 0
 			continue
@@ -200,6 +194,14 @@ func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoi
 			e.obs.ReportReady(e.event, e.now().Sub(submittedAt))
 		}
 
+		// Concurrency bounds the events reading at once, not those waiting
+		// for Freshchat to generate a report: every event's report is
+		// generated meanwhile, and an event stuck waiting starves no other.
+		select {
+		case e.sem <- struct{}{}:
+		case <-ctx.Done():
+			return pos, ctx.Err()
+		}
 		wr := &windowRun{e: e, w: w, report: report, pos: pos, log: log.With("report", report.ID),
 			winHdr: []byte(w.String()), repHdr: []byte(report.ID), evHdr: []byte(e.event)}
 		rows := e.src.Open(ctx, report, source.Position{ReportID: report.ID, Rows: pos.Rows, Digest: pos.Digest})
@@ -212,6 +214,9 @@ func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoi
 		}
 		if err != nil {
 			err = wr.abort(ctx, err)
+		}
+		<-e.sem
+		if err != nil {
 			if errors.As(err, &last) && !errors.Is(err, errCommit) {
 				// Every row read before is committed (see windowRun.read):
 				// go on after them in a new report.

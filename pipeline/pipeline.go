@@ -41,7 +41,8 @@ type Options struct {
 	From time.Time
 	// Planner shapes the windows; Planner.To set means a bounded run.
 	Planner Planner
-	// Concurrency is how many events extract a window at the same time.
+	// Concurrency is how many events read a report at the same time; the
+	// others may be waiting for theirs to be generated meanwhile.
 	Concurrency int
 	// Limits bound each transaction.
 	Limits Limits

@@ -179,3 +179,24 @@ func TestOneFailingEventStopsOthersAsCancelled(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(logs, "event stopped: another event failed"), logs)
 	assert.NotContains(t, logs, "submitting again")
 }
+
+// TestWaitingForReportsHoldsNoReadingSlot: concurrency bounds the events
+// reading at once, not those waiting for Freshchat to generate a report;
+// with one slot, every event's first report is submitted before the first
+// window is committed.
+func TestWaitingForReportsHoldsNoReadingSlot(t *testing.T) {
+	e := newEnv(t, 60, freshchattest.Faults{PendingPolls: 5}, false)
+	from, to := span(2)
+	events := []string{"Message-Sent", "CSAT-Score", "Response-Time"}
+	o := e.options(t, events, from, to)
+	o.Concurrency = 1
+	require.NoError(t, run(t, o))
+	for _, ev := range events {
+		e.assertExactlyOnce(t, ev, o.Topic(ev), from, to)
+	}
+	logs := e.logs.String()
+	firstCommit := strings.Index(logs, `msg="window committed"`)
+	require.Positive(t, firstCommit)
+	assert.Equal(t, len(events), strings.Count(logs[:firstCommit], `msg="submitted freshchat report"`),
+		"reports submitted before the first window was committed")
+}
