@@ -68,6 +68,9 @@ honour, 3 fenced (another instance with the same transactional ID took over).`, 
 		return err
 	}
 	defer tel.stop()
+	if err := waitForAPI(ctx, cfg, logger, tel); err != nil {
+		return err
+	}
 	watch := newKafkaWatch(logger, tel.readiness())
 	clients := &openClients{}
 	var lease atomic.Pointer[instance.Lease]
@@ -93,6 +96,7 @@ honour, 3 fenced (another instance with the same transactional ID took over).`, 
 	watch.arm()
 	l, release := holdLease(ctx, cfg, logger, kgo.WithHooks(watch))
 	lease.Store(l)
+	tel.serveStatus(cfg, p, lease.Load)
 	defer releaseWithin(release, releaseBudget, logger)
 	logger.Info("ready", "events", len(cfg.Events), "framing", p.Framing(), "mode", mode(cfg))
 	stopView := func() {}

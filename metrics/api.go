@@ -91,3 +91,16 @@ func (c apiCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(apiReadyDesc, prometheus.GaugeValue, v)
 }
+
+// APIProblem is the watched API's problem now (see the function
+// APIProblem), and whether an API is watched at all (WatchAPI).
+func (m *Metrics) APIProblem() (problem error, watched bool) {
+	if m == nil {
+		return nil, false
+	}
+	health := m.api.get()
+	if health == nil {
+		return nil, false
+	}
+	return APIProblem(health(), m.now(), m.apiGrace), true
+}
