@@ -16,9 +16,9 @@ import (
 // coordinator to list the holders.
 const statusHoldersTimeout = 5 * time.Second
 
-// errNoLease is /status's holders_error when this instance could not hold
-// the lease (the log said why at start).
-var errNoLease = errors.New("this instance does not hold the instance lease; see its start-up log")
+// errNoLease is /status's holders_error while this instance does not hold
+// the lease: not yet, or it could not (the log says why).
+var errNoLease = errors.New("this instance does not hold the instance lease (yet); see its log")
 
 // serveStatus makes the metrics server's GET /status answer liveStatus.
 func (t *telemetry) serveStatus(cfg *config.Config, p *pipeline.Pipeline, lease func() *instance.Lease) {

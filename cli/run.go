@@ -92,11 +92,11 @@ honour, 3 fenced (another instance with the same transactional ID took over).`, 
 	if err != nil {
 		return err
 	}
+	tel.serveStatus(cfg, p, lease.Load) // holders once the lease is held
 	tel.started(ctx, p, cfg.Events)
 	watch.arm()
 	l, release := holdLease(ctx, cfg, logger, kgo.WithHooks(watch))
 	lease.Store(l)
-	tel.serveStatus(cfg, p, lease.Load)
 	defer releaseWithin(release, releaseBudget, logger)
 	logger.Info("ready", "events", len(cfg.Events), "framing", p.Framing(), "mode", mode(cfg))
 	stopView := func() {}
