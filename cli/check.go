@@ -21,10 +21,6 @@ import (
 
 const checkSynopsis = "check [--config FILE] [--timeout DURATION]"
 
-// probeReportID is a report that never exists: asking for it is the
-// cheapest authenticated call of the API. 404 means the token was accepted.
-const probeReportID = "00000000-0000-0000-0000-000000000000"
-
 // Marks of a check line.
 const (
 	markPass = "✓"
@@ -116,10 +112,10 @@ func (c *checker) freshchat(ctx context.Context, cfg *config.Config, logger *slo
 	}
 	ctx, cancel := c.within(ctx)
 	defer cancel()
-	_, err = src.Get(ctx, probeReportID)
+	err = src.Check(ctx) // the same probe run makes at start
 	var ae *source.APIError
 	switch {
-	case err == nil, errors.Is(err, source.ErrReportNotFound):
+	case err == nil:
 		c.pass(name, "%s: token accepted", api)
 	case errors.As(err, &ae) && (ae.StatusCode == http.StatusUnauthorized || ae.StatusCode == http.StatusForbidden):
 		c.fail(name, "%s: token refused (%d %s): check the token in freshchat.api_token (FRESHCHAT_API_TOKEN) or freshchat.api_token_file (FRESHCHAT_API_TOKEN_FILE): %s",

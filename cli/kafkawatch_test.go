@@ -241,7 +241,7 @@ func TestSignalDuringKafkaOutageStopsInTime(t *testing.T) {
 func TestRunErrorIsLoggedInJSON(t *testing.T) {
 	clearEnv(t)
 	for k, v := range map[string]string{
-		"FRESHCHAT_API_URL":     "https://acme.freshchat.com/v2",
+		"FRESHCHAT_API_URL":     acceptingAPI(t), // past the start's API check, to Kafka
 		"FRESHCHAT_API_TOKEN":   simToken,
 		"KAFKA_BROKERS":         "127.0.0.1:1",
 		"KAFKA_CONNECT_TIMEOUT": "1s",

@@ -68,6 +68,9 @@ honour, 3 fenced (another instance with the same transactional ID took over).`, 
 		return err
 	}
 	defer tel.stop()
+	if err := waitForAPI(ctx, cfg, logger, tel); err != nil {
+		return err
+	}
 	watch := newKafkaWatch(logger, tel.readiness())
 	clients := &openClients{}
 	var lease atomic.Pointer[instance.Lease]
@@ -89,6 +92,7 @@ honour, 3 fenced (another instance with the same transactional ID took over).`, 
 	if err != nil {
 		return err
 	}
+	tel.serveStatus(cfg, p, lease.Load) // holders once the lease is held
 	tel.started(ctx, p, cfg.Events)
 	watch.arm()
 	// The lease is advisory (status and reset see this instance through

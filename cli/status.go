@@ -82,6 +82,16 @@ type statusReport struct {
 	Events          []eventStatus     `json:"events"`
 	Holders         []instance.Member `json:"holders"`
 	HoldersError    string            `json:"holders_error,omitempty"`
+	// API is the Freshchat API's readiness; only the metrics server's
+	// /status, which runs with the connector, knows it.
+	API *apiReadiness `json:"api,omitempty"`
+}
+
+// apiReadiness is what the running connector knows of the Freshchat API.
+type apiReadiness struct {
+	Ready bool `json:"ready"`
+	// Problem says why it is not ready (see metrics.APIProblem).
+	Problem string `json:"problem,omitempty"`
 }
 
 // eventStatus is one event's committed position and what follows from it.
@@ -100,6 +110,12 @@ type eventStatus struct {
 	FreshnessSeconds *float64 `json:"freshness_seconds"`
 	// InFlightReportID is the report of the window in progress.
 	InFlightReportID string `json:"in_flight_report_id,omitempty"`
+	// State (backfill, live, waiting, failed, done), LastError and
+	// LastErrorAt are what the running connector knows of the event: only
+	// the metrics server's /status has them (see metrics.EventStatus).
+	State       string     `json:"state,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
 }
 
 func newStatusReport(cfg *config.Config, positions map[string]checkpoint.Position, holders []instance.Member, holdersErr error, now time.Time) statusReport {

@@ -10,6 +10,7 @@ import (
 	"github.com/freshstream/freshchat-kafka/metrics"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/sink"
+	"github.com/freshstream/freshchat-kafka/source"
 )
 
 // telemetry is the metrics and health server of a run. Every method is a
@@ -34,10 +35,15 @@ func startTelemetry(cfg *config.Config, logger *slog.Logger) (*telemetry, error)
 	b := currentBuild()
 	m := metrics.New(metrics.Options{Version: b.Version, Commit: b.Commit, Readiness: r})
 	srv := metrics.NewServer(cfg.Metrics.Addr, m, r.Probe(cfg.Metrics.StuckAfter), logger)
+	paths := "/metrics /healthz /readyz /status"
+	if cfg.Metrics.Pprof {
+		srv.EnablePprof()
+		paths += " /debug/pprof/"
+	}
 	if err := srv.Start(); err != nil {
 		return nil, usageError{fmt.Errorf("metrics server: %w (choose another metrics.addr / METRICS_ADDR, or off)", err)}
 	}
-	logger.Info("serving metrics and health", "addr", srv.Addr(), "paths", "/metrics /healthz /readyz")
+	logger.Info("serving metrics and health", "addr", srv.Addr(), "paths", paths)
 	return &telemetry{m: m, ready: r, srv: srv, logger: logger}, nil
 }
 
@@ -96,6 +102,15 @@ func (t *telemetry) started(ctx context.Context, p *pipeline.Pipeline, events []
 			}
 		}
 	}()
+}
+
+// watchAPI makes api_ready and /readyz follow src's view of the Freshchat
+// API until attach replaces it with the pipeline's client.
+func (t *telemetry) watchAPI(src *source.Client) {
+	if t == nil || src == nil {
+		return
+	}
+	t.m.WatchAPI(func() source.APIHealth { return src.Stats().API })
 }
 
 // finished records how the run ended.

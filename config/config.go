@@ -196,6 +196,8 @@ type Metrics struct {
 	// StuckAfter: an event with work to do and no progress for this long
 	// makes /readyz fail; 0 disables the check.
 	StuckAfter time.Duration
+	// Pprof mounts net/http/pprof under /debug/pprof/ on the server.
+	Pprof bool
 }
 
 type Log struct {

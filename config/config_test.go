@@ -303,8 +303,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 
 func TestReference(t *testing.T) {
 	ref := Reference()
-	if len(ref) != 65 {
-		t.Errorf("Reference has %d settings, want 65", len(ref))
+	if len(ref) != 66 {
+		t.Errorf("Reference has %d settings, want 66", len(ref))
 	}
 	keys, envs := map[string]bool{}, map[string]bool{}
 	for _, s := range ref {

@@ -24,7 +24,7 @@ var sections = []section{
 	{"schema_registry", "Schema registry", "The optional Confluent-compatible registry, its credentials and TLS."},
 	{"", "Extraction", "Which events, from when, in which windows."},
 	{"log", "Logging", ""},
-	{"metrics", "Metrics and health", "The HTTP server for /metrics, /healthz and /readyz."},
+	{"metrics", "Metrics and health", "The HTTP server for /metrics, /healthz, /readyz and /status (and /debug/pprof/ when enabled)."},
 }
 
 // sectionOf returns the section a setting key belongs to.

@@ -572,7 +572,7 @@ var settings = []Setting{
 	},
 	{
 		Key: "metrics.addr", Env: "METRICS_ADDR", Default: ":9464",
-		Doc: "Address of the HTTP server for /metrics (Prometheus), /healthz and /readyz, as host:port or :port; off disables it.",
+		Doc: "Address of the HTTP server for /metrics (Prometheus), /healthz, /readyz and /status, as host:port or :port; off disables it.",
 		parse: func(c *Config, v string, _ time.Time) error {
 			if strings.EqualFold(v, "off") {
 				c.Metrics.Addr = ""
@@ -593,6 +593,11 @@ var settings = []Setting{
 		Key: "metrics.stuck_after", Env: "METRICS_STUCK_AFTER", Default: "1h",
 		Doc:   "/readyz reports an event stuck when it has work to do but made no progress (no commit, no completed report) for this long; 0 disables the check. Keep it above freshchat.pending_timeout.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Metrics.StuckAfter }, nonNegative),
+	},
+	{
+		Key: "metrics.pprof", Env: "METRICS_PPROF", Default: "false",
+		Doc:   "Serve Go's profiles (net/http/pprof) under /debug/pprof/ on the metrics server. Off by default: profiles show the process's internals to anyone who reaches the port.",
+		parse: boolField(func(c *Config) *bool { return &c.Metrics.Pprof }),
 	},
 }
 

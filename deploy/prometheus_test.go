@@ -48,7 +48,7 @@ var signalProbes = map[string]struct {
 // failed dials before Kafka was up).
 var quietAlerts = []string{
 	"FreshchatConnectorDown", "FreshchatConnectorAbsent", "FreshchatConnectorFreshnessTooOld",
-	"FreshchatConnectorEventStuck", "FreshchatConnectorAPIAuthRefused",
+	"FreshchatConnectorEventStuck", "FreshchatConnectorAPIAuthRefused", "FreshchatConnectorAPINotReady",
 }
 
 // TestPrometheusScrapesTheConnector runs Debian's Prometheus against the

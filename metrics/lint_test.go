@@ -30,6 +30,7 @@ func TestMetricNamesFollowConventions(t *testing.T) {
 	m.WindowCommitted("E", time.Now())
 	m.SetProgress("E", time.Now(), time.Now())
 	m.ReportReady("E", time.Second)
+	m.EventFailed("E", assert.AnError)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), m.KafkaHooks())
 	require.NoError(t, err)
 	defer cl.Close()

@@ -53,14 +53,20 @@ type Options struct {
 	// Now is the clock (default time.Now); freshness_seconds is computed
 	// with it at scrape time.
 	Now func() time.Time
+	// APIGrace is how long Freshchat requests may fail before api_ready
+	// and the Readiness say the API is not ready (default
+	// DefaultAPIGrace). See APIProblem.
+	APIGrace time.Duration
 }
 
 // Metrics holds the connector's metric families and their registry.
 type Metrics struct {
-	reg   *prometheus.Registry
-	now   func() time.Time
-	ready *Readiness
-	kafka *kafkaHooks
+	reg      *prometheus.Registry
+	now      func() time.Time
+	ready    *Readiness
+	kafka    *kafkaHooks
+	api      apiWatch
+	apiGrace time.Duration
 
 	rowsRead     *prometheus.CounterVec
 	rowsProduced *prometheus.CounterVec
@@ -70,6 +76,7 @@ type Metrics struct {
 	transactions *prometheus.CounterVec
 	reportWait   *prometheus.HistogramVec
 	txnOpenMax   *prometheus.GaugeVec
+	failures     *prometheus.CounterVec
 
 	mu     sync.RWMutex
 	events map[string]*eventSeries
@@ -83,10 +90,16 @@ type eventSeries struct {
 	committed, aborted   prometheus.Counter
 	reportWait           prometheus.Observer
 	txnOpenMax           prometheus.Gauge
+	failures             prometheus.Counter
 
 	mu                             sync.Mutex
 	committedEnd, position, target time.Time
 	longestTxn                     time.Duration
+	state                          string    // one of States; see EventStatus
+	caughtUp                       bool      // the event waited for a live window once: it follows live windows now
+	waitUntil                      time.Time // end of the wait in state StateWaiting
+	lastError                      string
+	lastErrorAt                    time.Time
 }
 
 // New builds a Metrics whose families are registered on a new registry.
@@ -94,11 +107,15 @@ func New(o Options) *Metrics {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.APIGrace <= 0 {
+		o.APIGrace = DefaultAPIGrace
+	}
 	m := &Metrics{
-		reg:    prometheus.NewRegistry(),
-		now:    o.Now,
-		ready:  o.Readiness,
-		events: map[string]*eventSeries{},
+		reg:      prometheus.NewRegistry(),
+		now:      o.Now,
+		ready:    o.Readiness,
+		apiGrace: o.APIGrace,
+		events:   map[string]*eventSeries{},
 	}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
@@ -109,6 +126,7 @@ func New(o Options) *Metrics {
 	m.windows = counter("windows_committed_total", "Windows whose rows are all committed.", "event")
 	m.chunks = counter("chunks_committed_total", "Committed transactions that carried rows (chunks).", "event")
 	m.transactions = counter("transactions_total", "Kafka transactions ended, by outcome (committed or aborted).", "event", "outcome")
+	m.failures = counter("event_failures_total", "Windows of the event that failed: each is retried from the last commit, or ends the run when retrying cannot help.", "event")
 	m.txnOpenMax = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "transaction_open_seconds_max",
 		Help: "The longest any of the event's transactions stayed open since the connector started; compare with kafka.transaction_timeout.",
@@ -128,7 +146,7 @@ func New(o Options) *Metrics {
 	m.kafka = newKafkaHooks()
 	m.reg.MustRegister(
 		m.rowsRead, m.rowsProduced, m.rowsDead, m.windows, m.chunks, m.transactions, m.reportWait, m.txnOpenMax,
-		progressCollector{m}, up, info, m.kafka,
+		m.failures, progressCollector{m}, apiCollector{m}, up, info, m.kafka,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -184,6 +202,8 @@ func (m *Metrics) series(event string) *eventSeries {
 		aborted:    m.transactions.WithLabelValues(event, OutcomeAborted),
 		reportWait: m.reportWait.WithLabelValues(event),
 		txnOpenMax: m.txnOpenMax.WithLabelValues(event),
+		failures:   m.failures.WithLabelValues(event),
+		state:      StateBackfill,
 	}
 	m.events[event] = s
 	return s
@@ -218,6 +238,7 @@ func (m *Metrics) ChunkCommitted(event string, read, produced, deadLettered int6
 	add(s.dead, deadLettered)
 	s.chunks.Inc()
 	s.committed.Inc()
+	s.progressed()
 	m.ready.Progressed(event, m.now())
 }
 
@@ -228,7 +249,9 @@ func (m *Metrics) CheckpointCommitted(event string) {
 	if m == nil {
 		return
 	}
-	m.series(event).committed.Inc()
+	s := m.series(event)
+	s.committed.Inc()
+	s.progressed()
 	m.ready.Progressed(event, m.now())
 }
 
@@ -271,6 +294,7 @@ func (m *Metrics) WindowCommitted(event string, windowEnd time.Time) {
 	s.committedEnd = later(s.committedEnd, windowEnd)
 	s.position = later(s.position, windowEnd)
 	s.mu.Unlock()
+	s.progressed()
 	m.ready.Progressed(event, m.now())
 }
 
@@ -295,7 +319,9 @@ func (m *Metrics) ReportReady(event string, waited time.Duration) {
 	if m == nil {
 		return
 	}
-	m.series(event).reportWait.Observe(max(waited, 0).Seconds())
+	s := m.series(event)
+	s.reportWait.Observe(max(waited, 0).Seconds())
+	s.progressed()
 	m.ready.Progressed(event, m.now())
 }
 
@@ -323,6 +349,10 @@ func (m *Metrics) Waiting(event string, until time.Time) {
 	if m == nil {
 		return
 	}
+	s := m.series(event)
+	s.mu.Lock()
+	s.state, s.caughtUp, s.waitUntil = StateWaiting, true, until
+	s.mu.Unlock()
 	m.ready.Waiting(event, until)
 }
 
@@ -332,6 +362,10 @@ func (m *Metrics) Done(event string) {
 	if m == nil {
 		return
 	}
+	s := m.series(event)
+	s.mu.Lock()
+	s.state = StateDone
+	s.mu.Unlock()
 	m.ready.Done(event)
 }
 
@@ -358,12 +392,16 @@ var (
 		"Span the event still has to extract: target - position, at least 0 (bounded: --to; live: now - settle, as of the last SetProgress).", []string{"event"}, nil)
 	positionDesc = prometheus.NewDesc(Namespace+"_position_timestamp_seconds",
 		"Where the event stands: the Unix time up to which its rows are committed or its cursor.", []string{"event"}, nil)
+	stateDesc = prometheus.NewDesc(Namespace+"_event_state",
+		"1 for the state the event is in, 0 for the others: backfill (catching up), live (following new windows), waiting (for the next window to settle), failed (its last window failed; retried from the last commit), done (bounded range extracted).",
+		[]string{"event", "state"}, nil)
 )
 
 func (progressCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- freshnessDesc
 	ch <- remainingDesc
 	ch <- positionDesc
+	ch <- stateDesc
 }
 
 func (c progressCollector) Collect(ch chan<- prometheus.Metric) {
@@ -373,7 +411,15 @@ func (c progressCollector) Collect(ch chan<- prometheus.Metric) {
 	for ev, s := range c.m.events {
 		s.mu.Lock()
 		end, pos, target := s.committedEnd, s.position, s.target
+		state := s.stateAt(now)
 		s.mu.Unlock()
+		for _, st := range States {
+			v := 0.0
+			if st == state {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, v, ev, st)
+		}
 		if !end.IsZero() {
 			ch <- prometheus.MustNewConstMetric(freshnessDesc, prometheus.GaugeValue, max(now.Sub(end), 0).Seconds(), ev)
 		}

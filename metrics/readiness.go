@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/freshstream/freshchat-kafka/source"
 )
 
 // ErrNotConnected is Check's answer until SetConnected(true).
@@ -30,6 +32,8 @@ type Readiness struct {
 	lostCause error     // the last failure to reach it
 	fenced    error
 	events    map[string]*eventReadiness
+	api       func() source.APIHealth // the Freshchat API's health (WatchAPI); nil: not judged
+	apiGrace  time.Duration
 }
 
 type eventReadiness struct {
@@ -96,6 +100,19 @@ func (r *Readiness) SetFenced(err error) {
 	r.mu.Unlock()
 }
 
+// WatchAPI makes Check fail while health describes a Freshchat API that is
+// not ready (see APIProblem with grace): one that refuses the token, or has
+// failed for longer than grace. A later call replaces the function; nil
+// stops judging the API. health is called at every Check, outside r's lock.
+func (r *Readiness) WatchAPI(health func() source.APIHealth, grace time.Duration) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.api, r.apiGrace = health, grace
+	r.mu.Unlock()
+}
+
 // Progressed records that the event moved forward at at (a commit, a
 // submitted or completed report). The event is no longer Done.
 func (r *Readiness) Progressed(event string, at time.Time) {
@@ -147,17 +164,30 @@ func (r *Readiness) event(name string) *eventReadiness {
 
 // Check returns nil when the connector is ready at now, otherwise why not:
 // the fencing error wrapped ("fenced by another instance: ..."),
-// ErrNotConnected (wrapped with how long and why after SetUnreachable), or
-// a *StuckError naming every event that made no progress for longer than
+// the Freshchat API's problem (see WatchAPI and APIProblem),
+// ErrNotConnected (wrapped with how long and why after SetUnreachable), or a
+// *StuckError naming every event that made no progress for longer than
 // stuckAfter. stuckAfter <= 0 disables the stuck check.
 func (r *Readiness) Check(now time.Time, stuckAfter time.Duration) error {
 	if r == nil {
 		return nil
 	}
 	r.mu.Lock()
+	health, grace := r.api, r.apiGrace
+	r.mu.Unlock()
+	var apiErr error
+	if health != nil {
+		apiErr = APIProblem(health(), now, grace)
+	}
+	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fenced != nil {
 		return fmt.Errorf("fenced by another instance: %w", r.fenced)
+	}
+	if apiErr != nil {
+		// Before Kafka's state: at start the API is checked first, and
+		// its problem is the one to fix.
+		return apiErr
 	}
 	if !r.connected {
 		if !r.lost.IsZero() {

@@ -2,12 +2,15 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -20,10 +23,15 @@ import (
 //	GET /healthz  200 "ok" while the process runs (liveness).
 //	GET /readyz   200 "ok" when ready returns nil, otherwise 503 with the
 //	              error's text (readiness).
+//	GET /status   the JSON document SetStatus provides; 503 until then.
+//	/debug/pprof/ net/http/pprof's profiles, once EnablePprof was called.
 type Server struct {
 	addr    string
+	mux     *http.ServeMux
 	handler http.Handler
 	logger  *slog.Logger
+	status  atomic.Pointer[func(context.Context) any]
+	pprofOn atomic.Bool
 
 	mu     sync.Mutex
 	srv    *http.Server
@@ -59,7 +67,48 @@ func NewServer(addr string, m *Metrics, ready func() error, logger *slog.Logger)
 		}
 		writeText(w, http.StatusOK, "ok")
 	})
-	return &Server{addr: addr, handler: mux, logger: logger}
+	s := &Server{addr: addr, mux: mux, handler: mux, logger: logger}
+	mux.HandleFunc("GET /status", s.serveStatus)
+	return s
+}
+
+// SetStatus makes GET /status answer status(ctx) encoded as JSON, ctx
+// being the request's. status must be safe to call from any goroutine;
+// a later call replaces it.
+func (s *Server) SetStatus(status func(ctx context.Context) any) {
+	s.status.Store(&status)
+}
+
+func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
+	status := s.status.Load()
+	if status == nil {
+		writeText(w, http.StatusServiceUnavailable, "starting: no status yet")
+		return
+	}
+	body, err := json.MarshalIndent((*status)(r.Context()), "", "  ")
+	if err != nil {
+		writeText(w, http.StatusInternalServerError, "encoding the status: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// EnablePprof mounts net/http/pprof's handlers under /debug/pprof/: the
+// index, cmdline, profile (CPU), symbol, trace and every named profile
+// (heap, goroutine, ...). Opt-in (metrics.pprof): profiles show the
+// process's internals to whoever reaches the port. Calling it again does
+// nothing.
+func (s *Server) EnablePprof() {
+	if s.pprofOn.Swap(true) {
+		return
+	}
+	s.mux.HandleFunc("/debug/pprof/", pprof.Index)
+	s.mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	s.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	s.mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 }
 
 func writeText(w http.ResponseWriter, code int, body string) {

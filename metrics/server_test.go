@@ -93,3 +93,56 @@ func TestServerLifecycle(t *testing.T) {
 	_, err := http.Get("http://" + addr + "/healthz")
 	assert.Error(t, err, "nothing listens after Shutdown")
 }
+
+func TestStatusRoute(t *testing.T) {
+	srv := metrics.NewServer("127.0.0.1:0", nil, nil, nil)
+	require.NoError(t, srv.Start())
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	base := "http://" + srv.Addr()
+
+	code, body := get(t, base+"/status")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, "starting: no status yet\n", body)
+
+	var calls atomic.Int32
+	srv.SetStatus(func(ctx context.Context) any {
+		calls.Add(1)
+		assert.NoError(t, ctx.Err(), "the request's context")
+		return map[string]any{"events": []string{"Message-Sent"}}
+	})
+	resp, err := http.Get(base + "/status")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"events":["Message-Sent"]}`, string(raw))
+	assert.EqualValues(t, 1, calls.Load())
+
+	srv.SetStatus(func(context.Context) any { return func() {} }) // cannot be encoded
+	code, body = get(t, base+"/status")
+	assert.Equal(t, http.StatusInternalServerError, code)
+	assert.Contains(t, body, "encoding the status")
+}
+
+func TestPprofIsOptIn(t *testing.T) {
+	srv := metrics.NewServer("127.0.0.1:0", nil, nil, nil)
+	require.NoError(t, srv.Start())
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	base := "http://" + srv.Addr()
+
+	code, _ := get(t, base+"/debug/pprof/")
+	assert.Equal(t, http.StatusNotFound, code, "off by default")
+
+	srv.EnablePprof()
+	srv.EnablePprof() // twice is harmless
+	code, body := get(t, base+"/debug/pprof/")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "goroutine")
+	code, body = get(t, base+"/debug/pprof/goroutine?debug=1")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "goroutine profile")
+	code, _ = get(t, base+"/debug/pprof/cmdline")
+	assert.Equal(t, http.StatusOK, code)
+}

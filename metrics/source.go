@@ -36,13 +36,19 @@ func SourceCollector(stats func() source.Stats) prometheus.Collector {
 	return sourceCollector{stats}
 }
 
-// WatchSource registers SourceCollector(stats) on m's registry. It fails if
-// a source is already watched: the families exist once per registry.
+// WatchSource registers SourceCollector(stats) on m's registry and makes
+// api_ready and the Readiness follow the snapshot's APIHealth (WatchAPI).
+// It fails if a source is already watched: the families exist once per
+// registry.
 func (m *Metrics) WatchSource(stats func() source.Stats) error {
 	if m == nil {
 		return nil
 	}
-	return m.reg.Register(SourceCollector(stats))
+	if err := m.reg.Register(SourceCollector(stats)); err != nil {
+		return err
+	}
+	m.WatchAPI(func() source.APIHealth { return stats().API })
+	return nil
 }
 
 type sourceCollector struct{ stats func() source.Stats }

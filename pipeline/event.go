@@ -126,7 +126,11 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 			pos, failures = next, 0
 			continue
 		}
-		if ctx.Err() != nil || !recoverable(err) {
+		if ctx.Err() != nil {
+			return err
+		}
+		e.obs.EventFailed(e.event, err)
+		if !recoverable(err) {
 			return err
 		}
 		failures++
@@ -267,6 +271,7 @@ func (e *eventRunner) commitOpen(ctx context.Context, p checkpoint.Position) err
 		return &kafkaError{fmt.Errorf("event %s: committing chunk up to row %d: %w: %w", e.event, p.Rows, errCommit, err)}
 	}
 	e.committed = p
+	e.stats.setCommitted(p)
 	e.logger.Debug("transaction committed", "event", e.event, "rows", p.Rows, "took", time.Since(began).String())
 	return nil
 }

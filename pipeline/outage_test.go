@@ -102,9 +102,16 @@ func TestFailedCommitResumesFromLastCommit(t *testing.T) {
 		}
 		return nil, nil, false
 	})
+	obs := &failures{}
+	o.Observer = obs
 	require.NoError(t, run(t, o))
 	assert.EqualValues(t, 2, failed.Load())
 	assert.Contains(t, e.logs.String(), "resumed after failure")
+	got := obs.get()
+	require.Len(t, got, 2, "the observer hears of every failed window")
+	for _, err := range got {
+		assert.Contains(t, err, "Response-Time: committing chunk")
+	}
 	e.assertExactlyOnce(t, "Response-Time", o.Topic("Response-Time"), from, to)
 }
 

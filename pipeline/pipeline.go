@@ -121,6 +121,11 @@ type Observer interface {
 	Waiting(event string, until time.Time)
 	// Done: the event reached the end of the bounded range.
 	Done(event string)
+	// EventFailed: a window of the event failed with err; the event
+	// resumes from its last commit after a pause, or, when retrying
+	// cannot help, the run ends with err. Not called when the run is
+	// stopped.
+	EventFailed(event string, err error)
 }
 
 type nopObserver struct{}
@@ -132,6 +137,7 @@ func (nopObserver) TransactionEnded(string, time.Duration)     {}
 func (nopObserver) ReportReady(string, time.Duration)          {}
 func (nopObserver) Waiting(string, time.Time)                  {}
 func (nopObserver) Done(string)                                {}
+func (nopObserver) EventFailed(string, error)                  {}
 
 // Policy is what happens to a row that cannot be converted.
 type Policy string
@@ -336,6 +342,21 @@ func policyFor(o Options, event string) Policy {
 // Positions returns the committed positions read at start.
 func (p *Pipeline) Positions() map[string]checkpoint.Position { return p.positions }
 
+// Committed returns every event's newest committed position known to this
+// process: the one it committed last, else the one read at start (zero
+// for an event with none). Safe to call while Run runs.
+func (p *Pipeline) Committed() map[string]checkpoint.Position {
+	out := make(map[string]checkpoint.Position, len(p.runners))
+	for _, r := range p.runners {
+		pos := r.stats.lastCommitted()
+		if pos.IsZero() {
+			pos = p.positions[r.event]
+		}
+		out[r.event] = pos
+	}
+	return out
+}
+
 // Framing names the value framing in use.
 func (p *Pipeline) Framing() string { return p.framing }
 
@@ -360,6 +381,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				"done", pos.Done, "rows", pos.Rows, "report", pos.ReportID)
 		}
 		r.committed = pos
+		r.stats.setCommitted(pos)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

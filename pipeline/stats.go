@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/source"
 )
 
@@ -20,6 +21,19 @@ type eventStats struct {
 	dead      int64
 	lastEnd   time.Time
 	startedAt time.Time
+	committed checkpoint.Position // the newest position committed (or read at start)
+}
+
+func (s *eventStats) setCommitted(p checkpoint.Position) {
+	s.mu.Lock()
+	s.committed = p
+	s.mu.Unlock()
+}
+
+func (s *eventStats) lastCommitted() checkpoint.Position {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.committed
 }
 
 // setCursor records where the event stands. The first cursor of the run

@@ -267,18 +267,34 @@ func (c *Client) callOnce(parent context.Context, endpoint, op, method string, u
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		c.meter.request(endpoint, 0)
-		return nil, c.transportError(parent, ctx, "freshchat API "+op, err)
+		err = c.transportError(parent, ctx, "freshchat API "+op, err)
+		c.answered(parent, 0, err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	c.meter.request(endpoint, resp.StatusCode)
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxAPIBody))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, c.apiError(op, resp, data)
+		ae := c.apiError(op, resp, data)
+		c.answered(parent, resp.StatusCode, ae)
+		return nil, ae
 	}
 	if readErr != nil {
-		return nil, c.transportError(parent, ctx, "freshchat API "+op, readErr)
+		err := c.transportError(parent, ctx, "freshchat API "+op, readErr)
+		c.answered(parent, 0, err)
+		return nil, err
 	}
+	c.answered(parent, resp.StatusCode, nil)
 	return data, nil
+}
+
+// answered records an API attempt's outcome in the client's APIHealth,
+// unless the caller cancelled it: a stop is no news about the API.
+func (c *Client) answered(parent context.Context, code int, err error) {
+	if parent.Err() != nil {
+		return
+	}
+	c.meter.apiAnswer(c.cfg.Now(), code, err)
 }
 
 // transportError words a failure to get an answer. The caller's own

@@ -38,6 +38,38 @@ type Stats struct {
 	BudgetWait  time.Duration
 	// BytesDownloaded counts bytes of report links spooled to temp files.
 	BytesDownloaded int64
+	// API is what the answers of the API requests (submit, get; not
+	// downloads) say about the API's health.
+	API APIHealth
+}
+
+// APIHealth is what the last API requests tell about the Freshchat API. A
+// request fails when it gets no answer (a network error, a stall), a 5xx,
+// or a 401 or 403 (the token is refused); any other answer, 404 and 400
+// included, shows a reachable API that accepted the token. A 429 says
+// nothing either way. Attempts are counted one by one, retries included;
+// requests ended by the caller's own cancellation are not counted.
+type APIHealth struct {
+	// LastOK is when the last request that did not fail was answered;
+	// zero before the first.
+	LastOK time.Time
+	// FailingSince is when the first failed request since LastOK ended;
+	// zero when the last request did not fail.
+	FailingSince time.Time
+	// LastStatus is the HTTP status of the last failed request (0: no
+	// answer) and LastError its error text (without the token), while
+	// FailingSince is set.
+	LastStatus int
+	LastError  string
+}
+
+// Failing reports whether the last API request failed.
+func (h APIHealth) Failing() bool { return !h.FailingSince.IsZero() }
+
+// TokenRefused reports whether the last API request was refused with 401
+// or 403.
+func (h APIHealth) TokenRefused() bool {
+	return h.Failing() && (h.LastStatus == 401 || h.LastStatus == 403)
 }
 
 // meter holds a client's counters; every method is safe for concurrent use.
@@ -47,6 +79,29 @@ type meter struct {
 }
 
 func newMeter() *meter { return &meter{s: Stats{Requests: map[RequestKey]int64{}}} }
+
+// apiAnswer records the outcome of one API request attempt at at: its
+// status (0: no answer) and, when it failed, its error. See APIHealth.
+func (m *meter) apiAnswer(at time.Time, code int, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h := &m.s.API
+	switch {
+	case code == 429:
+		// Throttled: the API is there, the token unknown; no change.
+	case code == 0 || code >= 500 || code == 401 || code == 403:
+		if h.FailingSince.IsZero() {
+			h.FailingSince = at
+		}
+		h.LastStatus = code
+		h.LastError = ""
+		if err != nil {
+			h.LastError = err.Error()
+		}
+	default:
+		*h = APIHealth{LastOK: at}
+	}
+}
 
 func (m *meter) request(endpoint string, code int) {
 	m.mu.Lock()

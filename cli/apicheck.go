@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/source"
+)
+
+// apiCheckRetry paces the start's API check: the first retry after Base,
+// doubling up to Max. A variable so that tests can shorten it.
+var apiCheckRetry = struct{ Base, Max time.Duration }{time.Second, time.Minute}
+
+// waitForAPI checks, before anything touches Kafka, that the Freshchat API
+// answers and accepts the token (source.Client.Check), as pipeline.New
+// waits for the brokers: a token refused (401, 403) or an answer retrying
+// cannot change ends the start with the cause (exit 1), and an API that
+// cannot be reached or fails (5xx) is retried with backoff, logged, until
+// it answers or ctx ends. Checking first means a bad token never gets as
+// far as fencing a running instance. tel, when metrics are on, watches the
+// probe's health, so /readyz says why the start waits.
+func waitForAPI(ctx context.Context, cfg *config.Config, logger *slog.Logger, tel *telemetry) error {
+	probe := *cfg
+	probe.Freshchat.RetryAttempts = 1 // the retries are this loop's, logged here
+	src, err := sourceClient(&probe, logger, nil)
+	if err != nil {
+		return err
+	}
+	tel.watchAPI(src)
+	api := cfg.Freshchat.APIURL.Redacted()
+	began := time.Now()
+	for attempt := 1; ; attempt++ {
+		err := src.Check(ctx)
+		switch {
+		case err == nil:
+			if attempt > 1 {
+				logger.Info("freshchat API reachable", "api", api, "attempts", attempt, "waited", time.Since(began).Round(time.Second).String())
+			}
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("freshchat API %s: gave up after %d attempts: %w", api, attempt, context.Cause(ctx))
+		case source.TokenRefused(err):
+			status := apiStatus(err)
+			return fmt.Errorf("freshchat API %s refused the token (%d %s): %s; check freshchat.api_token (FRESHCHAT_API_TOKEN) or freshchat.api_token_file (FRESHCHAT_API_TOKEN_FILE): %w",
+				api, status, http.StatusText(status), tokenHint(status), err)
+		case !source.Retryable(err):
+			return fmt.Errorf("freshchat API %s: unexpected answer to the start's check: %w; check freshchat.api_url (FRESHCHAT_API_URL)", api, err)
+		}
+		delay := min(apiCheckRetry.Base<<min(attempt-1, 16), apiCheckRetry.Max)
+		logger.Warn("freshchat API unreachable; retrying", "api", api, "error", err.Error(), "attempt", attempt,
+			"retry_in", delay.Round(time.Millisecond).String())
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("freshchat API %s unreachable (gave up after %d attempts): %w: last error: %v", api, attempt, context.Cause(ctx), err)
+		case <-t.C:
+		}
+	}
+}
+
+// apiStatus is the HTTP status of the API answer in err, or 0.
+func apiStatus(err error) int {
+	if ae, ok := errors.AsType[*source.APIError](err); ok {
+		return ae.StatusCode
+	}
+	return 0
+}
