@@ -22,6 +22,19 @@ type Store struct {
 	opts   []kgo.Opt
 	logger *slog.Logger
 	wait   time.Duration // see SetWait
+	config map[string]string
+}
+
+// SetTopicConfig sets topic-level configs (min.insync.replicas,
+// compression.type, ...) for the checkpoint topic when Ensure creates it.
+// cleanup.policy is always compact and is not taken from it.
+func (s *Store) SetTopicConfig(config map[string]string) {
+	s.config = make(map[string]string, len(config))
+	for k, v := range config {
+		if k != "cleanup.policy" {
+			s.config[k] = v
+		}
+	}
 }
 
 // NewStore returns a store over topic. opts are the connection options of
@@ -52,8 +65,11 @@ func (s *Store) Record(p Position) (*kgo.Record, error) {
 // not compacted is reported as an error, because retention would one day
 // delete positions and make the connector start over.
 func (s *Store) Ensure(ctx context.Context, adm *kadm.Client, replication int16) error {
-	compact := "compact"
-	resp, err := adm.CreateTopic(ctx, 1, replication, map[string]*string{"cleanup.policy": &compact}, s.topic)
+	configs := map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}
+	for k, v := range s.config {
+		configs[k] = kadm.StringPtr(v)
+	}
+	resp, err := adm.CreateTopic(ctx, 1, replication, configs, s.topic)
 	if err == nil {
 		err = resp.Err
 	}

@@ -141,6 +141,7 @@ no --yes).`, s)
 	}
 
 	store := checkpoint.NewStore(cfg.Kafka.CheckpointTopic, logger, kafkaOpts(cfg, watch)...)
+	store.SetTopicConfig(cfg.Kafka.TopicConfig)
 	if err := store.Ensure(ctx, adm, cfg.Kafka.ReplicationFactor); err != nil {
 		return watch.explain(err)
 	}

@@ -47,7 +47,8 @@ func TestTopicConfig(t *testing.T) {
 	want := map[string]string{"retention.ms": "604800000", "min.insync.replicas": "1", "cleanup.policy": "delete"}
 	assert.Equal(t, want, configs["freshchat.message-sent"], "the event topic")
 	assert.Equal(t, want, configs["freshchat.dlq"], "the dead-letter topic")
-	assert.Equal(t, map[string]string{"cleanup.policy": "compact"}, configs["freshchat.checkpoints"], "the checkpoint topic keeps its own settings")
+	assert.Equal(t, map[string]string{"retention.ms": "604800000", "min.insync.replicas": "1", "cleanup.policy": "compact"},
+		configs["freshchat.checkpoints"], "the checkpoint topic takes them too, but stays compacted")
 
 	t.Run("refused by the brokers", func(t *testing.T) {
 		// kfake takes any config name; Kafka refuses an unknown one as

@@ -213,7 +213,7 @@ var settings = []Setting{
 			"accepted too); a part without = continues the previous value, so list values keep their commas. The brokers " +
 			"check names and values when they create a topic; existing topics are left as they are (change them with " +
 			"kafka-configs). cleanup.policy=compact is refused: it would keep only the last record of each key. The " +
-			"checkpoint topic is created compacted, with the brokers' defaults otherwise.",
+			"checkpoint topic takes the same configs, except cleanup.policy: it is always compacted.",
 		list: true, mapping: true,
 		parse: func(c *Config, v string, _ time.Time) error {
 			m, err := parseTopicConfig(v)

@@ -232,6 +232,7 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		return nil, err
 	}
 	p.store = checkpoint.NewStore(o.CheckpointTopic, o.Logger, o.Kafka...)
+	p.store.SetTopicConfig(o.TopicConfig)
 	// A transaction open on the checkpoint topic ends within the
 	// transaction timeout: the broker aborts it then.
 	p.store.SetWait(o.TransactionTimeout + 30*time.Second)
