@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -88,7 +89,7 @@ func TestUnreachableAPIAtStartIsRetried(t *testing.T) {
 	t.Cleanup(gw.Close)
 	t.Setenv("FRESHCHAT_API_URL", gw.URL+"/v2")
 
-	logs := &syncLog{}
+	logs := &logbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := startRun(t, ctx, logs)
@@ -123,7 +124,7 @@ func TestStatusEndpointServesTheStatusDocument(t *testing.T) {
 	t.Cleanup(c.Close)
 	liveEnv(t, strings.Join(c.ListenAddrs(), ","), 60, "-3h", "Message-Sent,CSAT-Score")
 	t.Setenv("METRICS_PPROF", "true")
-	logs := &syncLog{}
+	logs := &logbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := startRun(t, ctx, logs)
@@ -203,7 +204,7 @@ func envURL(t *testing.T) string {
 }
 
 // getRun asks the run's metrics server for path.
-func getRun(t *testing.T, logs *syncLog, path string) (int, string) {
+func getRun(t *testing.T, logs *logbuf.Buffer, path string) (int, string) {
 	t.Helper()
 	m := metricsAddr.FindStringSubmatch(logs.String())
 	require.NotNil(t, m, "metrics server not started")
@@ -216,7 +217,7 @@ func getRun(t *testing.T, logs *syncLog, path string) (int, string) {
 }
 
 // scrapeRun returns the run's /metrics.
-func scrapeRun(t *testing.T, logs *syncLog) string {
+func scrapeRun(t *testing.T, logs *logbuf.Buffer) string {
 	t.Helper()
 	code, body := getRun(t, logs, "/metrics")
 	require.Equal(t, http.StatusOK, code)

@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +21,6 @@ import (
 	"github.com/freshstream/freshchat-kafka/cli"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
 )
-
-// syncLog collects a run's stderr while it runs.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // restartableCluster is a one-broker kfake cluster on a fixed loopback
 // port with a data folder, so that it can be stopped and started again as
@@ -106,7 +88,7 @@ func liveEnv(t *testing.T, brokers string, rowsPerHour int, start string, events
 
 // startRun starts "connector run" with args; the returned channel yields
 // its exit code.
-func startRun(t *testing.T, ctx context.Context, logs *syncLog, args ...string) <-chan int {
+func startRun(t *testing.T, ctx context.Context, logs *logbuf.Buffer, args ...string) <-chan int {
 	t.Helper()
 	done := make(chan int, 1)
 	go func() {
@@ -123,7 +105,7 @@ func startRun(t *testing.T, ctx context.Context, logs *syncLog, args ...string) 
 var metricsAddr = regexp.MustCompile(`msg="serving metrics and health" addr=(\S+)`)
 
 // readyz asks the run's /readyz, once its metrics server is up.
-func readyz(t *testing.T, logs *syncLog) (int, string) {
+func readyz(t *testing.T, logs *logbuf.Buffer) (int, string) {
 	t.Helper()
 	m := metricsAddr.FindStringSubmatch(logs.String())
 	if m == nil {
@@ -138,7 +120,7 @@ func readyz(t *testing.T, logs *syncLog) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func waitReady(t *testing.T, logs *syncLog, want int, contains string, within time.Duration) {
+func waitReady(t *testing.T, logs *logbuf.Buffer, want int, contains string, within time.Duration) {
 	t.Helper()
 	var code int
 	var body string
@@ -157,7 +139,7 @@ func waitReady(t *testing.T, logs *syncLog, want int, contains string, within ti
 func TestKafkaOutageIsSeenAndSaid(t *testing.T) {
 	kc := newRestartableCluster(t)
 	liveEnv(t, kc.addr(), 60, "-3h", "Message-Sent")
-	logs := &syncLog{}
+	logs := &logbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := startRun(t, ctx, logs)
@@ -203,7 +185,7 @@ func TestSignalDuringKafkaOutageStopsInTime(t *testing.T) {
 	kc := newRestartableCluster(t)
 	liveEnv(t, kc.addr(), 40000, "-8h", "Message-Sent,Conversation-Created")
 	t.Setenv("KAFKA_CHUNK_ROWS", "1000")
-	logs := &syncLog{}
+	logs := &logbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := startRun(t, ctx, logs)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"io"
 	"net"
 	"net/http"
@@ -57,7 +58,7 @@ type running struct {
 	metricsAddr string
 	warmOnce    sync.Once
 	warmErr     error
-	logs        *syncLog
+	logs        *logbuf.Buffer
 	cancel      context.CancelFunc
 	done        chan int
 	kafka       *kfake.Cluster
@@ -97,7 +98,7 @@ func (r *running) warm(t *testing.T) *running {
 		})
 	})
 	if r.warmErr != nil {
-		t.Fatalf("%v\nconnector log:\n%s", r.warmErr, r.logs.tail(40))
+		t.Fatalf("%v\nconnector log:\n%s", r.warmErr, tail(r.logs, 40))
 	}
 	return r
 }
@@ -113,7 +114,7 @@ func stopConnector() error {
 	select {
 	case code := <-r.done:
 		if code != cli.ExitOK {
-			err = fmt.Errorf("connector exited with %d:\n%s", code, r.logs.tail(40))
+			err = fmt.Errorf("connector exited with %d:\n%s", code, tail(r.logs, 40))
 		}
 	case <-time.After(30 * time.Second):
 		err = errors.New("the connector did not stop within 30s")
@@ -129,7 +130,7 @@ func startConnector() (_ *running, err error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &running{dir: dir, logs: &syncLog{}, done: make(chan int, 1)}
+	r := &running{dir: dir, logs: &logbuf.Buffer{}, done: make(chan int, 1)}
 	defer func() {
 		if err != nil {
 			if r.cancel != nil {
@@ -143,7 +144,7 @@ func startConnector() (_ *running, err error) {
 				r.sim.Close()
 			}
 			os.RemoveAll(dir)
-			err = fmt.Errorf("%w\nconnector log:\n%s", err, r.logs.tail(40))
+			err = fmt.Errorf("%w\nconnector log:\n%s", err, tail(r.logs, 40))
 		}
 	}()
 	for _, sub := range []string{"sim", "connector"} {
@@ -328,26 +329,9 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// syncLog collects the connector's stderr while it runs.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // tail is the last n lines of the log.
-func (l *syncLog) tail(n int) string {
+// tail is the last n lines of l.
+func tail(l *logbuf.Buffer, n int) string {
 	lines := strings.Split(strings.TrimRight(l.String(), "\n"), "\n")
 	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
 }

@@ -162,7 +162,7 @@ func TestPrometheusScrapesTheConnector(t *testing.T) {
 		assert.Equal(t, "inactive", loaded[name].State, "%s on a healthy connector", name)
 	}
 	if t.Failed() {
-		t.Logf("connector log (tail):\n%s", c.logs.tail(30))
+		t.Logf("connector log (tail):\n%s", tail(c.logs, 30))
 	}
 }
 

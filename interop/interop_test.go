@@ -48,19 +48,8 @@ func TestThirdPartyConsumers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 55*time.Second)
 	defer cancel()
 
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	kafka := []kgo.Opt{kgo.SeedBrokers(cluster.ListenAddrs()...)}
-
-	reg := srfake.New()
-	t.Cleanup(reg.Close)
-	regClient, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := newStack(t)
+	kafka, regClient := st.kafka, st.registry
 
 	sim := freshchattest.NewServer(freshchattest.Options{
 		Token:       simToken,
@@ -76,7 +65,7 @@ func TestThirdPartyConsumers(t *testing.T) {
 	runPipeline(ctx, t, pipelineOptions(t, sim, kafka, from, to, confluentTopic, "interop.confluent.checkpoints", "interop-confluent", regClient))
 	runPipeline(ctx, t, pipelineOptions(t, sim, kafka, from, to, singleObjectTopic, "interop.single-object.checkpoints", "interop-single-object", nil))
 
-	c := checker{tools: tools, kafka: kafka, brokers: cluster.ListenAddrs(), registry: reg.URL(), sim: sim, from: from, to: to}
+	c := checker{tools: tools, kafka: kafka, brokers: st.brokers, registry: st.registryURL, sim: sim, from: from, to: to}
 
 	// A group: ctx must outlive the parallel subtests.
 	t.Run("consumers", func(t *testing.T) {
@@ -199,4 +188,30 @@ func readCommitted(ctx context.Context, t *testing.T, kafka []kgo.Opt, topic str
 		t.Fatalf("%s: Go read_committed view holds %d records, the simulator served %d rows", topic, len(recs), want)
 	}
 	return recs
+}
+
+// stack is a Kafka broker (kfake) and a schema registry (srfake) on
+// loopback, closed when the test ends.
+type stack struct {
+	kafka       []kgo.Opt
+	brokers     []string
+	registry    *sr.Client
+	registryURL string
+}
+
+func newStack(t *testing.T) stack {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	reg := srfake.New()
+	t.Cleanup(reg.Close)
+	regClient, err := sr.NewClient(sr.URLs(reg.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stack{kafka: []kgo.Opt{kgo.SeedBrokers(cluster.ListenAddrs()...)}, brokers: cluster.ListenAddrs(),
+		registry: regClient, registryURL: reg.URL()}
 }

@@ -13,10 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/freshstream/freshchat-kafka/internal/kread"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
@@ -138,18 +135,8 @@ func TestREADMERecipes(t *testing.T) {
 	tl := requireTools(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 55*time.Second)
 	defer cancel()
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	kafka := []kgo.Opt{kgo.SeedBrokers(cluster.ListenAddrs()...)}
-	reg := srfake.New()
-	t.Cleanup(reg.Close)
-	regClient, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := newStack(t)
+	kafka, regClient := st.kafka, st.registry
 	sim := freshchattest.NewServer(freshchattest.Options{Token: simToken, RowsPerHour: 30, TempDir: t.TempDir()})
 	t.Cleanup(sim.Close)
 	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
@@ -164,7 +151,7 @@ func TestREADMERecipes(t *testing.T) {
 	if len(records) == 0 {
 		t.Fatal("the run wrote no Message-Sent record")
 	}
-	setup := readmeSetup{tools: tl, broker: cluster.ListenAddrs()[0], registry: reg.URL(), records: records}
+	setup := readmeSetup{tools: tl, broker: st.brokers[0], registry: st.registryURL, records: records}
 	for _, r := range toRun {
 		t.Run(r.name, func(t *testing.T) { run[r.name](ctx, t, setup, r) })
 	}

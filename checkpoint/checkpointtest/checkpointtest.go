@@ -109,6 +109,18 @@ func (h *harness) commit(cl *kgo.Client, ps ...checkpoint.Position) {
 	h.end(cl, kgo.TryCommit)
 }
 
+// loadAsync runs Load in the background; its positions arrive on the
+// channel returned.
+func (h *harness) loadAsync() <-chan map[string]checkpoint.Position {
+	done := make(chan map[string]checkpoint.Position, 1)
+	go func() {
+		got, err := h.store.Load(context.Background())
+		assert.NoError(h.t, err)
+		done <- got
+	}()
+	return done
+}
+
 func (h *harness) load() map[string]checkpoint.Position {
 	got, err := h.store.Load(context.Background())
 	require.NoError(h.t, err)
@@ -133,12 +145,7 @@ func newestBehindOpen(t *testing.T, h *harness) {
 	h.begin(a, pos("A", 1))
 	h.commit(b, pos("B", 10))
 
-	done := make(chan map[string]checkpoint.Position, 1)
-	go func() {
-		got, err := h.store.Load(context.Background())
-		assert.NoError(t, err)
-		done <- got
-	}()
+	done := h.loadAsync()
 	time.Sleep(200 * time.Millisecond) // let Load reach A's open transaction
 	h.end(a, kgo.TryAbort)
 	got := <-done
@@ -154,12 +161,7 @@ func waitsForOpen(t *testing.T, h *harness) {
 	h.begin(b, pos("B", 7))
 	h.commit(a, pos("A", 2))
 
-	done := make(chan map[string]checkpoint.Position, 1)
-	go func() {
-		got, err := h.store.Load(context.Background())
-		assert.NoError(t, err)
-		done <- got
-	}()
+	done := h.loadAsync()
 	time.Sleep(200 * time.Millisecond)
 	select {
 	case got := <-done:
@@ -246,12 +248,7 @@ func severalWriters(t *testing.T, h *harness) {
 	h.begin(prods[0], pos("E0", 999))
 	h.commit(prods[1], pos("E1", 1000))
 	want["E1"] = 1000
-	done := make(chan map[string]checkpoint.Position, 1)
-	go func() {
-		got, err := h.store.Load(context.Background())
-		assert.NoError(t, err)
-		done <- got
-	}()
+	done := h.loadAsync()
 	time.Sleep(100 * time.Millisecond)
 	h.end(prods[0], kgo.TryAbort)
 	assert.Equal(t, want, rows(<-done))
