@@ -366,32 +366,22 @@ func (e *eventRunner) reopen(ctx context.Context, askOthers bool) (checkpoint.Po
 	return pos, nil
 }
 
-// widens reports whether header would change the derived schema (see adopt).
-func (e *eventRunner) widens(header []string) bool {
+// nextSchema is the derived schema that names every column of header:
+// derived from it the first time, widened when it brings new columns.
+// changed is false when the current schema already names them all.
+func (e *eventRunner) nextSchema(header []string) (next *schemas.Schema, changed bool, err error) {
 	if e.schema == nil {
-		return true
+		next, err = schemas.Derive(e.event, header)
+		return next, err == nil, err
 	}
-	_, changed, err := schemas.Widen(e.schema, header)
-	return changed || err != nil
+	return schemas.Widen(e.schema, header)
 }
 
-// adopt makes the derived schema name every column of header: derived from
-// it the first time, widened when it brings new columns. A new version is
+// adopt makes next (from nextSchema, for header) the event's schema. It is
 // published through the framer (with the registry's compatibility check)
 // before any record uses it. Publishing waits on the registry: the caller
 // has no transaction open.
-func (e *eventRunner) adopt(ctx context.Context, header []string) error {
-	var next *schemas.Schema
-	var err error
-	changed := true
-	if e.schema == nil {
-		next, err = schemas.Derive(e.event, header)
-	} else {
-		next, changed, err = schemas.Widen(e.schema, header)
-	}
-	if err != nil || !changed {
-		return err
-	}
+func (e *eventRunner) adopt(ctx context.Context, next *schemas.Schema, header []string) error {
 	prefix, err := e.framer.Prefix(ctx, e.topic, next.Text, next.Fingerprint)
 	if err != nil {
 		return err
@@ -409,7 +399,11 @@ func (e *eventRunner) restoreDerived(ctx context.Context, sets [][]string) error
 		return nil
 	}
 	for _, h := range sets {
-		if err := e.adopt(ctx, h); err != nil {
+		next, changed, err := e.nextSchema(h)
+		if err == nil && changed {
+			err = e.adopt(ctx, next, h)
+		}
+		if err != nil {
 			return fmt.Errorf("event %s: restoring its derived schema: %w", e.event, err)
 		}
 	}

@@ -130,13 +130,17 @@ func (wr *windowRun) commitNow(ctx context.Context) error {
 func (wr *windowRun) handle(ctx context.Context, row *source.Row) error {
 	e := wr.e
 	if wr.conv == nil && wr.convErr == nil || !sameHeader(wr.convFor, row.Header) {
-		if e.derived && e.widens(row.Header) {
-			// Publishing the new schema version waits on the registry:
-			// nothing may be open in Kafka meanwhile.
-			if err := wr.commitNow(ctx); err != nil {
-				return err
+		if e.derived {
+			next, changed, err := e.nextSchema(row.Header)
+			if err == nil && changed {
+				// Publishing the new schema version waits on the
+				// registry: nothing may be open in Kafka meanwhile.
+				if err := wr.commitNow(ctx); err != nil {
+					return err
+				}
+				err = e.adopt(ctx, next, row.Header)
 			}
-			if err := e.adopt(ctx, row.Header); err != nil {
+			if err != nil {
 				return fmt.Errorf("event %s window %s report %s file %s: %w", e.event, wr.w, wr.report.ID, row.File, err)
 			}
 		}
