@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -29,6 +30,9 @@ const Version = 1
 // already committed, in the report's reading order; Digest chains them so a
 // resumed read can prove it skips exactly the rows that were committed.
 type Position struct {
+	// Account names the Freshchat account the event belongs to; "" (what
+	// records written before accounts existed hold) is DefaultAccount.
+	Account     string    `json:"account,omitempty"`
 	Event       string    `json:"event"`
 	WindowStart time.Time `json:"window_start"`
 	WindowEnd   time.Time `json:"window_end"`
@@ -62,6 +66,41 @@ type Position struct {
 	Line int64  `json:"line,omitempty"`
 	// CommittedAt is when the record was written.
 	CommittedAt time.Time `json:"committed_at"`
+}
+
+// DefaultAccount is the account of a single-account configuration. Its
+// units keep the keys they had before accounts existed: the event name.
+const DefaultAccount = "default"
+
+// UnitKey is the checkpoint key of the unit of work (account, event): the
+// event name for DefaultAccount (or ""), "account/event" otherwise.
+// Account names never hold a "/" (the configuration refuses them), so a key
+// names exactly one unit.
+func UnitKey(account, event string) string {
+	if account == "" || account == DefaultAccount {
+		return event
+	}
+	return account + "/" + event
+}
+
+// SplitKey is the inverse of UnitKey: the account (DefaultAccount for a
+// bare event name) and the event of a unit key.
+func SplitKey(key string) (account, event string) {
+	if a, e, ok := strings.Cut(key, "/"); ok {
+		return a, e
+	}
+	return DefaultAccount, key
+}
+
+// Key is the unit key of p: see UnitKey.
+func (p Position) Key() string { return UnitKey(p.Account, p.Event) }
+
+// AccountName is p's account, DefaultAccount when p has none.
+func (p Position) AccountName() string {
+	if p.Account == "" {
+		return DefaultAccount
+	}
+	return p.Account
 }
 
 // IsZero reports whether p is the zero Position, meaning "nothing committed".

@@ -154,3 +154,33 @@ func TestBehind(t *testing.T) {
 		})
 	}
 }
+
+func TestUnitKey(t *testing.T) {
+	for _, tc := range []struct {
+		account, event, key, wantAccount string
+	}{
+		{"", "Message-Sent", "Message-Sent", checkpoint.DefaultAccount},
+		{checkpoint.DefaultAccount, "Message-Sent", "Message-Sent", checkpoint.DefaultAccount},
+		{"acme-eu", "CSAT-Score", "acme-eu/CSAT-Score", "acme-eu"},
+	} {
+		key := checkpoint.UnitKey(tc.account, tc.event)
+		assert.Equal(t, tc.key, key)
+		a, e := checkpoint.SplitKey(key)
+		assert.Equal(t, tc.wantAccount, a)
+		assert.Equal(t, tc.event, e)
+		assert.Equal(t, tc.key, checkpoint.Position{Account: tc.account, Event: tc.event}.Key())
+	}
+}
+
+func TestEncodeOmitsDefaultAccount(t *testing.T) {
+	// Records of the default account must stay byte-compatible with those
+	// written before accounts existed.
+	b, err := checkpoint.Encode(checkpoint.Position{Event: "Message-Sent"})
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "account")
+	b, err = checkpoint.Encode(checkpoint.Position{Account: "acme", Event: "Message-Sent"})
+	require.NoError(t, err)
+	p, err := checkpoint.Decode(b)
+	require.NoError(t, err)
+	assert.Equal(t, "acme/Message-Sent", p.Key())
+}

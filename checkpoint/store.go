@@ -50,13 +50,13 @@ func NewStore(topic string, logger *slog.Logger, opts ...kgo.Opt) *Store {
 // Topic is the checkpoint topic's name.
 func (s *Store) Topic() string { return s.topic }
 
-// Record returns the checkpoint record for p, keyed by its event.
+// Record returns the checkpoint record for p, keyed by its unit key (Position.Key).
 func (s *Store) Record(p Position) (*kgo.Record, error) {
 	v, err := Encode(p)
 	if err != nil {
 		return nil, err
 	}
-	return &kgo.Record{Topic: s.topic, Key: []byte(p.Event), Value: v}, nil
+	return &kgo.Record{Topic: s.topic, Key: []byte(p.Key()), Value: v}, nil
 }
 
 // Ensure creates the checkpoint topic when it is missing: one partition,
@@ -134,7 +134,7 @@ func (s *Store) SetWait(d time.Duration) {
 // Call Load only after the transactional producers that write checkpoints
 // have initialised their producer IDs: that fences any earlier instance, so
 // no transaction of it can commit after Load has read.
-func (s *Store) Load(ctx context.Context) (map[string]Position, error) {
+func (s *Store) Load(ctx context.Context) (map[string]Position, error) { // keyed by Position.Key
 	out := make(map[string]Position)
 	cl, err := kgo.NewClient(s.opts...)
 	if err != nil {
@@ -201,7 +201,7 @@ func (s *Store) Load(ctx context.Context) (map[string]Position, error) {
 			ferr = errors.Join(ferr, fmt.Errorf("partition %d offset %d: %w", r.Partition, r.Offset, err))
 			return
 		}
-		out[pos.Event] = pos
+		out[pos.Key()] = pos
 	}
 	for len(want) > 0 || len(open) > 0 {
 		fetches := reader.PollFetches(wctx)
