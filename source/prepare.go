@@ -117,7 +117,7 @@ func (c *Client) Prepare(ctx context.Context, event string, w Window, resumeID s
 				return nil, c.Exhausted(event, w, submits, last)
 			}
 			var err error
-			if id, err = c.submit(ctx, log, event, w); err != nil {
+			if id, err = c.Submit(ctx, event, w); err != nil {
 				return nil, err
 			}
 			submits, fresh = submits+1, true
