@@ -68,8 +68,11 @@ func (e *HistoryError) retryable() bool { return false }
 // Earliest is the earliest window start this client requests now: the
 // API's limit (see [Earliest]) plus HistoryMargin, which covers the clocks
 // of the two sides disagreeing and the time a request takes.
-func (c *Client) Earliest() time.Time {
-	return Earliest(c.cfg.Now()).Add(c.cfg.HistoryMargin).Truncate(time.Second).Add(time.Second)
+func (c *Client) Earliest() time.Time { return c.EarliestAt(c.cfg.Now()) }
+
+// EarliestAt is what [Client.Earliest] answers when the clock reads now.
+func (c *Client) EarliestAt(now time.Time) time.Time {
+	return Earliest(now).Add(c.cfg.HistoryMargin).Truncate(time.Second).Add(time.Second)
 }
 
 // SubmitReport asks the API to extract the report of s.Event for s.Window:
