@@ -88,6 +88,8 @@ func TestAdaptiveWindowsEndWithinACalendarMonth(t *testing.T) {
 	to := time.Date(2026, 11, 24, 10, 17, 3, 120e6, time.UTC)
 	ws := p.Windows(from, to, pipeline.Density{}, 1000)
 	assert.Equal(t, time.Date(2025, 8, 25, 10, 0, 0, 0, time.UTC), ws[0].End, "the first window is a day, to a whole hour")
+	assert.Len(t, ws, 16, "an unknown density is assumed sparse after the first window")
+	assert.Equal(t, 16, p.Count(from, to, pipeline.Density{}))
 	rest := p.Windows(ws[0].End, to, sparse, 1000)
 	assert.Len(t, rest, 15, "14 months from the 25th, then a last stretch to the 24th at 10:17")
 	cursor := from

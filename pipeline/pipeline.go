@@ -39,8 +39,13 @@ type Options struct {
 	// (see RangeError). Optional: zero continues every event from its
 	// checkpoint.
 	From time.Time
-	// Planner shapes the windows; Planner.To set means a bounded run.
+	// Planner shapes the windows; Planner.To set means a bounded run. A nil
+	// Planner.Earliest takes the Source's (source.Client.EarliestAt).
 	Planner Planner
+	// ReportsAhead is how many reports each event submits ahead of the
+	// window it reads (0: none), so that their generation overlaps reading.
+	// Optional.
+	ReportsAhead int
 	// Concurrency is how many events read a report at the same time; the
 	// others may be waiting for theirs to be generated meanwhile.
 	Concurrency int
@@ -191,6 +196,9 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		o.Concurrency = 1
 	}
 	o.Retry = o.Retry.withDefaults()
+	if o.Planner.Earliest == nil && o.Source != nil {
+		o.Planner.Earliest = o.Source.EarliestAt
+	}
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
 	}
@@ -275,6 +283,7 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		p.runners = append(p.runners, &eventRunner{
 			event: ev, topic: o.Topic(ev), schema: s, prefix: prefix,
 			src: o.Source, writer: w, store: p.store, planner: o.Planner,
+			queue: newWindowQueue(ev, o.Planner, o.Source, o.Logger, o.Now, o.ReportsAhead),
 			start: start, limits: o.Limits, sem: sem, now: o.Now,
 			logger: o.Logger, warnedCols: map[string]bool{}, onWindow: o.OnWindow,
 			policy: policyFor(o, ev), deadLetterTopic: o.DeadLetterTopic,
@@ -450,7 +459,7 @@ func (p *Pipeline) Progress() []Progress {
 	for _, r := range p.runners {
 		out = append(out, r.stats.snapshot(now, target, p.opts.Planner.Window))
 	}
-	return out
+	return p.estimate(out, target)
 }
 
 // Close aborts open transactions and closes every producer, all events at

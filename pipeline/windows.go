@@ -132,10 +132,13 @@ func (p Planner) longest() time.Duration {
 
 // size is the length of the next window for density d.
 func (p Planner) size(d Density) time.Duration {
-	if !p.adaptive() || !d.Known {
+	if !p.adaptive() {
 		return p.Window
 	}
 	longest := p.longest()
+	if !d.Known {
+		return min(p.Window, longest)
+	}
 	if d.PerHour <= 0 {
 		return longest
 	}
@@ -178,7 +181,9 @@ func Split(w source.Window) (first, rest source.Window, ok bool) {
 
 // Windows returns the windows of a walk from from to to for density d,
 // at most limit of them (the last one then ends before to). Live settling
-// and the history limit do not apply: it is an estimate.
+// and the history limit do not apply: it is an estimate. With adaptive
+// windows and an unknown density, the windows after the first are assumed
+// to be as long as they can (max_window): sparse enough for that.
 func (p Planner) Windows(from, to time.Time, d Density, limit int) []source.Window {
 	q := p
 	q.To, q.Earliest = to, nil
@@ -190,6 +195,9 @@ func (p Planner) Windows(from, to time.Time, d Density, limit int) []source.Wind
 		}
 		out = append(out, n.Window)
 		cursor = n.Window.End
+		if !d.Known {
+			d = Density{Known: true}
+		}
 	}
 	return out
 }

@@ -1,0 +1,187 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/freshstream/freshchat-kafka/source"
+)
+
+// DefaultReportLatency is the report latency (submit to completed) assumed
+// for estimates until reports were observed: Freshchat takes seconds to
+// many minutes per report.
+const DefaultReportLatency = 2 * time.Minute
+
+// Pace is what bounds a backfill besides the connector's own speed: the
+// API budgets of the Freshchat client, the poll schedule, how many
+// reports an event submits ahead and how many events read at once.
+type Pace struct {
+	Budgets      source.Budgets
+	ReportsAhead int
+	Concurrency  int
+	// Latency is the report latency assumed for an event none of whose
+	// reports was observed (0: DefaultReportLatency).
+	Latency time.Duration
+}
+
+// Backlog is what one event has left to extract.
+type Backlog struct {
+	Event string
+	// Windows left, the one in progress included.
+	Windows int
+	// Submitted counts those whose report is submitted already.
+	Submitted int
+	// Latency is the event's report latency (0: the pace's), Read how long
+	// reading one window's report takes once it is ready.
+	Latency, Read time.Duration
+}
+
+// Submits is how many reports the backlog still submits.
+func (b Backlog) Submits() int { return max(b.Windows-b.Submitted, 0) }
+
+// Requests estimates the API requests the backlog takes: a submit per
+// report still to submit and the polls that wait for each report.
+func (b Backlog) Requests(p Pace) int {
+	if b.Windows == 0 {
+		return 0
+	}
+	lat, read := b.timings(p)
+	// A report submitted ahead is polled only when its turn comes: it has
+	// had the reading of the windows before it to complete.
+	waited := max(lat-time.Duration(p.ReportsAhead)*b.cycle(p, lat, read), 0)
+	polls := source.PollsWithin(waited, p.Budgets.PollInterval, p.Budgets.PollMaxInterval)
+	return b.Submits() + b.Windows*polls
+}
+
+func (b Backlog) timings(p Pace) (latency, read time.Duration) {
+	latency = b.Latency
+	if latency <= 0 {
+		latency = p.Latency
+	}
+	if latency <= 0 {
+		latency = DefaultReportLatency
+	}
+	return latency, b.Read
+}
+
+// cycle is the time between two windows of the event in steady state:
+// reading one window, or, when reports take longer to generate than the
+// reports in flight (the one in progress and those ahead) can hide, the
+// share of a report's latency and read that falls to one window.
+func (b Backlog) cycle(p Pace, latency, read time.Duration) time.Duration {
+	inFlight := time.Duration(max(p.ReportsAhead, 0) + 1)
+	return max(read, (latency+read)/inFlight)
+}
+
+// EstimateBackfill estimates how long each event's backlog takes to
+// extract, in the order given, and how long they all take.
+//
+// Each event walks its windows in order: its first report takes its
+// latency, then a window follows every cycle (see Backlog.cycle). The
+// submit budget is shared fairly: an event's last submit comes once every
+// event has submitted as many reports as it has left (or all of theirs),
+// and its last window is read a latency and a read later. The request
+// budget (per minute and per day) is shared the same way, and at most
+// Pace.Concurrency events read at once.
+func EstimateBackfill(p Pace, bs []Backlog) (each []time.Duration, total time.Duration) {
+	each = make([]time.Duration, len(bs))
+	submits := make([]int, len(bs))
+	requests := make([]int, len(bs))
+	var reading time.Duration
+	allRequests := 0
+	for i, b := range bs {
+		submits[i], requests[i] = b.Submits(), b.Requests(p)
+		allRequests += requests[i]
+		_, read := b.timings(p)
+		reading += time.Duration(b.Windows) * read
+	}
+	for i, b := range bs {
+		if b.Windows == 0 {
+			continue
+		}
+		lat, read := b.timings(p)
+		chain := lat + read + time.Duration(b.Windows-1)*b.cycle(p, lat, read)
+		eta := chain
+		if n := p.Budgets.SubmitsPerMinute; n > 0 && submits[i] > 0 {
+			eta = max(eta, fairShare(submits, i, time.Minute/time.Duration(n))+lat+read)
+		}
+		eta = max(eta, requestTime(p.Budgets.Requests, fairShareCount(requests, i)))
+		each[i] = eta
+		total = max(total, eta)
+	}
+	if total > 0 {
+		total = max(total, requestTime(p.Budgets.Requests, allRequests))
+		if p.Concurrency > 0 {
+			total = max(total, reading/time.Duration(p.Concurrency))
+		}
+	}
+	return each, total
+}
+
+// fairShareCount is how many of all the counts are done once count i is,
+// when every count goes down one at a time in turn: the sum over j of
+// min(count j, count i).
+func fairShareCount(counts []int, i int) int {
+	n := 0
+	for _, c := range counts {
+		n += min(c, counts[i])
+	}
+	return n
+}
+
+// fairShare is how long count i takes at one unit every interval, shared
+// in turn with the others.
+func fairShare(counts []int, i int, interval time.Duration) time.Duration {
+	return time.Duration(fairShareCount(counts, i)) * interval
+}
+
+// requestTime is how long n API requests take under budget b.
+func requestTime(b source.BudgetConfig, n int) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	var d time.Duration
+	if b.PerMinute > 0 {
+		d = time.Duration(n-1) * time.Minute / time.Duration(b.PerMinute)
+	}
+	if b.PerDay > 0 {
+		d = max(d, time.Duration((n-1)/b.PerDay)*24*time.Hour)
+	}
+	return d
+}
+
+// estimate sets each event's WindowsLeft, ReportsAhead and ETA from the
+// backfill estimate: the windows left from its cursor to target at its
+// density, its observed report latency and read time, the API budgets.
+func (p *Pipeline) estimate(ps []Progress, target time.Time) []Progress {
+	if p.opts.Source == nil {
+		return ps
+	}
+	target = target.Truncate(time.Millisecond)
+	backlogs := make([]Backlog, len(ps))
+	var known time.Duration
+	seen := 0
+	for i, r := range p.runners {
+		b := Backlog{Event: r.event}
+		b.Latency, b.Read = r.stats.timings()
+		if b.Latency > 0 {
+			known += b.Latency
+			seen++
+		}
+		if cur := ps[i].Cursor; !cur.IsZero() && cur.Before(target) {
+			b.Windows = r.queue.count(cur, target)
+			b.Submitted = min(r.queue.inFlight(), b.Windows)
+		}
+		backlogs[i] = b
+	}
+	pace := Pace{Budgets: p.opts.Source.Budgets(), ReportsAhead: p.opts.ReportsAhead, Concurrency: p.opts.Concurrency}
+	if seen > 0 {
+		pace.Latency = known / time.Duration(seen) // events not observed yet are assumed alike
+	}
+	each, _ := EstimateBackfill(pace, backlogs)
+	for i := range ps {
+		ps[i].WindowsLeft = int64(backlogs[i].Windows)
+		ps[i].ReportsAhead = backlogs[i].Submitted
+		ps[i].ETA = each[i]
+	}
+	return ps
+}
