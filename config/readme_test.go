@@ -91,3 +91,17 @@ func TestExampleConfigNamesEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMENamesAccounts: the README's configuration part says that one
+// connector extracts several accounts, and where they are described.
+func TestREADMENamesAccounts(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"(docs/configuration.md#accounts)", config.AccountsEnv, "(docs/configuration.md#connector-group)"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("README.md does not mention %s", want)
+		}
+	}
+}
