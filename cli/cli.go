@@ -35,6 +35,7 @@ const usage = `connector moves Freshchat raw reports into Kafka, exactly once, a
 Usage:
   connector run         [--config FILE] [--from TIME --to TIME] [--events A,B]
   connector check       [--config FILE] [--timeout DURATION]
+  connector plan        [--config FILE] [--from TIME] [--to TIME] [--events A,B] [--latency D]
   connector status      [--config FILE] [--json] [--timeout DURATION]
   connector reset       --event E --to TIME [--config FILE] [--yes]
   connector schemas     [print|register|check] [--event E] [--config FILE]
@@ -48,6 +49,9 @@ Commands:
                with --from/--to, a bounded range that ends with exit code 0
   check        check the configuration, the Freshchat token, the brokers,
                transactions, topics and schema registry, one line each
+  plan         what a backfill takes, per event and in total: windows,
+               reports, API requests and the time under the budgets
+               (writes nothing; reads the checkpoints when Kafka answers)
   status       each event's committed checkpoint and freshness, and which
                running connector holds the transactional identity
   reset        move an event's checkpoint so that the next run starts at TIME
@@ -83,6 +87,8 @@ func Main(ctx context.Context, args []string, s Streams) int {
 		return exitCode(s, demoCommand(ctx, rest, s))
 	case "check":
 		return exitCode(s, checkCommand(ctx, rest, s))
+	case "plan":
+		return exitCode(s, planCommand(ctx, rest, s))
 	case "status":
 		return exitCode(s, statusCommand(ctx, rest, s))
 	case "reset":

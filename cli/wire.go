@@ -176,8 +176,9 @@ func sourceClient(cfg *config.Config, logger *slog.Logger, httpClient *http.Clie
 			Max:         f.RetryMax,
 			MaxAttempts: f.RetryAttempts,
 		},
-		Budget:  source.BudgetConfig{PerMinute: f.RequestsPerMinute, PerDay: f.RequestsPerDay},
-		TempDir: spoolDir(cfg),
+		Budget:           source.BudgetConfig{PerMinute: f.RequestsPerMinute, PerDay: f.RequestsPerDay},
+		SubmitsPerMinute: f.SubmitsPerMinute,
+		TempDir:          spoolDir(cfg),
 	})
 }
 
@@ -188,10 +189,13 @@ func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger
 		Events: cfg.Events,
 		Start:  cfg.Start,
 		Planner: pipeline.Planner{
-			Window:    cfg.Window,
-			MinWindow: cfg.MinWindow,
-			Settle:    cfg.Settle,
+			Window:     cfg.Window,
+			MaxWindow:  cfg.Backfill.MaxWindow,
+			TargetRows: int64(cfg.Backfill.TargetReportRows),
+			MinWindow:  cfg.MinWindow,
+			Settle:     cfg.Settle,
 		},
+		ReportsAhead:       cfg.Backfill.ReportsAhead,
 		Concurrency:        cfg.Concurrency,
 		Limits:             pipeline.Limits{Rows: cfg.Kafka.ChunkRows, Bytes: cfg.Kafka.ChunkBytes},
 		Topic:              cfg.Kafka.Topic,

@@ -173,6 +173,14 @@ var settings = []Setting{
 		parse: intField(func(c *Config) *int { return &c.Freshchat.RequestsPerDay }, 0, math.MaxInt32),
 	},
 	{
+		Key: "freshchat.submits_per_minute", Env: "FRESHCHAT_SUBMITS_PER_MINUTE", Default: "1",
+		Doc: "Most reports submitted per minute, shared by all events of an account, paced evenly on top of " +
+			"freshchat.requests_per_minute: a backfill's length is mostly submits times this pace (connector plan says how long). " +
+			"Reports needed now go before those submitted ahead, the earliest window first. 0 means submits are paced by " +
+			"freshchat.requests_per_minute alone.",
+		parse: intField(func(c *Config) *int { return &c.Freshchat.SubmitsPerMinute }, 0, maxRequestsPerMinute),
+	},
+	{
 		Key: "kafka.brokers", Env: "KAFKA_BROKERS",
 		Doc:  "Comma-separated host:port seed brokers (a YAML list is accepted too); required to run.",
 		list: true,
@@ -514,7 +522,8 @@ var settings = []Setting{
 	},
 	{
 		Key: "window", Env: "FRESHCHAT_WINDOW", Default: "24h",
-		Doc:   "Largest window requested in one report: a duration such as 6h or 1d, at most 31d (744h).",
+		Doc: "First window of an event whose row density is not known yet (later windows are sized by target_report_rows), " +
+			"and every window when target_report_rows is 0: a duration such as 6h or 1d, at most 31d (744h).",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Window }, positiveAtMost(maxWindow)),
 	},
 	{
@@ -526,6 +535,26 @@ var settings = []Setting{
 		Key: "settle", Env: "FRESHCHAT_SETTLE", Default: "10m",
 		Doc:   "Live mode: only windows that ended at least this long ago are extracted (0 or more).",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Settle }, nonNegative),
+	},
+	{
+		Key: "max_window", Env: "FRESHCHAT_MAX_WINDOW", Default: "month",
+		Doc: "Longest window requested in one report: month (one calendar month, the API's limit) or a duration such as 7d, " +
+			"at most 31d (744h); no window ends more than a calendar month after its start, so 31d is month too.",
+		parse: parseMaxWindow,
+	},
+	{
+		Key: "target_report_rows", Env: "FRESHCHAT_TARGET_REPORT_ROWS", Default: "1000000",
+		Doc: "Rows a report aims to hold: each event's windows are sized from the row density of the windows it read, " +
+			"between a minute and max_window, so that one report downloads and reads in seconds to a minute. A window that " +
+			"the API refuses, or whose reports keep failing, is split. 0 turns this off: every window is window long.",
+		parse: intField(func(c *Config) *int { return &c.Backfill.TargetReportRows }, 0, maxTargetReportRows),
+	},
+	{
+		Key: "reports_ahead", Env: "FRESHCHAT_REPORTS_AHEAD", Default: "2",
+		Doc: "Reports each event submits for the windows after the one it reads (0 to 10), so that Freshchat generates them " +
+			"meanwhile; they are recorded in the checkpoint, and a restart polls them instead of submitting again. 0 submits " +
+			"each window's report once the window before is committed.",
+		parse: intField(func(c *Config) *int { return &c.Backfill.ReportsAhead }, 0, maxReportsAhead),
 	},
 	{
 		Key: "concurrency", Env: "FRESHCHAT_CONCURRENCY", Default: "4",

@@ -85,7 +85,7 @@ func (q *windowQueue) reset(pos checkpoint.Position) {
 	}
 	clear(q.held)
 	if !q.density.Known {
-		q.density = densityOf(pos)
+		q.density = DensityOf(pos)
 	}
 	signal(q.kick)
 }

@@ -33,9 +33,9 @@ func (d Density) Observe(rows int64, w source.Window) Density {
 	return Density{PerHour: max(seen, (d.PerHour+seen)/2), Known: true}
 }
 
-// densityOf is the density a committed position shows: that of its
+// DensityOf is the density a committed position shows: that of its
 // window, when it is done.
-func densityOf(p checkpoint.Position) Density {
+func DensityOf(p checkpoint.Position) Density {
 	if !p.Done || !p.WindowEnd.After(p.WindowStart) {
 		return Density{}
 	}
