@@ -187,6 +187,7 @@ func startConnector() (_ *running, err error) {
 		"FRESHCHAT_POLL_INTERVAL":       "10ms",
 		"FRESHCHAT_POLL_MAX_INTERVAL":   "50ms",
 		"FRESHCHAT_REQUESTS_PER_MINUTE": "1200",
+		"FRESHCHAT_SUBMITS_PER_MINUTE":  "0",
 		"FRESHCHAT_TEMP_DIR":            dir + "/connector",
 		"KAFKA_BROKERS":                 net.JoinHostPort("127.0.0.1", strconv.Itoa(kafkaPort)),
 		"KAFKA_PARTITIONS":              "1",

@@ -77,6 +77,7 @@ type Metrics struct {
 	reportWait   *prometheus.HistogramVec
 	txnOpenMax   *prometheus.GaugeVec
 	failures     *prometheus.CounterVec
+	backfillETA  *prometheus.GaugeVec
 
 	mu     sync.RWMutex
 	events map[string]*eventSeries
@@ -137,6 +138,11 @@ func New(o Options) *Metrics {
 		Buckets: ReportWaitBuckets,
 	}, []string{"event"})
 
+	m.backfillETA = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "backfill_eta_seconds",
+		Help: "Estimated time until the event's backfill is done, from its windows left, its report latency and read time, and the API budgets; 0 once it follows live windows or its range is done.",
+	}, []string{"event"})
+
 	up := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "up", Help: "1 while the connector process runs."})
 	up.Set(1)
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info", Help: "Always 1; the labels describe the build."},
@@ -146,7 +152,7 @@ func New(o Options) *Metrics {
 	m.kafka = newKafkaHooks()
 	m.reg.MustRegister(
 		m.rowsRead, m.rowsProduced, m.rowsDead, m.windows, m.chunks, m.transactions, m.reportWait, m.txnOpenMax,
-		m.failures, progressCollector{m}, apiCollector{m}, up, info, m.kafka,
+		m.failures, m.backfillETA, progressCollector{m}, apiCollector{m}, up, info, m.kafka,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -341,6 +347,15 @@ func (m *Metrics) SetProgress(event string, position, target time.Time) {
 		s.target = target
 	}
 	s.mu.Unlock()
+}
+
+// SetBackfillETA sets the event's estimated time until its backfill is
+// done (backfill_eta_seconds); negative durations count as 0.
+func (m *Metrics) SetBackfillETA(event string, eta time.Duration) {
+	if m == nil {
+		return
+	}
+	m.backfillETA.WithLabelValues(event).Set(max(eta, 0).Seconds())
 }
 
 // Waiting says the event is idle until until, waiting for its next live

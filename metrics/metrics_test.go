@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -307,4 +308,21 @@ func TestConcurrentUse(t *testing.T) {
 		want += `freshchat_connector_rows_produced_total{event="` + ev + `"} 200` + "\n"
 	}
 	require.NoError(t, testutil.ScrapeAndCompare(url, strings.NewReader(want), "freshchat_connector_rows_produced_total"))
+}
+
+func TestBackfillETA(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	m.SetBackfillETA("Message-Sent", 90*time.Minute)
+	m.SetBackfillETA("CSAT-Score", -time.Second)
+	var b strings.Builder
+	families, err := m.Registry().Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == "freshchat_connector_backfill_eta_seconds" {
+			for _, s := range f.GetMetric() {
+				fmt.Fprintf(&b, "%s=%g\n", s.GetLabel()[0].GetValue(), s.GetGauge().GetValue())
+			}
+		}
+	}
+	assert.Equal(t, "CSAT-Score=0\nMessage-Sent=5400\n", b.String())
 }
