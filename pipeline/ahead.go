@@ -38,6 +38,7 @@ type windowQueue struct {
 	current source.Window      // the window in progress; zero before the first
 	density Density
 	gen     uint64               // bumped when the list is replaced (reset)
+	pending *pendingSubmit       // the report being submitted ahead, if any
 	held    map[time.Time]bool   // windows (by start) whose submit ahead failed: the event submits them itself
 	sentAt  map[string]time.Time // when each report of the list was submitted, in this process
 	kick    chan struct{}        // wakes the submitter
@@ -95,10 +96,11 @@ func (q *windowQueue) reset(pos checkpoint.Position) {
 // planned now. A window ahead that would end past the bounded range's end
 // is dropped with the rest of the list: the range ends where asked.
 func (q *windowQueue) next(cursor, now time.Time) (Planned, checkpoint.Ahead) {
+	cursor = cursor.UTC().Truncate(time.Millisecond)
+	q.claim(cursor)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	defer signal(q.kick)
-	cursor = cursor.UTC().Truncate(time.Millisecond)
 	if len(q.list) > 0 {
 		a := q.list[0]
 		to := q.planner.To
@@ -124,6 +126,23 @@ func (q *windowQueue) next(cursor, now time.Time) (Planned, checkpoint.Ahead) {
 		q.current = n.Window
 	}
 	return n, checkpoint.Ahead{}
+}
+
+// claim waits until no report is being submitted ahead for the window at
+// cursor, which the event needs now: a submit still waiting for the budget
+// is called off (the event submits the window itself, before the reports
+// ahead), one already sent is waited for and its report used.
+func (q *windowQueue) claim(cursor time.Time) {
+	q.mu.Lock()
+	p := q.pending
+	if p == nil || !p.a.WindowStart.Equal(cursor) {
+		q.mu.Unlock()
+		return
+	}
+	p.claimed = true
+	p.cancel()
+	q.mu.Unlock()
+	<-p.done
 }
 
 // drop forgets the windows ahead from i on; their reports are orphans.
@@ -220,25 +239,25 @@ func (q *windowQueue) inFlight() int {
 // there is none now: enough are submitted, the density is not known yet
 // (the first window sizes the next ones), the walk is over, the next
 // window has not settled (live mode), or a window ahead is held.
-func (q *windowQueue) candidate(now time.Time) (a checkpoint.Ahead, idx int, gen uint64, ok bool) {
+func (q *windowQueue) candidate(now time.Time) (a checkpoint.Ahead, gen uint64, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.current.End.IsZero() {
-		return a, 0, 0, false
+		return a, 0, false
 	}
 	submitted := 0
-	for i, x := range q.list {
+	for _, x := range q.list {
 		if x.ReportID != "" {
 			submitted++
 			continue
 		}
 		if q.held[x.WindowStart] || submitted >= q.ahead {
-			return a, 0, 0, false
+			return a, 0, false
 		}
-		return x, i, q.gen, true
+		return x, q.gen, true
 	}
 	if len(q.list) >= q.ahead || q.planner.adaptive() && !q.density.Known {
-		return a, 0, 0, false
+		return a, 0, false
 	}
 	cursor := q.current.End
 	if n := len(q.list); n > 0 {
@@ -248,49 +267,63 @@ func (q *windowQueue) candidate(now time.Time) (a checkpoint.Ahead, idx int, gen
 	p.Earliest = nil
 	n := p.Next(cursor, now, q.density)
 	if n.Done || n.Ready.After(now) {
-		return a, 0, 0, false
+		return a, 0, false
 	}
-	return checkpoint.Ahead{WindowStart: n.Window.Start, WindowEnd: n.Window.End}, len(q.list), q.gen, true
+	return checkpoint.Ahead{WindowStart: n.Window.Start, WindowEnd: n.Window.End}, q.gen, true
 }
 
-// settle records the outcome of submitting a (from candidate) ahead.
-func (q *windowQueue) settle(a checkpoint.Ahead, idx int, gen uint64, id string, at time.Time) {
+// settle records the outcome of submitting p.a ahead: its report id, or
+// "" when the submit failed. A window ahead is known by its start and end,
+// not its place, since the event takes windows from the front meanwhile.
+func (q *windowQueue) settle(p *pendingSubmit, id string, at time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	fits := gen == q.gen
-	switch {
-	case !fits:
-	case idx < len(q.list):
-		x := &q.list[idx]
-		fits = x.WindowStart.Equal(a.WindowStart) && x.WindowEnd.Equal(a.WindowEnd) && x.ReportID == ""
-		if fits && id != "" {
-			x.ReportID, x.Submits = id, x.Submits+1
-		}
-	case idx == len(q.list):
-		last := q.current.End
-		if idx > 0 {
-			last = q.list[idx-1].WindowEnd
-		}
-		fits = a.WindowStart.Equal(last)
-		if fits {
-			if id != "" {
-				a.ReportID, a.Submits = id, a.Submits+1
+	defer close(p.done)
+	q.pending = nil
+	a := p.a
+	fits := p.gen == q.gen
+	if fits {
+		i := slices.IndexFunc(q.list, func(x checkpoint.Ahead) bool { return x.WindowStart.Equal(a.WindowStart) })
+		switch {
+		case i >= 0:
+			x := &q.list[i]
+			fits = x.WindowEnd.Equal(a.WindowEnd) && x.ReportID == ""
+			if fits && id != "" {
+				x.ReportID, x.Submits = id, x.Submits+1
 			}
-			q.list = append(q.list, a)
+		default:
+			last := q.current.End
+			if n := len(q.list); n > 0 {
+				last = q.list[n-1].WindowEnd
+			}
+			fits = a.WindowStart.Equal(last) && (id != "" || !p.claimed)
+			if fits {
+				if id != "" {
+					a.ReportID, a.Submits = id, a.Submits+1
+				}
+				q.list = append(q.list, a)
+			}
 		}
-	default:
-		fits = false
 	}
 	switch {
 	case !fits && id != "":
 		q.logger.Warn("a report submitted ahead is no longer needed (the event's plan changed meanwhile); it is left unread",
 			"event", q.event, "report", id, "window", (source.Window{Start: a.WindowStart, End: a.WindowEnd}).String())
-	case fits && id == "":
+	case fits && id == "" && !p.claimed:
 		q.held[a.WindowStart] = true
-	case fits:
+	case fits && id != "":
 		q.sentAt[id] = at
 		signal(q.dirty)
 	}
+}
+
+// pendingSubmit is a report being submitted ahead.
+type pendingSubmit struct {
+	a       checkpoint.Ahead
+	gen     uint64
+	cancel  context.CancelFunc
+	claimed bool          // the event needs the window now (see claim)
+	done    chan struct{} // closed once settled
 }
 
 // submitAhead submits the reports of the windows ahead until ctx ends:
@@ -301,24 +334,7 @@ func (q *windowQueue) settle(a checkpoint.Ahead, idx int, gen uint64, id string,
 // it is refused for its size).
 func (q *windowQueue) submitAhead(ctx context.Context) {
 	for {
-		for {
-			a, idx, gen, ok := q.candidate(q.now())
-			if !ok {
-				break
-			}
-			w := source.Window{Start: a.WindowStart, End: a.WindowEnd}
-			got, err := q.src.SubmitReport(ctx, source.Submission{Event: q.event, Window: w, Ahead: true})
-			if ctx.Err() != nil {
-				if err == nil {
-					q.logger.Info("report submitted ahead left unread: the event stopped", "event", q.event, "report", got.ID, "window", w.String())
-				}
-				return
-			}
-			if err != nil {
-				q.logger.Warn("submitting a report ahead failed; the window's report is submitted when its turn comes",
-					"event", q.event, "window", w.String(), "error", err.Error())
-			}
-			q.settle(a, idx, gen, got.ID, q.now())
+		for q.submitOne(ctx) {
 		}
 		select {
 		case <-ctx.Done():
@@ -326,6 +342,38 @@ func (q *windowQueue) submitAhead(ctx context.Context) {
 		case <-q.kick:
 		}
 	}
+}
+
+// submitOne submits the next window ahead, if any, and says whether it
+// did (or tried).
+func (q *windowQueue) submitOne(ctx context.Context) bool {
+	a, gen, ok := q.candidate(q.now())
+	if !ok || ctx.Err() != nil {
+		return false
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := &pendingSubmit{a: a, gen: gen, cancel: cancel, done: make(chan struct{})}
+	q.mu.Lock()
+	if gen != q.gen {
+		q.mu.Unlock()
+		return true
+	}
+	q.pending = p
+	q.mu.Unlock()
+	w := source.Window{Start: a.WindowStart, End: a.WindowEnd}
+	got, err := q.src.SubmitReport(sctx, source.Submission{Event: q.event, Window: w, Ahead: true})
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+	case sctx.Err() != nil:
+		q.logger.Debug("submit ahead called off: the event submits the window itself", "event", q.event, "window", w.String())
+	default:
+		q.logger.Warn("submitting a report ahead failed; the window's report is submitted when its turn comes",
+			"event", q.event, "window", w.String(), "error", err.Error())
+	}
+	q.settle(p, got.ID, q.now())
+	return ctx.Err() == nil
 }
 
 // refused says whether err is the API refusing a submit for its window
