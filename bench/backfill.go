@@ -190,7 +190,7 @@ func (b Backfill) Run(ctx context.Context, plan BackfillPlan, from, to time.Time
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
-		t := time.NewTicker(250 * time.Millisecond)
+		t := time.NewTicker(50 * time.Millisecond)
 		defer t.Stop()
 		for {
 			select {

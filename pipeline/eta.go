@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/freshstream/freshchat-kafka/source"
@@ -184,4 +185,21 @@ func (p *Pipeline) estimate(ps []Progress, target time.Time) []Progress {
 		ps[i].ETA = each[i]
 	}
 	return ps
+}
+
+// logBackfill logs the whole backfill's estimate, after the events' own
+// progress lines: the windows left, the reports submitted ahead, and the
+// time left, which is the longest of the events'.
+func logBackfill(log *slog.Logger, ps []Progress) {
+	var left int64
+	var ahead int
+	var eta time.Duration
+	for _, p := range ps {
+		left, ahead, eta = left+p.WindowsLeft, ahead+p.ReportsAhead, max(eta, p.ETA)
+	}
+	if left == 0 {
+		return
+	}
+	log.Info("backfill progress", "events", len(ps), "windows_left", left, "reports_ahead", ahead,
+		"eta", eta.Round(time.Second).String())
 }

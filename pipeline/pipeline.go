@@ -443,9 +443,11 @@ func (p *Pipeline) reportProgress(done <-chan struct{}) {
 }
 
 func (p *Pipeline) logProgress() {
-	for _, pr := range p.Progress() {
+	ps := p.Progress()
+	for _, pr := range ps {
 		p.logger.Info("progress", pr.logAttrs()...)
 	}
+	logBackfill(p.logger, ps)
 }
 
 // Progress returns every event's progress.
