@@ -130,8 +130,8 @@ func (q *windowQueue) next(cursor, now time.Time) (Planned, checkpoint.Ahead) {
 
 // claim waits until no report is being submitted ahead for the window at
 // cursor, which the event needs now: a submit still waiting for the budget
-// is called off (the event submits the window itself, before the reports
-// ahead), one already sent is waited for and its report used.
+// is promoted to wait as one needed now, and its report is used (or, when
+// it failed, the event submits the window itself).
 func (q *windowQueue) claim(cursor time.Time) {
 	q.mu.Lock()
 	p := q.pending
@@ -139,8 +139,10 @@ func (q *windowQueue) claim(cursor time.Time) {
 		q.mu.Unlock()
 		return
 	}
-	p.claimed = true
-	p.cancel()
+	if !p.claimed {
+		p.claimed = true
+		close(p.promote)
+	}
 	q.mu.Unlock()
 	<-p.done
 }
@@ -321,7 +323,7 @@ func (q *windowQueue) settle(p *pendingSubmit, id string, at time.Time) {
 type pendingSubmit struct {
 	a       checkpoint.Ahead
 	gen     uint64
-	cancel  context.CancelFunc
+	promote chan struct{} // closed by claim
 	claimed bool          // the event needs the window now (see claim)
 	done    chan struct{} // closed once settled
 }
@@ -351,9 +353,7 @@ func (q *windowQueue) submitOne(ctx context.Context) bool {
 	if !ok || ctx.Err() != nil {
 		return false
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	p := &pendingSubmit{a: a, gen: gen, cancel: cancel, done: make(chan struct{})}
+	p := &pendingSubmit{a: a, gen: gen, promote: make(chan struct{}), done: make(chan struct{})}
 	q.mu.Lock()
 	if gen != q.gen {
 		q.mu.Unlock()
@@ -362,12 +362,9 @@ func (q *windowQueue) submitOne(ctx context.Context) bool {
 	q.pending = p
 	q.mu.Unlock()
 	w := source.Window{Start: a.WindowStart, End: a.WindowEnd}
-	got, err := q.src.SubmitReport(sctx, source.Submission{Event: q.event, Window: w, Ahead: true})
+	got, err := q.src.SubmitReport(ctx, source.Submission{Event: q.event, Window: w, Ahead: true, Promote: p.promote})
 	switch {
-	case err == nil:
-	case ctx.Err() != nil:
-	case sctx.Err() != nil:
-		q.logger.Debug("submit ahead called off: the event submits the window itself", "event", q.event, "window", w.String())
+	case err == nil, ctx.Err() != nil:
 	default:
 		q.logger.Warn("submitting a report ahead failed; the window's report is submitted when its turn comes",
 			"event", q.event, "window", w.String(), "error", err.Error())

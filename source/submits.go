@@ -30,6 +30,9 @@ type Submission struct {
 	// the one being read): it waits for the submit budget behind every
 	// submit that is needed now.
 	Ahead bool
+	// Promote, when closed while an Ahead submit waits for the budget,
+	// makes it wait as one needed now: its window's turn came.
+	Promote <-chan struct{}
 	// Trim lets the window's start move forward to the earliest instant the
 	// API still serves at the moment the request is sent (see
 	// [Client.Earliest]): a window near the 15-month limit that waited for
@@ -104,7 +107,7 @@ func (c *Client) SubmitReport(ctx context.Context, s Submission) (Submitted, err
 			return Submitted{}, err
 		}
 	}
-	waited, err := c.subs.wait(ctx, s.Ahead, s.Window.Start)
+	waited, err := c.subs.wait(ctx, s.Ahead, s.Window.Start, s.Promote)
 	if waited > 0 {
 		c.meter.submitWait(waited)
 	}
@@ -269,8 +272,9 @@ func (q *submitQueue) remove(w *waiter) {
 }
 
 // wait blocks until the submit may be sent and returns how long it waited.
-// Only ctx ends the wait early.
-func (q *submitQueue) wait(ctx context.Context, ahead bool, start time.Time) (time.Duration, error) {
+// Only ctx ends the wait early. When promote is closed, an ahead submit
+// waits as one needed now from then on.
+func (q *submitQueue) wait(ctx context.Context, ahead bool, start time.Time, promote <-chan struct{}) (time.Duration, error) {
 	if q.interval <= 0 {
 		return 0, nil
 	}
@@ -296,10 +300,20 @@ func (q *submitQueue) wait(ctx context.Context, ahead bool, start time.Time) (ti
 			fired = timer.C
 		}
 		q.mu.Unlock()
+		if !ahead {
+			promote = nil
+		}
 		var err error
 		select {
 		case <-fired:
 		case <-w.wake:
+		case <-promote:
+			ahead = false
+			q.mu.Lock()
+			w.ahead = false
+			heap.Fix(&q.waiting, w.index)
+			q.wakeTop()
+			q.mu.Unlock()
 		case <-ctx.Done():
 			err = context.Cause(ctx)
 		}

@@ -187,3 +187,28 @@ func TestSubmitRefusalNamesTheWindow(t *testing.T) {
 	assert.Equal(t, 400, ae.StatusCode)
 	assert.Contains(t, err.Error(), "window "+w.String())
 }
+
+func TestPromotedSubmitWaitsAsOneNeededNow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &submitServer{}
+		c, _ := budgetClient(t, srv, func(c *source.ClientConfig) { c.SubmitsPerMinute = 1 })
+		_, err := c.Submit(context.Background(), "first", source.Window{Start: jan(1), End: jan(2)})
+		require.NoError(t, err)
+
+		promote := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			_, err := c.SubmitReport(context.Background(), source.Submission{Event: "promoted", Window: source.Window{Start: jan(9), End: jan(10)}, Ahead: true, Promote: promote})
+			assert.NoError(t, err)
+		})
+		synctest.Wait()
+		wg.Go(func() {
+			_, err := c.SubmitReport(context.Background(), source.Submission{Event: "now", Window: source.Window{Start: jan(20), End: jan(21)}})
+			assert.NoError(t, err)
+		})
+		synctest.Wait()
+		close(promote) // its window's turn came: it goes before later windows needed now
+		wg.Wait()
+		assert.Equal(t, []string{"first@2026-01-01T00:00:00.000Z", "promoted@2026-01-09T00:00:00.000Z", "now@2026-01-20T00:00:00.000Z"}, srv.starts())
+	})
+}
