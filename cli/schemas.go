@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/schemas"
 	"github.com/freshstream/freshchat-kafka/sink"
@@ -197,6 +198,24 @@ func resolveEvent(cfg *config.Config, name string) (string, error) {
 		}
 	}
 	return "", usageError{fmt.Errorf("--event %q is neither configured nor a known event (configured: %s)", name, strings.Join(cfg.Events, ", "))}
+}
+
+// resolveUnit finds the unit name names: an event of the default account
+// ("Message-Sent"), or "account/event". Events match without regard to case.
+func resolveUnit(cfg *config.Config, name string) (config.Account, string, error) {
+	accountName, event := checkpoint.SplitKey(strings.TrimSpace(name))
+	var names []string
+	for _, a := range accounts(cfg) {
+		names = append(names, a.Name)
+		if a.Name != accountName {
+			continue
+		}
+		c := *cfg
+		c.Events = a.Events
+		ev, err := resolveEvent(&c, event)
+		return a, ev, err
+	}
+	return config.Account{}, "", usageError{fmt.Errorf("--event %q names account %q, which is not configured (accounts: %s); write account/event", name, accountName, strings.Join(names, ", "))}
 }
 
 // Verdicts of comparing a schema with its subject.
