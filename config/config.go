@@ -54,6 +54,27 @@ type Config struct {
 	Metrics Metrics
 	// Bounded is the range given by --from/--to; nil means live mode.
 	Bounded *Range
+	// Accounts are the Freshchat accounts to extract, in configuration
+	// order, with unique names; Load always yields at least one. Without
+	// the accounts setting it is the single account named DefaultAccount
+	// that Freshchat, Events, Start, Window and Kafka.TopicTemplate describe
+	// (see SingleAccount); with it, those fields are the defaults the
+	// accounts inherit, and Freshchat.APIURL and the token are unset.
+	// Defaults leaves Accounts nil.
+	Accounts []Account
+	// Group identifies this instance among the connector's instances.
+	Group Group
+}
+
+// Group configures this instance's membership in the connector's group.
+type Group struct {
+	// InstanceID is this instance's stable ID in the group (Kafka static
+	// membership, KIP-345); Load defaults it to the host name. Defaults
+	// leaves it empty.
+	InstanceID string
+	// SessionTimeout is how long the group waits for an instance that
+	// stopped answering before it gives its units to the others.
+	SessionTimeout time.Duration
 }
 
 // Freshchat configures the Freshchat API client.
@@ -88,7 +109,8 @@ type Freshchat struct {
 type Kafka struct {
 	// Brokers are host:port seed brokers.
 	Brokers []string
-	// TopicTemplate contains "{event}"; see Topic.
+	// TopicTemplate contains "{event}" and may contain "{account}"; see
+	// Topic and Account.Topic.
 	TopicTemplate string
 	// Partitions of topics the connector creates; -1 means the broker default.
 	Partitions int32
@@ -119,10 +141,12 @@ type Kafka struct {
 	SASL SASL
 }
 
-// Topic returns the topic for an event: the template with "{event}" replaced
-// by the event name in lower case (Message-Sent -> freshchat.message-sent).
+// Topic returns the topic for an event of the default account: the template
+// with "{event}" replaced by the event name in lower case (Message-Sent ->
+// freshchat.message-sent) and "{account}" by DefaultAccount. An account's
+// topics are given by Account.Topic.
 func (k Kafka) Topic(event string) string {
-	return strings.ReplaceAll(k.TopicTemplate, eventPlaceholder, strings.ToLower(event))
+	return expandTopic(k.TopicTemplate, DefaultAccount, event)
 }
 
 // SchemaRegistry configures the optional schema registry.
@@ -178,9 +202,12 @@ func (d DeadLetter) PolicyFor(event string) Policy {
 
 // UnknownEvents returns the configured events that are not among AllEvents,
 // in configuration order; nil when every event is known.
-func (c Config) UnknownEvents() []string {
+func (c Config) UnknownEvents() []string { return unknownEvents(c.Events) }
+
+// unknownEvents returns the events that are not among AllEvents, in order.
+func unknownEvents(events []string) []string {
 	var out []string
-	for _, e := range c.Events {
+	for _, e := range events {
 		if !isKnownEvent(e) {
 			out = append(out, e)
 		}

@@ -64,13 +64,19 @@ func TestLoadDefaults(t *testing.T) {
 		TempDir:     os.TempDir(),
 		Log:         Log{Level: slog.LevelInfo, Format: LogText},
 		Metrics:     Metrics{Addr: ":9464", StuckAfter: time.Hour},
+		Group:       Group{InstanceID: testHost, SessionTimeout: 30 * time.Second},
 	}
+	want.Accounts = []Account{{
+		Name: DefaultAccount, APIURL: want.Freshchat.APIURL, APIToken: testToken, TopicTemplate: "freshchat.{event}",
+		Events: AllEvents, Start: want.Start, Window: want.Window, RequestsPerMinute: 60,
+	}}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Errorf("Load with defaults:\n got %#v\nwant %#v", *cfg, want)
 	}
 
 	d := Defaults(now0)
 	want.Freshchat.APIURL, want.Freshchat.APIToken, want.Kafka.Brokers = nil, "", nil
+	want.Accounts, want.Group.InstanceID = nil, "" // resolved by Load
 	if !reflect.DeepEqual(d, want) {
 		t.Errorf("Defaults:\n got %#v\nwant %#v", d, want)
 	}
@@ -303,8 +309,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 
 func TestReference(t *testing.T) {
 	ref := Reference()
-	if len(ref) != 66 {
-		t.Errorf("Reference has %d settings, want 66", len(ref))
+	if len(ref) != 68 {
+		t.Errorf("Reference has %d settings, want 68", len(ref))
 	}
 	keys, envs := map[string]bool{}, map[string]bool{}
 	for _, s := range ref {

@@ -29,12 +29,19 @@ type LoadOptions struct {
 	Path string
 	// Env looks up environment variables; nil means os.LookupEnv.
 	Env func(string) (string, bool)
+	// Environ lists the environment as key=value, to find variables of
+	// accounts that are not listed (FRESHCHAT_ACCOUNT_<NAME>_<KEY>); nil
+	// means os.Environ when Env is nil, else no such check.
+	Environ func() []string
+	// Hostname is the default of group.instance_id; nil means os.Hostname.
+	Hostname func() (string, error)
 	// Now is the clock relative times are resolved against; nil means time.Now.
 	Now       func() time.Time
 	Overrides Overrides
 	// RequireBrokers makes an empty kafka.brokers a problem.
 	RequireBrokers bool
-	// RequireAPI makes a missing freshchat.api_url or API token a problem.
+	// RequireAPI makes a missing freshchat.api_url or API token a problem,
+	// or with accounts, an account without its API URL or token.
 	RequireAPI bool
 }
 
@@ -58,9 +65,12 @@ func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf
 // environment and the overrides, in increasing precedence, and validates it.
 // On failure it returns a nil Config and an *Error listing every problem.
 func Load(opts LoadOptions) (*Config, error) {
-	env := opts.Env
+	env, environ := opts.Env, opts.Environ
 	if env == nil {
 		env = os.LookupEnv
+		if environ == nil {
+			environ = os.Environ
+		}
 	}
 	now := time.Now().UTC()
 	if opts.Now != nil {
@@ -70,10 +80,10 @@ func Load(opts LoadOptions) (*Config, error) {
 	var p problems
 	raw := map[string]rawValue{}
 	fileOK := true
+	var file fileLayer
 	if opts.Path != "" {
-		var layer map[string]rawValue
-		layer, fileOK = readYAML(opts.Path, &p)
-		merge(raw, layer, "the config file", &p)
+		file, fileOK = readYAML(opts.Path, &p)
+		merge(raw, file.values, "the config file", &p)
 	}
 	layer := map[string]rawValue{}
 	for _, s := range settings {
@@ -82,8 +92,10 @@ func Load(opts LoadOptions) (*Config, error) {
 		}
 	}
 	merge(raw, layer, "the environment", &p)
-	if v := strings.TrimSpace(opts.Overrides.Events); v != "" {
-		merge(raw, map[string]rawValue{"events": {v, "--events"}}, "the flags", &p)
+	accounts, accountsGiven := accountsFromEnv(file.accounts, file.hasAccounts, env, environ, &p)
+	overrideEvents := strings.TrimSpace(opts.Overrides.Events) != ""
+	if overrideEvents {
+		merge(raw, map[string]rawValue{"events": {strings.TrimSpace(opts.Overrides.Events), "--events"}}, "the flags", &p)
 	}
 
 	cfg := Defaults(now)
@@ -98,11 +110,15 @@ func Load(opts LoadOptions) (*Config, error) {
 			p.add("%s: bad value %s from %s: %v", s.name(), s.display(rv.value), rv.source, err)
 		}
 	}
-	awsFromEnvironment(&cfg, env, failed, &p)
-	if fileOK {
-		checkRequired(&cfg, opts, failed, &p)
+	if _, ok := raw["group.instance_id"]; !ok {
+		instanceFromHost(&cfg, opts.Hostname, failed, &p)
 	}
-	checkTogether(&cfg, failed, &p)
+	awsFromEnvironment(&cfg, env, failed, &p)
+	buildAccounts(&cfg, accounts, accountsGiven, raw, overrideEvents, now, failed, &p)
+	if fileOK {
+		checkRequired(&cfg, opts, accountsGiven, failed, &p)
+	}
+	checkTogether(&cfg, accountsGiven, failed, &p)
 	cfg.Bounded = loadRange(opts.Overrides, now, &p)
 
 	if len(p) > 0 {
@@ -136,9 +152,33 @@ func merge(dst, layer map[string]rawValue, where string, p *problems) {
 	}
 }
 
-// checkRequired reports required settings that are not set.
-func checkRequired(c *Config, opts LoadOptions, failed map[string]bool, p *problems) {
-	if opts.RequireAPI {
+// instanceFromHost defaults group.instance_id to the host name.
+func instanceFromHost(c *Config, hostname func() (string, error), failed map[string]bool, p *problems) {
+	if hostname == nil {
+		hostname = os.Hostname
+	}
+	s := lookup("group.instance_id")
+	h, err := hostname()
+	switch {
+	case err == nil && h == "":
+		err = errors.New("it is empty")
+	case err == nil:
+		err = s.parse(c, h, time.Time{})
+	}
+	if err != nil {
+		failed[s.Key] = true
+		p.add("%s: the default, the host name %q, cannot be used: %v: set an ID unique to this instance, such as the pod name",
+			s.name(), h, err)
+	}
+}
+
+// checkRequired reports required settings that are not set. With accounts,
+// the API URL and token are the accounts'.
+func checkRequired(c *Config, opts LoadOptions, accounts bool, failed map[string]bool, p *problems) {
+	if opts.RequireAPI && accounts {
+		checkAccountsRequired(c, failed, p)
+	}
+	if opts.RequireAPI && !accounts {
 		if c.Freshchat.APIURL == nil && !failed["freshchat.api_url"] {
 			p.add("%s: required: set it to the account's API URL, such as https://<domain>.freshchat.com/v2",
 				lookup("freshchat.api_url").name())
@@ -155,7 +195,8 @@ func checkRequired(c *Config, opts LoadOptions, failed map[string]bool, p *probl
 
 // checkTogether reports settings that are valid alone but not together.
 // Settings that failed to parse are left out, to report each mistake once.
-func checkTogether(c *Config, failed map[string]bool, p *problems) {
+// accounts tells whether the accounts were listed.
+func checkTogether(c *Config, accounts bool, failed map[string]bool, p *problems) {
 	notLonger := func(shortKey string, short time.Duration, longKey string, long time.Duration) {
 		if failed[shortKey] || failed[longKey] || short <= long {
 			return
@@ -165,58 +206,113 @@ func checkTogether(c *Config, failed map[string]bool, p *problems) {
 	notLonger("freshchat.poll_interval", c.Freshchat.PollInterval, "freshchat.poll_max_interval", c.Freshchat.PollMaxInterval)
 	notLonger("freshchat.retry_base", c.Freshchat.RetryBase, "freshchat.retry_max", c.Freshchat.RetryMax)
 	notLonger("min_window", c.MinWindow, "window", c.Window)
+	for _, a := range c.Accounts {
+		// An account's window that is the top-level one was checked above.
+		if accounts && a.Window != c.Window && !failed["min_window"] && !failed[accountLabel(a.Name)+".window"] && c.MinWindow > a.Window {
+			p.add("%s: %s is longer than %s %s", lookup("min_window").name(), c.MinWindow, accountKeyName(a.Name, "window"), a.Window)
+		}
+	}
 	if c.Metrics.StuckAfter > 0 && !failed["metrics.stuck_after"] && !failed["freshchat.pending_timeout"] && c.Metrics.StuckAfter <= c.Freshchat.PendingTimeout {
 		p.add("%s: %s is not longer than %s %s: a report still pending would count as stuck", lookup("metrics.stuck_after").name(), c.Metrics.StuckAfter, lookup("freshchat.pending_timeout").name(), c.Freshchat.PendingTimeout)
 	}
 
-	checkTopics(c, failed, p)
-	checkOverrides(c, failed, p)
+	checkTopics(c, accounts, failed, p)
+	checkOverrides(c, accounts, failed, p)
 	checkSecurity(c, failed, p)
 }
 
 // checkTopics reports topics that are invalid or shared: the topic of an
 // event the connector does not know (its name is not checked by the
-// template), and a checkpoint or dead-letter topic that is also an event's.
-func checkTopics(c *Config, failed map[string]bool, p *problems) {
+// template), a topic of two accounts, and a checkpoint or dead-letter topic
+// that is also an event's. accounts tells whether the accounts were listed;
+// without, problems name the top-level settings as before accounts existed.
+func checkTopics(c *Config, accounts bool, failed map[string]bool, p *problems) {
 	dlq, checkpoints := !failed["dead_letter.topic"], !failed["kafka.checkpoint_topic"]
 	if dlq && checkpoints && c.DeadLetter.Topic == c.Kafka.CheckpointTopic {
 		p.add("%s: %q is also the checkpoint topic (%s)", lookup("dead_letter.topic").name(), c.DeadLetter.Topic, lookup("kafka.checkpoint_topic").name())
 	}
-	if failed["kafka.topic_template"] {
-		return
-	}
-	events := AllEvents
-	if !failed["events"] {
-		events = append(slices.Clone(AllEvents), c.UnknownEvents()...)
-		for _, e := range c.UnknownEvents() {
-			if err := checkTopic(c.Kafka.Topic(e)); err != nil {
+	type use struct{ account, event string }
+	owner := map[string]use{} // topic -> its first account and event
+	clashed := map[[2]string]bool{}
+	for _, a := range c.Accounts {
+		label := accountLabel(a.Name)
+		templateKey, eventsKey := "kafka.topic_template", "events"
+		if accounts {
+			templateKey, eventsKey = label+".topic_template", label+".events"
+		}
+		if failed[templateKey] {
+			continue
+		}
+		events, unknown := AllEvents, unknownEvents(a.Events)
+		if !failed[eventsKey] {
+			events = append(slices.Clone(AllEvents), unknown...)
+		}
+		for _, e := range events {
+			err := checkTopic(a.Topic(e))
+			if err == nil || !accounts && isKnownEvent(e) {
+				continue // a known event's topic was checked with the template
+			}
+			if !accounts {
 				p.add("%s: for event %s: %v", lookup("events").name(), e, err)
+				continue
+			}
+			// The template was checked with the name "default": the
+			// account's own name may make it too long.
+			p.add("%s: for event %s: %v", accountKeyName(a.Name, "topic_template"), e, err)
+			break
+		}
+		for _, e := range events {
+			t := a.Topic(e)
+			prev, dup := owner[t]
+			if !dup {
+				owner[t] = use{a.Name, e}
+				continue
+			}
+			if pair := [2]string{prev.account, a.Name}; prev.account != a.Name && !clashed[pair] {
+				clashed[pair] = true
+				what := "event " + e
+				if !strings.EqualFold(prev.event, e) {
+					what = fmt.Sprintf("events %s and %s", prev.event, e)
+				}
+				p.add("%s and %s would both write %s to topic %q: give them distinct topic templates, with {account} in "+
+					"topic_template (or in kafka.topic_template)", accountLabel(prev.account), label, what, t)
 			}
 		}
 	}
-	owner := map[string]string{} // topic -> event
-	for _, e := range events {
-		if _, dup := owner[c.Kafka.Topic(e)]; !dup {
-			owner[c.Kafka.Topic(e)] = e
+	of := func(u use) string {
+		if !accounts {
+			return ""
 		}
+		return " of " + accountLabel(u.account)
 	}
-	if e, ok := owner[c.Kafka.CheckpointTopic]; ok && checkpoints {
-		p.add("%s: %q is also the topic of event %s", lookup("kafka.checkpoint_topic").name(), c.Kafka.CheckpointTopic, e)
+	if u, ok := owner[c.Kafka.CheckpointTopic]; ok && checkpoints {
+		p.add("%s: %q is also the topic of event %s%s", lookup("kafka.checkpoint_topic").name(), c.Kafka.CheckpointTopic, u.event, of(u))
 	}
-	if e, ok := owner[c.DeadLetter.Topic]; ok && dlq {
-		p.add("%s: %q is also the topic of event %s", lookup("dead_letter.topic").name(), c.DeadLetter.Topic, e)
+	if u, ok := owner[c.DeadLetter.Topic]; ok && dlq {
+		p.add("%s: %q is also the topic of event %s%s", lookup("dead_letter.topic").name(), c.DeadLetter.Topic, u.event, of(u))
 	}
 }
 
 // checkOverrides reports a dead-letter override for an event that is neither
-// known nor extracted: most likely a misspelt event name.
-func checkOverrides(c *Config, failed map[string]bool, p *problems) {
-	if failed["events"] || failed["dead_letter.overrides"] {
+// known nor extracted by any account: most likely a misspelt event name.
+func checkOverrides(c *Config, accounts bool, failed map[string]bool, p *problems) {
+	if failed["dead_letter.overrides"] {
 		return
+	}
+	var extracted []string
+	for _, a := range c.Accounts {
+		eventsKey := "events"
+		if accounts {
+			eventsKey = accountLabel(a.Name) + ".events"
+		}
+		if failed[eventsKey] {
+			return
+		}
+		extracted = append(extracted, a.Events...)
 	}
 	var stray []string
 	for e := range c.DeadLetter.Overrides {
-		if isKnownEvent(e) || slices.ContainsFunc(c.Events, func(x string) bool { return strings.EqualFold(x, e) }) {
+		if isKnownEvent(e) || slices.ContainsFunc(extracted, func(x string) bool { return strings.EqualFold(x, e) }) {
 			continue
 		}
 		stray = append(stray, e)
@@ -272,47 +368,59 @@ func lookup(key string) Setting {
 	return s
 }
 
-// readYAML reads the YAML file into raw values keyed by setting. ok is false
-// when the file could not be read or parsed at all.
-func readYAML(path string, p *problems) (layer map[string]rawValue, ok bool) {
-	layer = map[string]rawValue{}
+// fileLayer is what the YAML file sets.
+type fileLayer struct {
+	values   map[string]rawValue // by setting
+	accounts []rawAccount        // the accounts listed, without those that have no name
+	// hasAccounts tells that accounts is set, even to something invalid;
+	// an empty list counts as not set.
+	hasAccounts bool
+}
+
+// readYAML reads the YAML file into raw values keyed by setting and the
+// accounts it lists. ok is false when the file could not be read or parsed
+// at all.
+func readYAML(path string, p *problems) (file fileLayer, ok bool) {
+	layer := map[string]rawValue{}
+	file.values = layer
 	data, err := os.ReadFile(path)
 	if err != nil {
 		p.add("config file: %v", err)
-		return layer, false
+		return file, false
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	switch err := dec.Decode(&doc); {
 	case errors.Is(err, io.EOF):
-		return layer, true
+		return file, true
 	case err != nil:
 		p.add("%s: invalid YAML: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
-		return layer, false
+		return file, false
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		p.add("%s: only one YAML document is allowed", path)
-		return layer, false
+		return file, false
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
 	if isNull(root) {
-		return layer, true
+		return file, true
 	}
 	if root.Kind != yaml.MappingNode {
 		p.add("%s line %d: the top level must be a mapping of settings", path, root.Line)
-		return layer, false
+		return file, false
 	}
-	walkYAML(path, root, "", layer, p)
-	return layer, true
+	walkYAML(path, root, "", &file, p)
+	return file, true
 }
 
 // walkYAML collects the settings of a mapping whose keys lie under prefix,
 // reporting unknown and duplicate keys.
-func walkYAML(path string, m *yaml.Node, prefix string, layer map[string]rawValue, p *problems) {
+func walkYAML(path string, m *yaml.Node, prefix string, file *fileLayer, p *problems) {
+	layer := file.values
 	seen := map[string]int{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], deref(m.Content[i+1])
@@ -328,6 +436,8 @@ func walkYAML(path string, m *yaml.Node, prefix string, layer map[string]rawValu
 		seen[k.Value] = k.Line
 		s, isSetting := findSetting(key)
 		switch {
+		case key == "accounts":
+			file.accounts, file.hasAccounts = readAccountsYAML(path, k, v, p)
 		case isSetting:
 			if isNull(v) {
 				continue
@@ -355,9 +465,13 @@ func walkYAML(path string, m *yaml.Node, prefix string, layer map[string]rawValu
 				p.add("%s: %s must be a mapping with the keys %s", where, key, strings.Join(children(key), ", "))
 				continue
 			}
-			walkYAML(path, v, key, layer, p)
+			walkYAML(path, v, key, file, p)
 		default:
-			p.add("%s: unknown key %q (known keys%s: %s)", where, key, under(prefix), strings.Join(children(prefix), ", "))
+			known := children(prefix)
+			if prefix == "" {
+				known = slices.Insert(known, 1, "accounts")
+			}
+			p.add("%s: unknown key %q (known keys%s: %s)", where, key, under(prefix), strings.Join(known, ", "))
 		}
 	}
 }
@@ -456,8 +570,8 @@ func MetricsAddr(opts LoadOptions) (string, error) {
 	var p problems
 	rv, ok := rawValue{s.Default, "the default"}, true
 	if opts.Path != "" {
-		layer, fileOK := readYAML(opts.Path, &p)
-		if v, set := layer[s.Key]; set {
+		file, fileOK := readYAML(opts.Path, &p)
+		if v, set := file.values[s.Key]; set {
 			rv = v
 		}
 		ok = fileOK

@@ -15,6 +15,9 @@ var now0 = time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
 
 const testToken = "tok-5ecr3t-VALUE"
 
+// testHost is the host name Load sees in tests.
+const testHost = "test-host"
+
 // baseEnv holds the settings Load requires when RequireAPI and
 // RequireBrokers are set.
 func baseEnv() map[string]string {
@@ -26,9 +29,10 @@ func baseEnv() map[string]string {
 }
 
 type loadCase struct {
-	yaml string            // written to a file when not empty
-	env  map[string]string // nil: baseEnv()
-	ov   Overrides
+	yaml     string            // written to a file when not empty
+	env      map[string]string // nil: baseEnv()
+	ov       Overrides
+	hostname func() (string, error) // nil: testHost
 }
 
 func (lc loadCase) load(t *testing.T) (*Config, error) {
@@ -44,6 +48,17 @@ func (lc loadCase) load(t *testing.T) (*Config, error) {
 		env = baseEnv()
 	}
 	opts.Env = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	opts.Environ = func() []string {
+		var kv []string
+		for k, v := range env {
+			kv = append(kv, k+"="+v)
+		}
+		return kv
+	}
+	opts.Hostname = lc.hostname
+	if opts.Hostname == nil {
+		opts.Hostname = func() (string, error) { return testHost, nil }
+	}
 	if lc.yaml != "" {
 		opts.Path = writeFile(t, "config.yaml", lc.yaml)
 	}
@@ -104,8 +119,8 @@ func TestLoadProblems(t *testing.T) {
 		{
 			name:     "unknown top-level key",
 			loadCase: loadCase{yaml: "kafka_brokers: a:1\n"},
-			want: []string{`FILE line 1: unknown key "kafka_brokers" (known keys: freshchat, kafka, ` +
-				`dead_letter, schema_registry, events, start, window, min_window, settle, concurrency, temp_dir, log, metrics)`},
+			want: []string{`FILE line 1: unknown key "kafka_brokers" (known keys: freshchat, accounts, kafka, ` +
+				`dead_letter, schema_registry, events, start, window, min_window, settle, concurrency, temp_dir, log, metrics, group)`},
 		},
 		{
 			name:     "duplicate key",

@@ -77,8 +77,33 @@ func (c Config) LogValue() slog.Value {
 		slog.String("temp_dir", c.TempDir),
 		slog.String("log_level", c.Log.Level.String()),
 		slog.String("log_format", string(c.Log.Format)),
+		accountsLogGroup(c.Accounts),
+		slog.Group("group",
+			slog.String("instance_id", c.Group.InstanceID),
+			slog.Duration("session_timeout", c.Group.SessionTimeout),
+		),
 		mode,
 	)
+}
+
+// accountsLogGroup shows each account under its name; tokens show only
+// whether they are set.
+func accountsLogGroup(accounts []Account) slog.Attr {
+	attrs := make([]any, 0, len(accounts))
+	for _, a := range accounts {
+		attrs = append(attrs, slog.Group(a.Name,
+			slog.String("api_url", showURLValue(a.APIURL)),
+			slog.String("api_token", secretState(a.APIToken)),
+			slog.String("api_token_file", a.APITokenFile),
+			slog.String("topic_template", a.TopicTemplate),
+			slog.String("events", strings.Join(a.Events, ",")),
+			slog.Time("start", a.Start),
+			slog.Duration("window", a.Window),
+			slog.Int("requests_per_minute", a.RequestsPerMinute),
+			slog.Int("requests_per_day", a.RequestsPerDay),
+		))
+	}
+	return slog.Group("accounts", attrs...)
 }
 
 // saslLogGroup shows the settings of the SASL mechanism in use.

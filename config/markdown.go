@@ -16,7 +16,8 @@ type section struct {
 // sections lists the reference's parts. A setting belongs to the one with
 // the longest matching prefix.
 var sections = []section{
-	{"freshchat", "Freshchat API", "The account, its token, and how the connector paces, polls and retries its requests."},
+	{"freshchat", "Freshchat API", "The account, its token, and how the connector paces, polls and retries its requests. " +
+		"With [accounts](#accounts), the API URL and token are each account's, and the request budget is the accounts' default."},
 	{"kafka", "Kafka", "The brokers, the topics the connector creates, and its transactions."},
 	{"kafka.tls", "Kafka TLS", "TLS to the brokers. Files are read and checked at start."},
 	{"kafka.sasl", "Kafka SASL", "Authentication with the brokers; see the README's \"Secure connections\" for examples."},
@@ -25,7 +26,15 @@ var sections = []section{
 	{"", "Extraction", "Which events, from when, in which windows."},
 	{"log", "Logging", ""},
 	{"metrics", "Metrics and health", "The HTTP server for /metrics, /healthz, /readyz and /status (and /debug/pprof/ when enabled)."},
+	{"group", "Connector group", "How this instance takes part in the group of the connector's running instances, which share the accounts' events between them."},
 }
+
+// accountsTitle is the heading of the reference's part on accounts, which
+// follows the part of the section with prefix accountsAfter.
+const (
+	accountsTitle = "Accounts"
+	accountsAfter = "freshchat"
+)
 
 // sectionOf returns the section a setting key belongs to.
 func sectionOf(key string) section {
@@ -97,8 +106,14 @@ today still loads next year.
 	}
 	for _, p := range parts {
 		fmt.Fprintf(&b, "- [%s](#%s)\n", p.sec.title, anchor(p.sec.title))
+		if p.sec.prefix == accountsAfter {
+			fmt.Fprintf(&b, "- [%s](#%s)\n", accountsTitle, anchor(accountsTitle))
+		}
 	}
-	for _, p := range parts {
+	for i, p := range parts {
+		if i > 0 && parts[i-1].sec.prefix == accountsAfter {
+			b.WriteString(accountsMarkdown())
+		}
 		fmt.Fprintf(&b, "\n## %s\n\n", p.sec.title)
 		if p.sec.intro != "" {
 			b.WriteString(p.sec.intro + "\n\n")
@@ -106,11 +121,63 @@ today still loads next year.
 		b.WriteString("| YAML key | Environment | Default | Meaning |\n|---|---|---|---|\n")
 		for _, s := range p.rows {
 			def := "—"
-			if s.Default != "" {
+			switch {
+			case s.Default != "":
 				def = s.Default
+			case s.defaultDoc != "":
+				def = s.defaultDoc
 			}
 			fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %s |\n", s.Key, s.Env, def, cell(s.Doc))
 		}
+	}
+	return b.String()
+}
+
+// accountsMarkdown renders the reference's part on accounts from the table
+// of their keys.
+func accountsMarkdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n## %s\n\n", accountsTitle)
+	b.WriteString(`One connector can extract several Freshchat accounts. Without ` + "`accounts`" + `, the
+[Freshchat API](#freshchat-api) settings and the [extraction](#extraction)
+settings describe one account, named ` + "`" + DefaultAccount + "`" + `. With it, each entry is
+one account:
+
+` + "```yaml" + `
+accounts:
+  - name: acme
+    api_url: https://acme.freshchat.com/v2
+    api_token_file: /run/secrets/acme_token
+  - name: globex-eu
+    api_url: https://api.eu.freshchat.com/v2
+    api_token_file: /run/secrets/globex_eu_token
+    events: [Message-Sent, CSAT-Score]
+    requests_per_minute: 30
+` + "```" + `
+
+Each key takes the values of the top-level setting its meaning names.
+An account without ` + "`events`, `start`, `window`" + ` or a request budget takes the
+top-level setting; the API URL and token are the account's own, so
+` + "`freshchat.api_url`, `freshchat.api_token` and `freshchat.api_token_file`" + ` must
+not be set with ` + "`accounts`" + `: move them into an account, and name it
+` + "`" + DefaultAccount + "`" + ` to keep the topics, checkpoints and transactional IDs of a
+single-account connector. Names and topics are unique: two accounts never
+write to one topic (put ` + "`{account}`" + ` in the topic templates). The ` + "`--events`" + `
+flag replaces the events of every account.
+
+In the environment, ` + "`" + AccountsEnv + "`" + ` lists the names, comma-separated
+(` + "`" + AccountsEnv + `=acme,globex-eu` + "`" + `), and ` + "`" + AccountEnv("<NAME>", "<KEY>") + "`" + ` sets a key of
+one, with the name in upper case and ` + "`-`" + ` written ` + "`_`" + `
+(` + "`" + AccountEnv("globex-eu", "api_token") + "`" + `). ` + "`" + AccountsEnv + "`" + ` replaces the list of
+the file (an account of both keeps the file's keys); a variable overrides its
+key in the file, and a variable of an account that is not listed is a
+problem.
+
+| Key | Environment | When not set | Meaning |
+|---|---|---|---|
+`)
+	for _, s := range accountSettings {
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", s.Key, s.Env, cell(s.Unset), cell(s.Doc))
 	}
 	return b.String()
 }

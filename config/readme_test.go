@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -70,6 +71,37 @@ func TestExampleConfigNamesEverySetting(t *testing.T) {
 	for _, s := range config.Reference() {
 		if !strings.Contains(string(b), s.Env) {
 			t.Errorf("config.example.yaml does not mention %s (%s)", s.Key, s.Env)
+		}
+	}
+	// The accounts example shows every key of an account, with its
+	// variable for one of the example's accounts.
+	var example strings.Builder
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "#   - ") || strings.HasPrefix(line, "#     ") {
+			example.WriteString(line + "\n")
+		}
+	}
+	for _, s := range config.AccountReference() {
+		env := regexp.MustCompile(`\b` + strings.ReplaceAll(regexp.QuoteMeta(s.Env), "<NAME>", "[A-Z0-9_]+") + `\b`)
+		if !regexp.MustCompile(`\b` + s.Key + `\b`).MatchString(example.String()) {
+			t.Errorf("the accounts example of config.example.yaml has no key %s", s.Key)
+		}
+		if !env.Match(b) {
+			t.Errorf("config.example.yaml does not mention the variable of the account key %s (%s)", s.Key, s.Env)
+		}
+	}
+}
+
+// TestREADMENamesAccounts: the README's configuration part says that one
+// connector extracts several accounts, and where they are described.
+func TestREADMENamesAccounts(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"(docs/configuration.md#accounts)", config.AccountsEnv, "(docs/configuration.md#connector-group)"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("README.md does not mention %s", want)
 		}
 	}
 }

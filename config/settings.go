@@ -32,6 +32,9 @@ type Setting struct {
 	group   string                // settings of one group replace each other
 	secret  bool                  // the value is never printed
 	show    func(v string) string // prints a value in a problem; nil: quoted
+	// defaultDoc describes a default that Load resolves (such as the host
+	// name), for the reference; Default is then "".
+	defaultDoc string
 }
 
 // Reference returns every setting, in documentation order.
@@ -187,7 +190,8 @@ var settings = []Setting{
 	{
 		Key: "kafka.topic_template", Env: "KAFKA_TOPIC_TEMPLATE", Default: "freshchat.{event}",
 		Doc: "Topic of each event; {event} is replaced by the event name in lower case (Message-Sent -> " +
-			"freshchat.message-sent). Must contain {event} and give valid topic names ([a-zA-Z0-9._-], at most 249).",
+			"freshchat.message-sent) and {account} by the account's name (default, without accounts). Must contain " +
+			"{event} and give valid topic names ([a-zA-Z0-9._-], at most 249).",
 		parse: func(c *Config, v string, _ time.Time) error {
 			if err := checkTopicTemplate(v); err != nil {
 				return err
@@ -599,6 +603,29 @@ var settings = []Setting{
 		Doc:   "Serve Go's profiles (net/http/pprof) under /debug/pprof/ on the metrics server. Off by default: profiles show the process's internals to anyone who reaches the port.",
 		parse: boolField(func(c *Config) *bool { return &c.Metrics.Pprof }),
 	},
+	{
+		Key: "group.instance_id", Env: "GROUP_INSTANCE_ID", defaultDoc: "(host name)",
+		Doc: "Stable ID of this instance in the connector's group (Kafka static membership, KIP-345): a restarted " +
+			"instance with the same ID takes its units back at once, without waiting for the session timeout. Each " +
+			"running instance needs its own; in Kubernetes use the pod name. Default: the host name. At most 249 " +
+			"letters, digits, '.', '_' and '-'.",
+		parse: func(c *Config, v string, _ time.Time) error {
+			if err := checkInstanceID(v); err != nil {
+				return err
+			}
+			c.Group.InstanceID = v
+			return nil
+		},
+	},
+	{
+		Key: "group.session_timeout", Env: "GROUP_SESSION_TIMEOUT", Default: "30s",
+		Doc: "How long the group waits for an instance that stopped answering (crashed, cut off) before it gives " +
+			"the instance's units to the others: between 6s and 5m. Shorter moves units sooner after a crash; " +
+			"longer rides out longer pauses. A restarted instance with the same group.instance_id takes its units " +
+			"back at once.",
+		parse: durationField(func(c *Config) *time.Duration { return &c.Group.SessionTimeout },
+			between(minSessionTimeout, maxSessionTimeout)),
+	},
 }
 
 // checkToken refuses tokens that could not go into an HTTP header.
@@ -645,6 +672,28 @@ func positiveAtMost(hi time.Duration) func(time.Duration) error {
 		}
 		return positive(d)
 	}
+}
+
+// between checks lo <= d <= hi.
+func between(lo, hi time.Duration) func(time.Duration) error {
+	return func(d time.Duration) error {
+		if d < lo || d > hi {
+			return fmt.Errorf("must be between %s and %s", shortDuration(lo), shortDuration(hi))
+		}
+		return nil
+	}
+}
+
+// shortDuration prints a duration without its zero tails: 5m, not 5m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func intField[T int | int16 | int32](field func(*Config) *T, lo, hi int64) func(*Config, string, time.Time) error {

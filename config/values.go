@@ -469,6 +469,34 @@ func checkTopicTemplate(tmpl string) error {
 	return nil
 }
 
+// Bounds of group.session_timeout: the brokers refuse a session timeout
+// below their group.min.session.timeout.ms (6s by default).
+const (
+	minSessionTimeout = 6 * time.Second
+	maxSessionTimeout = 5 * time.Minute
+)
+
+// maxInstanceID is the longest group instance ID Kafka accepts.
+const maxInstanceID = 249
+
+// checkInstanceID checks a group instance ID as the brokers do (Kafka's
+// JoinGroupRequest.validateGroupInstanceId): 1 to 249 letters, digits, '.',
+// '_' and '-', and neither "." nor "..".
+func checkInstanceID(v string) error {
+	switch {
+	case v == "." || v == "..":
+		return fmt.Errorf("%q is not a valid ID", v)
+	case len(v) > maxInstanceID:
+		return fmt.Errorf("must be at most %d characters", maxInstanceID)
+	}
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return fmt.Errorf("has %q: only letters, digits, '.', '_' and '-' are allowed", r)
+		}
+	}
+	return nil
+}
+
 // maxClientID bounds kafka.client_id: Kafka carries it as a string of at
 // most 32767 bytes; a few hundred is plenty.
 const maxClientID = 255
