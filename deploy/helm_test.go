@@ -279,30 +279,27 @@ func (c container) valueFrom(name string) string {
 	return ""
 }
 
-// groupSettings are the variables of the group and accounts settings of
-// issue 9 that the chart sets. The configuration reference may not list
-// them yet: until it does, the test accepts them by name (and says so).
-var groupSettings = []string{"GROUP_INSTANCE_ID", "GROUP_SESSION_TIMEOUT", "FRESHCHAT_ACCOUNTS"}
-
-// accountVar is the environment form of an account's setting,
-// FRESHCHAT_ACCOUNT_<NAME>_<KEY>, for the keys the chart sets.
-var accountVar = regexp.MustCompile(`^FRESHCHAT_ACCOUNT_[A-Z0-9_]+_(API_URL|API_TOKEN|EVENTS|TOPIC_TEMPLATE|START|WINDOW|REQUESTS_PER_MINUTE|REQUESTS_PER_DAY)$`)
+// accountVars matches the environment form of every key of an account,
+// FRESHCHAT_ACCOUNT_<NAME>_<KEY>, as config.AccountReference declares them.
+var accountVars = func() *regexp.Regexp {
+	var alts []string
+	for _, s := range config.AccountReference() {
+		if s.Env != config.AccountsEnv {
+			alts = append(alts, strings.ReplaceAll(regexp.QuoteMeta(s.Env), "<NAME>", "[A-Z0-9_]+"))
+		}
+	}
+	return regexp.MustCompile("^(" + strings.Join(alts, "|") + ")$")
+}()
 
 // secretName is the chart's pattern of variables that hold secrets
 // (freshchat-connector.secretNamePattern).
 var secretName = regexp.MustCompile(`_(PASSWORD|TOKEN|SECRET|SECRET_ACCESS_KEY|PRIVATE_KEY|CREDENTIALS)$`)
 
-// isSetting tells whether name is a variable the connector reads.
-func isSetting(t *testing.T, byEnv map[string]config.Setting, name string) bool {
-	t.Helper()
-	if _, ok := byEnv[name]; ok || accountVar.MatchString(name) {
-		return true
-	}
-	if slices.Contains(groupSettings, name) {
-		t.Logf("env %s: not in config.Reference() yet; accepted as a setting of issue 9", name)
-		return true
-	}
-	return false
+// isSetting tells whether name is a variable the connector reads: a
+// setting's, FRESHCHAT_ACCOUNTS or an account key's.
+func isSetting(byEnv map[string]config.Setting, name string) bool {
+	_, ok := byEnv[name]
+	return ok || name == config.AccountsEnv || accountVars.MatchString(name)
 }
 
 // settings returns the connector's settings by environment variable, and
@@ -417,7 +414,7 @@ func checkPod(t *testing.T, objs map[string]manifest) container {
 	// or (an account's token) from a secretKeyRef.
 	byEnv, secrets := settings()
 	for _, e := range c.Env {
-		if !isSetting(t, byEnv, e.Name) {
+		if !isSetting(byEnv, e.Name) {
 			t.Errorf("env %s is not a setting of the connector", e.Name)
 		}
 		if slices.Contains(secrets, e.Name) {
@@ -688,8 +685,14 @@ func loadConfig(t *testing.T, c container) (*config.Config, error) {
 		}
 		env[name] = local
 	}
+	environ := make([]string, 0, len(env))
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
 	return config.Load(config.LoadOptions{
 		Env:            func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Environ:        func() []string { return environ },
+		Hostname:       func() (string, error) { return "helm-test", nil },
 		RequireAPI:     true,
 		RequireBrokers: true,
 	})
@@ -733,15 +736,16 @@ func TestChartRefuses(t *testing.T) {
 		want string // in helm's message
 	}
 	cases := map[string]refusal{
-		"replicaCount=-1":                  {[]string{"--set", "replicaCount=-1"}, "replicaCount"},
-		"env.GROUP_INSTANCE_ID":            {[]string{"--set", "env.GROUP_INSTANCE_ID=x"}, "env.GROUP_INSTANCE_ID: set nothing: the chart sets it to the pod's name"},
-		"env.FRESHCHAT_ACCOUNTS":           {[]string{"--set", "env.FRESHCHAT_ACCOUNTS=acme"}, "env.FRESHCHAT_ACCOUNTS: set accounts instead"},
-		"an account variable in env":       {[]string{"--set", "env.FRESHCHAT_ACCOUNT_ACME_START=-1d"}, "env.FRESHCHAT_ACCOUNT_ACME_START: set accounts instead"},
-		"an account variable in extraEnv":  {[]string{"--set", "extraEnv[0].name=FRESHCHAT_ACCOUNT_ACME_API_URL", "--set", "extraEnv[0].value=x"}, "extraEnv FRESHCHAT_ACCOUNT_ACME_API_URL: set accounts instead"},
-		"an account without a token":       {[]string{"--set", "accounts[0].name=acme", "--set", "accounts[0].apiUrl=https://acme.freshchat.com/v2"}, "apiToken"},
-		"an account without an API URL":    {[]string{"--set", "accounts[0].name=acme", "--set", "accounts[0].apiToken.existingSecret=s"}, "apiUrl"},
-		"an account name with a hyphen":    {[]string{"-f", accountsValues, "--set", "accounts[0].name=acme-eu"}, "/accounts/0/name"},
-		"two accounts with one name":       {[]string{"-f", accountsValues, "--set", "accounts[1].name=ACME"}, `accounts[1].name "ACME": another account has that name`},
+		"replicaCount=-1":                 {[]string{"--set", "replicaCount=-1"}, "replicaCount"},
+		"env.GROUP_INSTANCE_ID":           {[]string{"--set", "env.GROUP_INSTANCE_ID=x"}, "env.GROUP_INSTANCE_ID: set nothing: the chart sets it to the pod's name"},
+		"env.FRESHCHAT_ACCOUNTS":          {[]string{"--set", "env.FRESHCHAT_ACCOUNTS=acme"}, "env.FRESHCHAT_ACCOUNTS: set accounts instead"},
+		"an account variable in env":      {[]string{"--set", "env.FRESHCHAT_ACCOUNT_ACME_START=-1d"}, "env.FRESHCHAT_ACCOUNT_ACME_START: set accounts instead"},
+		"an account variable in extraEnv": {[]string{"--set", "extraEnv[0].name=FRESHCHAT_ACCOUNT_ACME_API_URL", "--set", "extraEnv[0].value=x"}, "extraEnv FRESHCHAT_ACCOUNT_ACME_API_URL: set accounts instead"},
+		"an account without a token":      {[]string{"--set", "accounts[0].name=acme", "--set", "accounts[0].apiUrl=https://acme.freshchat.com/v2"}, "apiToken"},
+		"an account without an API URL":   {[]string{"--set", "accounts[0].name=acme", "--set", "accounts[0].apiToken.existingSecret=s"}, "apiUrl"},
+		"an account name in upper case":   {[]string{"-f", accountsValues, "--set", "accounts[0].name=Acme"}, "/accounts/0/name"},
+		"two accounts with one variable name": {[]string{"-f", accountsValues, "--set", "accounts[0].name=acme-eu", "--set", "accounts[1].name=acme_eu"},
+			`accounts[1].name "acme_eu": another account has the variables FRESHCHAT_ACCOUNT_ACME_EU_*`},
 		"accounts and freshchat.apiUrl":    {[]string{"-f", accountsValues, "--set", "freshchat.apiUrl=https://acme.freshchat.com/v2"}, "freshchat.apiUrl: with accounts"},
 		"a misspelt account key":           {[]string{"-f", accountsValues, "--set", "accounts[0].apiURL=x"}, "'apiURL' not allowed"},
 		"SASL without a password":          {[]string{"--set", "kafka.sasl.mechanism=SCRAM-SHA-512", "--set", "kafka.sasl.username=u"}, "kafka.sasl.password.existingSecret"},
@@ -850,15 +854,29 @@ func TestChartAccounts(t *testing.T) {
 		t.Errorf("replicas = %s, want the example's 3", show(d.Spec.Replicas))
 	}
 
-	// The configuration loader accepts the environment, once it knows
-	// accounts.
-	byEnv, _ := settings()
-	if _, ok := byEnv["FRESHCHAT_ACCOUNTS"]; !ok {
-		t.Log("config.Reference() has no FRESHCHAT_ACCOUNTS yet: the configuration loader is not asked")
-		return
+	// The connector reads the accounts the example describes.
+	cfg, err := loadConfig(t, c)
+	if err != nil {
+		t.Fatalf("the connector refuses the accounts example's environment: %v", err)
 	}
-	if _, err := loadConfig(t, c); err != nil {
-		t.Errorf("the connector refuses the accounts example's environment: %v", err)
+	type account struct {
+		name, url, token, topic string
+		events                  []string
+		perMinute, perDay       int
+	}
+	var accts []account
+	for _, a := range cfg.Accounts {
+		accts = append(accts, account{a.Name, a.APIURL.String(), a.APIToken.Reveal(), a.Topic("Message-Sent"), a.Events, a.RequestsPerMinute, a.RequestsPerDay})
+	}
+	wantAccts := []account{
+		{"acme", "https://acme.freshchat.com/v2", "secret-of-freshchat-acme/token", "freshchat.acme.message-sent", []string{"Message-Sent", "CSAT-Score"}, 60, 0},
+		{"globex", "https://api.eu.freshchat.com/v2", "secret-of-freshchat-globex/token", "globex.freshchat.message-sent", []string{"Message-Sent", "CSAT-Score"}, 120, 100000},
+	}
+	if !reflect.DeepEqual(accts, wantAccts) {
+		t.Errorf("accounts = %+v\nwant %+v", accts, wantAccts)
+	}
+	if cfg.Group.InstanceID != "field-metadata.name" {
+		t.Errorf("group.instance_id = %q, want the pod's name (here its fieldRef)", cfg.Group.InstanceID)
 	}
 }
 

@@ -136,6 +136,11 @@ with the values key to use instead of env.<VAR>.
 ) }}
 {{- end }}
 
+{{/* How an account's name is written in its variables (config.AccountEnv): upper case, '-' as '_'. */}}
+{{- define "freshchat-connector.accountEnvName" -}}
+{{- . | toString | replace "-" "_" | upper }}
+{{- end }}
+
 {{/* The accounts' names, comma-separated: FRESHCHAT_ACCOUNTS. */}}
 {{- define "freshchat-connector.accountNames" -}}
 {{- $names := list }}
@@ -159,11 +164,11 @@ _(PASSWORD|TOKEN|SECRET|SECRET_ACCESS_KEY|PRIVATE_KEY|CREDENTIALS)$
 {{- end }}
 {{- $seen := dict }}
 {{- range $i, $a := $v.accounts }}
-{{- $upper := upper (toString $a.name) }}
-{{- if hasKey $seen $upper }}
-{{- fail (printf "accounts[%d].name %q: another account has that name (names are compared upper-cased, as in FRESHCHAT_ACCOUNT_%s_*)" $i $a.name $upper) }}
+{{- $envName := include "freshchat-connector.accountEnvName" $a.name }}
+{{- if hasKey $seen $envName }}
+{{- fail (printf "accounts[%d].name %q: another account has the variables FRESHCHAT_ACCOUNT_%s_* (names are upper-cased, '-' written '_')" $i $a.name $envName) }}
 {{- end }}
-{{- $_ := set $seen $upper true }}
+{{- $_ := set $seen $envName true }}
 {{- end }}
 {{- else if not $v.freshchat.apiToken.existingSecret }}
 {{- fail "freshchat.apiToken.existingSecret: name the Secret holding the Freshchat API token (the chart never takes the token as a value)" }}
