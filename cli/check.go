@@ -346,9 +346,15 @@ func (c *checker) registry(ctx context.Context, cfg *config.Config) {
 		return
 	}
 	c.pass(name, "%s answered (%d subjects)", at, len(subjects))
-	for _, ev := range cfg.Events {
+	units, err := unitTopics(cfg, "")
+	if err != nil {
+		c.fail("schemas", "%v", err)
+		return
+	}
+	for _, u := range units {
+		ev := u.unit
 		vctx, cancel := c.within(ctx)
-		v := compareSchema(vctx, rc, cfg.Kafka.Topic(ev), ev)
+		v := compareSchema(vctx, rc, u.topic, u.event)
 		cancel()
 		switch {
 		case v.failed():

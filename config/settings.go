@@ -529,8 +529,8 @@ var settings = []Setting{
 	},
 	{
 		Key: "concurrency", Env: "FRESHCHAT_CONCURRENCY", Default: "4",
-		Doc:   "Events reading a report at once (1 to 12); every event's report is submitted and generated meanwhile, whatever this is.",
-		parse: intField(func(c *Config) *int { return &c.Concurrency }, 1, int64(len(AllEvents))),
+		Doc:   "Units (events of accounts) this instance reads a report for at once (1 to 256); every unit's report is submitted and generated meanwhile, whatever this is, and an instance owning more units works through them in turn.",
+		parse: intField(func(c *Config) *int { return &c.Concurrency }, 1, 256),
 	},
 	{
 		Key: "temp_dir", Env: "FRESHCHAT_TEMP_DIR",

@@ -68,6 +68,9 @@ func (p *Pipeline) runGroup(ctx context.Context) error {
 	}
 	s.accounts = slices.Compact(sortedCopy(s.accounts))
 	p.setActive(nil)
+	if o.OnUnits != nil {
+		o.OnUnits(nil, nil, nil) // none until the group assigns some
+	}
 	m, err := instance.Join(g, s, o.Kafka...)
 	if err != nil {
 		return err
@@ -196,10 +199,17 @@ type unitRun struct {
 	done   chan struct{}
 }
 
-// Assigned starts the units.
+// Assigned starts the units, once the budgets are shared anew.
 func (s *scheduler) Assigned(keys []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var start []func()
+	defer func() {
+		s.ownedChanged(keys, nil)
+		for _, f := range start {
+			f()
+		}
+	}()
 	for _, k := range keys {
 		r := s.p.runner(k)
 		if r == nil {
@@ -217,13 +227,14 @@ func (s *scheduler) Assigned(keys []string) {
 			close(u.done)
 			continue
 		}
-		go func() {
-			defer close(u.done)
-			s.run(ctx, r)
-			s.notify()
-		}()
+		start = append(start, func() {
+			go func() {
+				defer close(u.done)
+				s.run(ctx, r)
+				s.notify()
+			}()
+		})
 	}
-	s.ownedChanged(keys, nil)
 }
 
 // Revoked stops the units and returns once they stopped writing.
@@ -258,7 +269,10 @@ func (s *scheduler) stopAll() {
 }
 
 // ownedChanged tells the pipeline's OnUnits which units this instance
-// owns. Called with s.mu held.
+// owns, and gives each account's source the part of the account's request
+// budget that its units here are of the account's units: the instances
+// sharing an account together stay within its budget. Called with s.mu
+// held.
 func (s *scheduler) ownedChanged(gained, lost []string) {
 	owned := make([]string, 0, len(s.running))
 	for k := range s.running {
@@ -266,6 +280,18 @@ func (s *scheduler) ownedChanged(gained, lost []string) {
 	}
 	slices.Sort(owned)
 	s.p.setActive(owned)
+	here, all := map[*source.Client]int{}, map[*source.Client]int{}
+	for _, r := range s.p.runners {
+		all[r.src]++
+		if _, ok := s.running[r.key]; ok {
+			here[r.src]++
+		}
+	}
+	for src, n := range all {
+		if here[src] > 0 { // an account with no unit here sends nothing
+			src.ShareBudget(float64(here[src]) / float64(n))
+		}
+	}
 	if f := s.p.opts.OnUnits; f != nil {
 		f(owned, gained, lost)
 	}

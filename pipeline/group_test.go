@@ -2,6 +2,8 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/instance"
@@ -235,4 +238,148 @@ func (e *env) positions(t *testing.T, o pipeline.Options) map[string]checkpoint.
 	ps, err := checkpoint.NewStore(o.CheckpointTopic, nil, e.kafka...).Load(ctx)
 	require.NoError(t, err)
 	return ps
+}
+
+// partition cuts a client off the brokers on demand: its connections are
+// closed and new ones refused until heal, as a network partition would.
+type partition struct {
+	mu    sync.Mutex
+	down  bool
+	conns []net.Conn
+}
+
+func (p *partition) dial(ctx context.Context, network, host string) (net.Conn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		return nil, errors.New("network partition")
+	}
+	c, err := (&net.Dialer{}).DialContext(ctx, network, host)
+	if err == nil {
+		p.conns = append(p.conns, c)
+	}
+	return c, err
+}
+
+func (p *partition) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *partition) heal() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+}
+
+// TestGroupPartitionedInstanceNeverWritesAMovedUnit cuts one of two
+// instances off the brokers in the middle of a backfill: its units move to
+// the other once its session expires, and when it is back it stops them
+// (its producers are fenced, the group says they are not its own) and
+// finishes as a member. Every row lands once.
+func TestGroupPartitionedInstanceNeverWritesAMovedUnit(t *testing.T) {
+	// Reports take a while: the backfill outlasts the partition.
+	e := newEnv(t, 1000, freshchattest.Faults{PendingPolls: 20}, false)
+	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	from := to.Add(-12 * time.Hour)
+	events := []string{"Message-Sent", "CSAT-Score"}
+	o := e.options(t, events, from, to)
+	o.Planner.Window = 15 * time.Minute
+	var units unitLog
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	var cutA partition
+	oa := groupOptions(o, "a", &units)
+	oa.Kafka = append(slices.Clone(o.Kafka), kgo.Dialer(cutA.dial))
+	pa, err := pipeline.New(ctx, oa)
+	require.NoError(t, err)
+	aDone := make(chan error, 1)
+	go func() { aDone <- pa.Run(ctx) }()
+	require.Eventually(t, func() bool { return len(units.of("a")) == 2 }, 30*time.Second, 10*time.Millisecond)
+
+	pb, err := pipeline.New(ctx, groupOptions(o, "b", &units))
+	require.NoError(t, err)
+	bDone := make(chan error, 1)
+	go func() { bDone <- pb.Run(ctx) }()
+	require.Eventually(t, func() bool { return len(units.of("b")) == 1 }, 30*time.Second, 10*time.Millisecond, "b takes a unit")
+	require.Eventually(t, func() bool {
+		for _, pos := range pa.Committed() {
+			if pos.Done && pos.WindowEnd.After(from.Add(time.Hour)) {
+				return true
+			}
+		}
+		return false
+	}, time.Minute, 10*time.Millisecond, "a commits windows of the unit it keeps")
+
+	cutA.cut()
+	require.Eventually(t, func() bool { return len(units.of("b")) == 2 }, 30*time.Second, 50*time.Millisecond,
+		"b gets a's unit once a's session expires")
+	time.Sleep(2 * time.Second) // b works the unit while a is still cut off
+	cutA.heal()
+
+	require.NoError(t, <-bDone)
+	require.NoError(t, pb.Close(context.Background()))
+	require.NoError(t, <-aDone, "a finishes as a member once every unit is done")
+	require.NoError(t, pa.Close(context.Background()))
+	assert.Contains(t, e.logs.String(), "units lost: this instance's group session ended", "a learns its session ended")
+	for _, ev := range events {
+		e.assertExactlyOnce(t, ev, o.Topic(ev), from, to)
+	}
+}
+
+// TestGroupRollingRestartLosesNothing stops and restarts each of three
+// instances in turn (SIGTERM-like: they leave the group) during a
+// backfill. Every row lands once.
+func TestGroupRollingRestartLosesNothing(t *testing.T) {
+	e := newEnv(t, 3000, freshchattest.Faults{PendingPolls: 2}, false)
+	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	from := to.Add(-8 * time.Hour)
+	events := []string{"Message-Sent", "CSAT-Score", "Conversation-Created"}
+	o := e.options(t, events, from, to)
+	o.Planner.Window = 15 * time.Minute
+	var units unitLog
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	type running struct {
+		p    *pipeline.Pipeline
+		stop context.CancelFunc
+		done chan error
+	}
+	start := func(id string) running {
+		rctx, stop := context.WithCancel(ctx)
+		p, err := pipeline.New(rctx, groupOptions(o, id, &units))
+		require.NoError(t, err)
+		r := running{p, stop, make(chan error, 1)}
+		go func() { r.done <- p.Run(rctx) }()
+		return r
+	}
+	ids := []string{"a", "b", "c"}
+	inst := map[string]running{}
+	for _, id := range ids {
+		inst[id] = start(id)
+	}
+	for _, id := range ids {
+		require.Eventually(t, func() bool { return len(units.of(id)) > 0 }, 30*time.Second, 10*time.Millisecond, "%s works", id)
+		r := inst[id]
+		r.stop()
+		if err := <-r.done; err != nil {
+			require.ErrorIs(t, err, context.Canceled, "%s stops cleanly", id)
+		}
+		require.NoError(t, r.p.Close(context.Background()))
+		inst[id] = start(id)
+	}
+	for _, id := range ids {
+		require.NoError(t, <-inst[id].done, "%s finishes", id)
+		require.NoError(t, inst[id].p.Close(context.Background()))
+	}
+	for _, ev := range events {
+		e.assertExactlyOnce(t, ev, o.Topic(ev), from, to)
+	}
 }
