@@ -80,7 +80,9 @@ func (m *Metrics) WatchSources(stats map[string]func() source.Stats, first strin
 	return nil
 }
 
-type sourceCollector struct{ stats map[string]func() source.Stats }
+type sourceCollector struct {
+	stats map[string]func() source.Stats
+}
 
 func (sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{apiRequestsDesc, apiRetriesDesc, apiThrottledDesc, apiThrottleWaitDesc,

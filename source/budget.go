@@ -51,8 +51,8 @@ type limiter struct {
 	now      func() time.Time
 	log      *slog.Logger
 	meter    *meter
-	full     BudgetConfig // the configured budget
-	budget   BudgetConfig // this client's share of it (see share)
+	full     BudgetConfig  // the configured budget
+	budget   BudgetConfig  // this client's share of it (see share)
 	interval time.Duration // between two paced requests; 0: no pacing
 
 	mu        sync.Mutex
