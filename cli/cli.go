@@ -45,12 +45,14 @@ Usage:
   connector help
 
 Commands:
-  run          extract every configured event into Kafka; live (forever) or,
-               with --from/--to, a bounded range that ends with exit code 0
+  run          extract every configured event into Kafka, sharing the units
+               (account × event) with the other running instances; live
+               (forever) or, with --from/--to, a bounded range that ends with
+               exit code 0
   check        check the configuration, the Freshchat token, the brokers,
                transactions, topics and schema registry, one line each
-  status       each event's committed checkpoint and freshness, and which
-               running connector holds the transactional identity
+  status       each unit's committed checkpoint, freshness and owning
+               instance, and the running instances of the group
   reset        move an event's checkpoint so that the next run starts at TIME
                (refused while a connector is running)
   schemas      print the events' Avro schemas, register them, or check them
