@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -18,7 +17,6 @@ import (
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/instance"
 	"github.com/freshstream/freshchat-kafka/pipeline"
-	"github.com/freshstream/freshchat-kafka/source"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
 )
 
@@ -27,16 +25,7 @@ func (e *env) account(t *testing.T, name, tok string, rowsPerHour int) (pipeline
 	t.Helper()
 	sim := freshchattest.NewServer(freshchattest.Options{Token: tok, RowsPerHour: rowsPerHour, TempDir: t.TempDir()})
 	t.Cleanup(sim.Close)
-	u, err := url.Parse(sim.URL())
-	require.NoError(t, err)
-	src, err := source.NewClient(source.ClientConfig{
-		BaseURL: u, Token: tok, Logger: e.log,
-		PollInterval: 5 * time.Millisecond, PollMaxInterval: 20 * time.Millisecond,
-		Retry:   source.RetryConfig{Base: 2 * time.Millisecond, Max: 20 * time.Millisecond},
-		TempDir: t.TempDir(),
-	})
-	require.NoError(t, err)
-	return pipeline.Account{Name: name, Source: src, Topic: func(ev string) string { return "freshchat." + name + "." + strings.ToLower(ev) }}, sim
+	return pipeline.Account{Name: name, Source: e.sourceOf(t, sim, tok), Topic: func(ev string) string { return "freshchat." + name + "." + strings.ToLower(ev) }}, sim
 }
 
 // groupOptions are o in group mode, as instance id.
