@@ -84,7 +84,7 @@ type BackfillResult struct {
 	Real, Simulated time.Duration
 	// ETAs samples the backfill's estimated time left, as the connector
 	// showed it, against the time actually left, both simulated.
-	ETAs []ETASample
+	ETAs []ETASample `json:"-"`
 }
 
 // ETASample is the connector's whole-backfill estimate at one moment.

@@ -25,14 +25,43 @@ var apiCheckRetry = struct{ Base, Max time.Duration }{time.Second, time.Minute}
 // far as fencing a running instance. tel, when metrics are on, watches the
 // probe's health, so /readyz says why the start waits.
 func waitForAPI(ctx context.Context, cfg *config.Config, logger *slog.Logger, tel *telemetry) error {
+	all := accounts(cfg)
+	var refused []error
+	for i, a := range all {
+		err := waitForAccount(ctx, cfg, a, logger, tel, i == 0)
+		switch {
+		case err == nil:
+		case len(all) > 1 && source.TokenRefused(err):
+			// One account's refused token stops that account's units (the
+			// pipeline finds it on their first request), not the others.
+			logger.Error("an account's API token was refused: its units will not be extracted; the other accounts go on", "account", a.Name, "error", err.Error())
+			refused = append(refused, err)
+		default:
+			return err
+		}
+	}
+	if len(refused) == len(all) {
+		return errors.Join(refused...)
+	}
+	return nil
+}
+
+// waitForAccount is waitForAPI for one account; watch says whether the
+// metrics follow its probe.
+func waitForAccount(ctx context.Context, cfg *config.Config, a config.Account, logger *slog.Logger, tel *telemetry, watch bool) error {
 	probe := *cfg
 	probe.Freshchat.RetryAttempts = 1 // the retries are this loop's, logged here
-	src, err := sourceClient(&probe, logger, nil)
+	src, err := sourceClient(&probe, a, logger, nil)
 	if err != nil {
 		return err
 	}
-	tel.watchAPI(src)
-	api := cfg.Freshchat.APIURL.Redacted()
+	if watch {
+		tel.watchAPI(src)
+	}
+	api := a.APIURL.Redacted()
+	if len(cfg.Accounts) > 1 || a.Name != config.DefaultAccount {
+		api = fmt.Sprintf("%s (account %s)", api, a.Name)
+	}
 	began := time.Now()
 	for attempt := 1; ; attempt++ {
 		err := src.Check(ctx)
@@ -46,10 +75,10 @@ func waitForAPI(ctx context.Context, cfg *config.Config, logger *slog.Logger, te
 			return fmt.Errorf("freshchat API %s: gave up after %d attempts: %w", api, attempt, context.Cause(ctx))
 		case source.TokenRefused(err):
 			status := apiStatus(err)
-			return fmt.Errorf("freshchat API %s refused the token (%d %s): %s; check freshchat.api_token (FRESHCHAT_API_TOKEN) or freshchat.api_token_file (FRESHCHAT_API_TOKEN_FILE): %w",
-				api, status, http.StatusText(status), tokenHint(status), err)
+			return fmt.Errorf("freshchat API %s refused the token (%d %s): %s; check %s: %w",
+				api, status, http.StatusText(status), tokenHint(status), tokenSettings(cfg, a), err)
 		case !source.Retryable(err):
-			return fmt.Errorf("freshchat API %s: unexpected answer to the start's check: %w; check freshchat.api_url (FRESHCHAT_API_URL)", api, err)
+			return fmt.Errorf("freshchat API %s: unexpected answer to the start's check: %w; check %s", api, err, urlSetting(cfg, a))
 		}
 		delay := min(apiCheckRetry.Base<<min(attempt-1, 16), apiCheckRetry.Max)
 		logger.Warn("freshchat API unreachable; retrying", "api", api, "error", err.Error(), "attempt", attempt,

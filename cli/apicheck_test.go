@@ -164,7 +164,7 @@ func TestStatusEndpointServesTheStatusDocument(t *testing.T) {
 			}
 		}
 		return len(live.Holders) == 1
-	}, time.Minute, 100*time.Millisecond, "the events catch up and the lease is held")
+	}, time.Minute, 100*time.Millisecond, "the events catch up and the instance is in its group")
 	assert.Equal(t, "freshchat.checkpoints", live.CheckpointTopic)
 	require.Len(t, live.Events, 2)
 	assert.Equal(t, "Message-Sent", live.Events[0].Event)

@@ -97,15 +97,24 @@ func (c *checker) within(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(ctx, c.timeout)
 }
 
-// freshchat asks the API for a report that does not exist: 404 means the
-// token was accepted, 401 or 403 that it was refused.
+// freshchat asks each account's API for a report that does not exist: 404
+// means the token was accepted, 401 or 403 that it was refused.
 func (c *checker) freshchat(ctx context.Context, cfg *config.Config, logger *slog.Logger) {
-	const name = "Freshchat API"
-	api := cfg.Freshchat.APIURL.Redacted()
+	for _, a := range accounts(cfg) {
+		c.freshchatAccount(ctx, cfg, a, logger)
+	}
+}
+
+func (c *checker) freshchatAccount(ctx context.Context, cfg *config.Config, a config.Account, logger *slog.Logger) {
+	name := "Freshchat API"
+	if len(cfg.Accounts) > 1 || a.Name != config.DefaultAccount {
+		name = "Freshchat " + a.Name
+	}
+	api := a.APIURL.Redacted()
 	probe := *cfg
 	probe.Freshchat.RetryAttempts = 1
 	probe.Freshchat.RequestTimeout = c.timeout
-	src, err := sourceClient(&probe, logger, nil)
+	src, err := sourceClient(&probe, a, logger, nil)
 	if err != nil {
 		c.fail(name, "%s: %v", api, err)
 		return
@@ -118,13 +127,35 @@ func (c *checker) freshchat(ctx context.Context, cfg *config.Config, logger *slo
 	case err == nil:
 		c.pass(name, "%s: token accepted", api)
 	case errors.As(err, &ae) && (ae.StatusCode == http.StatusUnauthorized || ae.StatusCode == http.StatusForbidden):
-		c.fail(name, "%s: token refused (%d %s): check the token in freshchat.api_token (FRESHCHAT_API_TOKEN) or freshchat.api_token_file (FRESHCHAT_API_TOKEN_FILE): %s",
-			api, ae.StatusCode, http.StatusText(ae.StatusCode), tokenHint(ae.StatusCode))
+		c.fail(name, "%s: token refused (%d %s): check the token in %s: %s",
+			api, ae.StatusCode, http.StatusText(ae.StatusCode), tokenSettings(cfg, a), tokenHint(ae.StatusCode))
 	case errors.As(err, &ae):
-		c.fail(name, "%s: unexpected answer: %v; check freshchat.api_url (FRESHCHAT_API_URL)", api, err)
+		c.fail(name, "%s: unexpected answer: %v; check %s", api, err, urlSetting(cfg, a))
 	default:
-		c.fail(name, "%s unreachable: %v; check freshchat.api_url (FRESHCHAT_API_URL) and the network", api, err)
+		c.fail(name, "%s unreachable: %v; check %s and the network", api, err, urlSetting(cfg, a))
 	}
+}
+
+// tokenSettings names the settings that hold a's token.
+func tokenSettings(cfg *config.Config, a config.Account) string {
+	if len(cfg.Accounts) > 1 || a.Name != config.DefaultAccount {
+		env := accountEnv(a.Name)
+		return fmt.Sprintf("the api_token (%s_API_TOKEN) or api_token_file (%s_API_TOKEN_FILE) of account %s", env, env, a.Name)
+	}
+	return "freshchat.api_token (FRESHCHAT_API_TOKEN) or freshchat.api_token_file (FRESHCHAT_API_TOKEN_FILE)"
+}
+
+// urlSetting names the setting that holds a's API URL.
+func urlSetting(cfg *config.Config, a config.Account) string {
+	if len(cfg.Accounts) > 1 || a.Name != config.DefaultAccount {
+		return fmt.Sprintf("the api_url (%s_API_URL) of account %s", accountEnv(a.Name), a.Name)
+	}
+	return "freshchat.api_url (FRESHCHAT_API_URL)"
+}
+
+// accountEnv is the prefix of account name's environment variables.
+func accountEnv(name string) string {
+	return "FRESHCHAT_ACCOUNT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
 func tokenHint(status int) string {
@@ -188,9 +219,11 @@ func (c *checker) skipKafka() {
 func connectorTopics(cfg *config.Config) []string {
 	var topics []string
 	dlq := false
-	for _, ev := range cfg.Events {
-		topics = append(topics, cfg.Kafka.Topic(ev))
-		dlq = dlq || cfg.DeadLetter.PolicyFor(ev) == config.PolicyDLQ
+	for _, a := range accounts(cfg) {
+		for _, ev := range a.Events {
+			topics = append(topics, a.Topic(ev))
+			dlq = dlq || cfg.DeadLetter.PolicyFor(ev) == config.PolicyDLQ
+		}
 	}
 	if dlq && !slices.Contains(topics, cfg.DeadLetter.Topic) {
 		topics = append(topics, cfg.DeadLetter.Topic)
@@ -313,9 +346,15 @@ func (c *checker) registry(ctx context.Context, cfg *config.Config) {
 		return
 	}
 	c.pass(name, "%s answered (%d subjects)", at, len(subjects))
-	for _, ev := range cfg.Events {
+	units, err := unitTopics(cfg, "")
+	if err != nil {
+		c.fail("schemas", "%v", err)
+		return
+	}
+	for _, u := range units {
+		ev := u.unit
 		vctx, cancel := c.within(ctx)
-		v := compareSchema(vctx, rc, cfg.Kafka.Topic(ev), ev)
+		v := compareSchema(vctx, rc, u.topic, u.event)
 		cancel()
 		switch {
 		case v.failed():

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/instance"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/sink"
 )
@@ -21,7 +22,7 @@ const (
 	ExitOK     = 0 // done: a bounded run completed, or a clean shutdown on a signal
 	ExitError  = 1 // the run failed; the message says why
 	ExitUsage  = 2 // bad command line or configuration, or a range the checkpoints cannot honour; nothing was extracted
-	ExitFenced = 3 // another instance with the same transactional ID took over
+	ExitFenced = 3 // fenced: another process took this instance's place (its group.instance_id, or its transactional ID)
 )
 
 // Streams are where a command writes.
@@ -45,15 +46,17 @@ Usage:
   connector help
 
 Commands:
-  run          extract every configured event into Kafka; live (forever) or,
-               with --from/--to, a bounded range that ends with exit code 0
+  run          extract every configured event into Kafka, sharing the units
+               (account × event) with the other running instances; live
+               (forever) or, with --from/--to, a bounded range that ends with
+               exit code 0
   check        check the configuration, the Freshchat token, the brokers,
                transactions, topics and schema registry, one line each
   plan         what a backfill takes, per event and in total: windows,
                reports, API requests and the time under the budgets
                (writes nothing; reads the checkpoints when Kafka answers)
-  status       each event's committed checkpoint and freshness, and which
-               running connector holds the transactional identity
+  status       each unit's committed checkpoint, freshness and owning
+               instance, and the running instances of the group
   reset        move an event's checkpoint so that the next run starts at TIME
                (refused while a connector is running)
   schemas      print the events' Avro schemas, register them, or check them
@@ -68,8 +71,8 @@ Commands:
 Run "connector COMMAND --help" for a command's flags and exit codes.
 
 Exit codes: 0 done, 1 failed (check: a check failed; reset: refused),
-2 bad usage or configuration, 3 fenced by another instance with the same
-transactional ID.
+2 bad usage or configuration, 3 fenced: another process took this
+instance's place (its group.instance_id or transactional ID).
 `
 
 // Main runs the command in args (without the program name) and returns the
@@ -118,6 +121,8 @@ func exitCode(s Streams, err error) int {
 	var ue usageError
 	var ce *config.Error
 	var re *pipeline.RangeError
+	var me *instance.MismatchError
+	var cfe *pipeline.ConflictError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp), errors.Is(err, context.Canceled):
 		return ExitOK
@@ -127,9 +132,12 @@ func exitCode(s Streams, err error) int {
 			fmt.Fprintf(s.Err, "  - %s\n", p)
 		}
 		return ExitUsage
-	case errors.As(err, &ue), errors.As(err, &re):
+	case errors.As(err, &ue), errors.As(err, &re), errors.As(err, &me), errors.As(err, &cfe):
 		fmt.Fprintf(s.Err, "connector: %v\n", err)
 		return ExitUsage
+	case errors.Is(err, instance.ErrInstanceIDInUse):
+		fmt.Fprintf(s.Err, "connector: stopped: %v\n", err)
+		return ExitFenced
 	case sink.IsFenced(err):
 		fmt.Fprintf(s.Err, "connector: stopped: %v\n", err)
 		fmt.Fprintln(s.Err, "connector: another instance with the same transactional ID is running; this one wrote nothing more. Stop one of them, or give each its own kafka.transactional_id.")

@@ -162,8 +162,6 @@ process took over the demo's transactional identity).`, s)
 	if err != nil {
 		return err
 	}
-	_, release := holdLease(ctx, &cfg, logger)
-	defer release()
 	tel.started(ctx, p, cfg.Events)
 	total, resumed := backfillWindows(p.Positions(), cfg.Events, cfg.Start, to, cfg.Window)
 	if resumed {

@@ -21,7 +21,7 @@ const kafkaWarnEvery = 30 * time.Second
 
 // kafkaWatch follows the connection attempts of every Kafka client of a run
 // (the pipeline's admin, checkpoint and transactional clients, and the
-// instance lease), as a kgo hook, so that an outage is seen and said: kgo
+// group membership), as a kgo hook, so that an outage is seen and said: kgo
 // retries failed dials silently, and a live connector waiting for its next
 // window would otherwise show nothing but a counter.
 //

@@ -146,8 +146,8 @@ func TestKafkaOutageIsSeenAndSaid(t *testing.T) {
 	done := startRun(t, ctx, logs)
 
 	waitReady(t, logs, http.StatusOK, "ok", time.Minute)
-	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "holding the transactional identity") },
-		time.Minute, 20*time.Millisecond, "the lease is held")
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "units assigned to this instance") },
+		time.Minute, 20*time.Millisecond, "the group assigned the units")
 	assert.NotContains(t, logs.String(), `msg="kafka brokers unreachable"`)
 
 	kc.stop()

@@ -16,43 +16,42 @@ import (
 // coordinator to list the holders.
 const statusHoldersTimeout = 5 * time.Second
 
-// errNoLease is /status's holders_error while this instance does not hold
-// the lease: not yet, or it could not (the log says why).
-var errNoLease = errors.New("this instance does not hold the instance lease (yet); see its log")
+// errNotJoined is /status's holders_error while this instance is not a
+// member of its group: not yet, or it could not (the log says why).
+var errNotJoined = errors.New("this instance has not joined the connector's group (yet); see its log")
 
 // serveStatus makes the metrics server's GET /status answer liveStatus.
-func (t *telemetry) serveStatus(cfg *config.Config, p *pipeline.Pipeline, lease func() *instance.Lease) {
+func (t *telemetry) serveStatus(cfg *config.Config, p *pipeline.Pipeline) {
 	if t == nil {
 		return
 	}
 	t.srv.SetStatus(func(ctx context.Context) any {
-		return liveStatus(ctx, cfg, p.Committed(), lease(), t.m, time.Now().UTC())
+		return liveStatus(ctx, cfg, p.Committed(), p.Member(), t.m, time.Now().UTC())
 	})
 }
 
 // liveStatus is the document connector status --json prints, for this
 // instance, from what the process knows instead of from the checkpoint
-// topic: each event's newest position this process committed (or read at
-// start), and the holders of the transactional identity as the lease's
-// group lists them. Each event also carries its state and last error, and
+// topic: each unit's newest position this process committed (or read at
+// start), and the instances of the group with the units each owns. Each event also carries its state and last error, and
 // the document the Freshchat API's readiness.
-func liveStatus(ctx context.Context, cfg *config.Config, committed map[string]checkpoint.Position, lease *instance.Lease, m *metrics.Metrics, now time.Time) statusReport {
+func liveStatus(ctx context.Context, cfg *config.Config, committed map[string]checkpoint.Position, member *instance.Member, m *metrics.Metrics, now time.Time) statusReport {
 	positions := make(map[string]checkpoint.Position, len(committed))
 	for ev, pos := range committed {
 		if !pos.IsZero() {
 			positions[ev] = pos
 		}
 	}
-	holders, holdersErr := []instance.Member(nil), errNoLease
-	if lease != nil {
+	holders, holdersErr := []instance.Holder(nil), errNotJoined
+	if member != nil {
 		hctx, cancel := context.WithTimeout(ctx, statusHoldersTimeout)
-		holders, holdersErr = lease.Holders(hctx)
+		holders, holdersErr = member.Holders(hctx)
 		cancel()
 	}
 	rep := newStatusReport(cfg, positions, holders, holdersErr, now)
 	events := m.Events()
 	for i := range rep.Events {
-		if st, ok := events[rep.Events[i].Event]; ok {
+		if st, ok := events[rep.Events[i].Unit]; ok {
 			rep.Events[i].State, rep.Events[i].LastError, rep.Events[i].LastErrorAt = st.State, st.LastError, st.LastErrorAt
 		}
 	}

@@ -137,10 +137,10 @@ func buildPlan(cfg *config.Config, positions map[string]checkpoint.Position, now
 	for _, a := range accounts {
 		ap := accountPlan{name: a.Name, pace: pipeline.Pace{
 			Budgets: source.Budgets{
-				Requests:         source.BudgetConfig{PerMinute: a.RequestsPerMinute, PerDay: a.RequestsPerDay},
-				SubmitsPerMinute: cfg.Freshchat.SubmitsPerMinute,
-				PollInterval:     cfg.Freshchat.PollInterval,
-				PollMaxInterval:  cfg.Freshchat.PollMaxInterval,
+				Requests:        source.BudgetConfig{PerMinute: a.RequestsPerMinute, PerDay: a.RequestsPerDay},
+				SubmitEvery:     source.SubmitEvery(cfg.Freshchat.SubmitsPerMinute),
+				PollInterval:    cfg.Freshchat.PollInterval,
+				PollMaxInterval: cfg.Freshchat.PollMaxInterval,
 			},
 			ReportsAhead: cfg.Backfill.ReportsAhead,
 			Concurrency:  cfg.Concurrency,
@@ -241,7 +241,7 @@ func (p *plan) print(w io.Writer) error {
 		c.Backfill.ReportsAhead, p.latency, p.checkpoints)
 	for _, a := range p.accounts {
 		b := a.pace.Budgets
-		fmt.Fprintf(w, "Account %s: %s, %s.\n", a.name, perMinute(b.SubmitsPerMinute, "submit"), requestBudget(b.Requests))
+		fmt.Fprintf(w, "Account %s: %s, %s.\n", a.name, perMinute(c.Freshchat.SubmitsPerMinute, "submit"), requestBudget(b.Requests))
 		row := func(event, from, density, windows, reports, requests, eta string) {
 			fmt.Fprintf(w, "%-30s %-20s %9s %8s %8s %13s %10s\n", event, from, density, windows, reports, requests, eta)
 		}

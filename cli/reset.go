@@ -71,7 +71,7 @@ Exit codes: 0 reset, 1 refused (a connector is running, or the answer was
 no) or failed, 2 bad usage or configuration (also: no terminal to ask and
 no --yes).`, s)
 	path := fs.String("config", "", "YAML configuration file (every setting also has an environment variable)")
-	event := fs.String("event", "", "the event whose checkpoint moves (required)")
+	event := fs.String("event", "", "the event whose checkpoint moves (required); account/event for an account other than default")
 	to := fs.String("to", "", "where the next run starts: RFC 3339, 2006-01-02, or relative like -7d; at most 15 months ago, not in the future (required)")
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
 	if err := parseFlags(fs, args); err != nil {
@@ -85,10 +85,11 @@ no --yes).`, s)
 	if err != nil {
 		return err
 	}
-	ev, err := resolveEvent(cfg, *event)
+	acct, evName, err := resolveUnit(cfg, *event)
 	if err != nil {
 		return err
 	}
+	ev := checkpoint.UnitKey(acct.Name, evName) // the unit's checkpoint key
 	logger := newLogger(cfg.Log, s.Err)
 	watch := newSecurityWatch(cfg.Kafka.SASL, nil)
 	cl, adm, err := kafkaAdmin(cfg, watch)
@@ -103,8 +104,8 @@ no --yes).`, s)
 	}
 	if len(holders) > 0 {
 		fmt.Fprintf(s.Out, "A connector with transactional ID prefix %s is running: %s\n", cfg.Kafka.TransactionalID, describeHolders(holders))
-		return fmt.Errorf("refusing to reset %s while a connector holds transactional identity %s (resetting would fence it): stop it first; a connector that was killed is dropped from group %s within %s",
-			ev, cfg.Kafka.TransactionalID, cfg.Kafka.TransactionalID, instance.SessionTimeout)
+		return fmt.Errorf("refusing to reset %s while a connector holds transactional identity %s (resetting would fence it): stop every instance first; a connector that was killed is dropped from group %s within group.session_timeout (%s)",
+			ev, cfg.Kafka.TransactionalID, cfg.Kafka.TransactionalID, cfg.Group.SessionTimeout)
 	}
 
 	positions, err := loadPositions(ctx, cfg, watch)
@@ -113,10 +114,10 @@ no --yes).`, s)
 	}
 	old, had := positions[ev]
 	txnID := cfg.Kafka.TransactionalID + "-" + ev
-	fmt.Fprintf(s.Out, "Event %s (topic %s, transactional ID %s)\n", ev, cfg.Kafka.Topic(ev), txnID)
-	fmt.Fprintf(s.Out, "  old: %s\n", describeResume(old, had, cfg.Start))
+	fmt.Fprintf(s.Out, "Event %s (topic %s, transactional ID %s)\n", ev, acct.Topic(evName), txnID)
+	fmt.Fprintf(s.Out, "  old: %s\n", describeResume(old, had, acct.Start))
 	fmt.Fprintf(s.Out, "  new: [%s, %s) done: the next run starts at %s\n", fmtTime(target), fmtTime(target), fmtTime(target))
-	from := cfg.Start
+	from := acct.Start
 	if had {
 		from = old.Next()
 	}
@@ -145,7 +146,11 @@ no --yes).`, s)
 	if err := store.Ensure(ctx, adm, cfg.Kafka.ReplicationFactor); err != nil {
 		return watch.explain(err)
 	}
-	rec, err := store.Record(checkpoint.ResetTo(ev, target, old, had, time.Now()))
+	reset := checkpoint.ResetTo(evName, target, old, had, time.Now())
+	if acct.Name != checkpoint.DefaultAccount {
+		reset.Account = acct.Name
+	}
+	rec, err := store.Record(reset)
 	if err != nil {
 		return err
 	}
@@ -158,7 +163,7 @@ no --yes).`, s)
 		return fmt.Errorf("the reset was committed, but reading it back failed: %w", watch.explain(err))
 	}
 	got := positions[ev]
-	fmt.Fprintf(s.Out, "Reset %s: was %s; now %s\n", ev, describeResume(old, had, cfg.Start), describeResume(got, true, cfg.Start))
+	fmt.Fprintf(s.Out, "Reset %s: was %s; now %s\n", ev, describeResume(old, had, acct.Start), describeResume(got, true, acct.Start))
 	return nil
 }
 

@@ -115,13 +115,13 @@ func TestResetRefusesWhileAConnectorHoldsTheIdentity(t *testing.T) {
 	st := newStack(t)
 	end := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
 	st.commit(t, checkpoint.Position{Event: "Message-Sent", WindowStart: end.Add(-time.Hour), WindowEnd: end, Done: true})
-	st.hold(t, "connector-on-host-a")
+	st.hold(t, "connector-0", "Message-Sent")
 
 	code, out, errs := runMain(t, "reset", "--event", "Message-Sent", "--to", "-2d", "--yes")
 	assert.Equal(t, cli.ExitError, code)
-	assert.Contains(t, out, "A connector with transactional ID prefix freshchat-connector is running: connector-on-host-a on ")
+	assert.Contains(t, out, "A connector with transactional ID prefix freshchat-connector is running: connector-0 on host-a")
 	assert.Contains(t, errs, "refusing to reset Message-Sent while a connector holds transactional identity freshchat-connector")
-	assert.Contains(t, errs, "stop it first")
+	assert.Contains(t, errs, "stop every instance first")
 	assert.True(t, next(t, "Message-Sent").Equal(end), "the checkpoint did not move")
 }
 

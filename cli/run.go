@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/config"
-	"github.com/freshstream/freshchat-kafka/instance"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 )
 
@@ -26,8 +24,14 @@ extracted, is refused before anything is written (connector reset moves a
 checkpoint on purpose).
 
 Exit codes: 0 done (bounded range committed, or stopped by SIGINT/SIGTERM),
-1 failed, 2 bad usage or configuration, or a range the checkpoints cannot
-honour, 3 fenced (another instance with the same transactional ID took over).`, s)
+1 failed, 2 bad usage or configuration (also: refused by the group because
+the instances' configurations differ, or another deployment writes the same
+topics), or a range the checkpoints cannot honour, 3 another process joined
+the group with this instance's group.instance_id.
+
+Every instance started with the same configuration joins one group (named
+after kafka.transactional_id) and the group shares the units of work, one
+per account and event, among them: run more instances for availability.`, s)
 	path := fs.String("config", "", "YAML configuration file (every setting also has an environment variable)")
 	from := fs.String("from", "", "bounded run: first instant to extract (RFC 3339, 2006-01-02, or relative like -7d); "+
 		"an event with a checkpoint continues from it, and a --from that would skip or miss rows is refused (exit 2)")
@@ -73,43 +77,19 @@ honour, 3 fenced (another instance with the same transactional ID took over).`, 
 	}
 	watch := newKafkaWatch(logger, tel.readiness())
 	clients := &openClients{}
-	var lease atomic.Pointer[instance.Lease]
 	p, err := build(ctx, cfg, logger, func(o *pipeline.Options) {
 		tel.attach(o)
 		o.Kafka = append(o.Kafka, kgo.WithHooks(watch, clients))
-		o.Others = func(ctx context.Context) (string, error) {
-			l := lease.Load()
-			if l == nil {
-				return "", nil // without the lease, nothing says who else runs
-			}
-			others, err := l.Others(ctx)
-			if err != nil || len(others) == 0 {
-				return "", err
-			}
-			return describeHolders(others), nil
-		}
+		o.Group = groupConfig(cfg)
 	})
 	if err != nil {
 		return err
 	}
-	tel.serveStatus(cfg, p, lease.Load) // holders once the lease is held
-	tel.started(ctx, p, cfg.Events)
+	tel.serveStatus(cfg, p)
+	tel.started(ctx, p, p.Units())
 	watch.arm()
-	// The lease is advisory (status and reset see this instance through
-	// it); joining the group can take a while after a crash, when dead
-	// members are still listed, so it never holds the work back.
-	leaseCtx, cancelLease := context.WithCancel(ctx)
-	released := make(chan func(), 1)
-	go func() {
-		l, release := holdLease(leaseCtx, cfg, logger, kgo.WithHooks(watch))
-		lease.Store(l)
-		released <- release
-	}()
-	defer func() {
-		cancelLease()
-		releaseWithin(<-released, releaseBudget, logger)
-	}()
-	logger.Info("ready", "events", len(cfg.Events), "framing", p.Framing(), "mode", mode(cfg))
+	logger.Info("ready", "units", len(p.Units()), "accounts", len(accounts(cfg)), "framing", p.Framing(), "mode", mode(cfg),
+		"group", cfg.Kafka.TransactionalID, "instance_id", cfg.Group.InstanceID)
 	stopView := func() {}
 	if view {
 		stopView = showProgress(s.Out, p, 500*time.Millisecond)
@@ -145,23 +125,4 @@ func mode(cfg *config.Config) string {
 		return "bounded"
 	}
 	return "live"
-}
-
-// holdLease holds the instance lease until the returned release is called
-// (the lease is nil when it could not be held),
-// so that status and reset see this process. Without it nothing is at risk
-// (a reset would fence this instance), so a failure is only a warning.
-// extra are added to the lease client's connection options.
-func holdLease(ctx context.Context, cfg *config.Config, logger *slog.Logger, extra ...kgo.Opt) (*instance.Lease, func()) {
-	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	lease, err := instance.Hold(hctx, append(kafkaOpts(cfg, nil), extra...), cfg.Kafka.TransactionalID, cfg.Kafka.CheckpointTopic, logger)
-	if err != nil && ctx.Err() != nil {
-		return nil, func() {} // stopping before the lease was held
-	}
-	if err != nil {
-		logger.Warn("cannot hold the instance lease; status and reset will not see this instance", "error", err.Error())
-		return nil, func() {}
-	}
-	return lease, func() { lease.Close() }
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/sr"
 
+	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/schemas"
 	"github.com/freshstream/freshchat-kafka/sink"
@@ -44,7 +45,7 @@ Exit codes: 0 done (every schema new or compatible), 1 a schema was refused
 or the registry failed, 2 bad usage or configuration (such as no registry
 for register and check).`, s)
 	path := fs.String("config", "", "YAML configuration file (every setting also has an environment variable)")
-	event := fs.String("event", "", "only this event (default: every configured event)")
+	event := fs.String("event", "", "only this event (default: every configured event); account/event for one account's")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,15 +56,17 @@ for register and check).`, s)
 	if err != nil {
 		return err
 	}
-	events := cfg.Events
-	if *event != "" {
-		ev, err := resolveEvent(cfg, *event)
-		if err != nil {
-			return err
-		}
-		events = []string{ev}
+	units, err := unitTopics(cfg, *event)
+	if err != nil {
+		return err
 	}
 	if action == "print" {
+		var events []string
+		for _, u := range units {
+			if !slices.Contains(events, u.event) {
+				events = append(events, u.event)
+			}
+		}
 		return printSchemas(s, events)
 	}
 	rc, err := registryClient(cfg)
@@ -72,9 +75,46 @@ for register and check).`, s)
 	}
 	logger := newLogger(cfg.Log, s.Err)
 	if action == "register" {
-		return registerSchemas(ctx, s.Out, cfg, rc, logger, events)
+		return registerSchemas(ctx, s.Out, cfg, rc, logger, units)
 	}
-	return checkSchemas(ctx, s.Out, cfg, rc, events)
+	return checkSchemas(ctx, s.Out, cfg, rc, units)
+}
+
+// unitTopic is a unit and the topic it writes: its schema's subject is the
+// topic's.
+type unitTopic struct{ unit, event, topic string }
+
+// unitTopics are the configured units whose schemas a command works on:
+// every one, or those only names (an event of every account that has it,
+// or account/event).
+func unitTopics(cfg *config.Config, only string) ([]unitTopic, error) {
+	var out []unitTopic
+	switch {
+	case strings.Contains(only, "/"):
+		a, ev, err := resolveUnit(cfg, only)
+		if err != nil {
+			return nil, err
+		}
+		return []unitTopic{{checkpoint.UnitKey(a.Name, ev), ev, a.Topic(ev)}}, nil
+	case only != "" && len(accounts(cfg)) == 1:
+		ev, err := resolveEvent(cfg, only)
+		if err != nil {
+			return nil, err
+		}
+		a := accounts(cfg)[0]
+		return []unitTopic{{checkpoint.UnitKey(a.Name, ev), ev, a.Topic(ev)}}, nil
+	}
+	for _, a := range accounts(cfg) {
+		for _, ev := range a.Events {
+			if only == "" || strings.EqualFold(ev, strings.TrimSpace(only)) {
+				out = append(out, unitTopic{checkpoint.UnitKey(a.Name, ev), ev, a.Topic(ev)})
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, usageError{fmt.Errorf("--event %q is not configured for any account", only)}
+	}
+	return out, nil
 }
 
 // printSchemas writes the schemas of events as indented JSON documents, one
@@ -108,12 +148,13 @@ func printSchemas(s Streams, events []string) error {
 
 // registerSchemas registers the events' schemas through the Confluent
 // framer, so that they meet the same compatibility checks as at start.
-func registerSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *sr.Client, logger *slog.Logger, events []string) error {
+func registerSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *sr.Client, logger *slog.Logger, units []unitTopic) error {
 	framer := sink.Confluent{Client: rc, Logger: logger}
 	failed := 0
-	for _, ev := range events {
-		subject := cfg.Kafka.Topic(ev) + "-value"
-		sc, err := schemas.Lookup(ev)
+	for _, u := range units {
+		ev := u.unit
+		subject := u.topic + "-value"
+		sc, err := schemas.Lookup(u.event)
 		if errors.Is(err, schemas.ErrUnknownEvent) {
 			fmt.Fprintf(w, "- %s  %s  not registered: no embedded schema (derived from the report's header at run time)\n", ev, subject)
 			continue
@@ -123,7 +164,7 @@ func registerSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *s
 		}
 		schema := sr.Schema{Schema: sc.Text, Type: sr.TypeAvro}
 		before, lookupErr := rc.LookupSchema(ctx, subject, schema)
-		if _, err := framer.Prefix(ctx, cfg.Kafka.Topic(ev), sc.Text, sc.Fingerprint); err != nil {
+		if _, err := framer.Prefix(ctx, u.topic, sc.Text, sc.Fingerprint); err != nil {
 			if f := registryFailure(err, cfg.SchemaRegistry); f != nil {
 				return f // the same for every event
 			}
@@ -144,16 +185,16 @@ func registerSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *s
 		fmt.Fprintf(w, "✓ %s  %s  version %d  id %d  (%s)\n", ev, subject, ss.Version, ss.ID, what)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d schema(s) not registered", failed, len(events))
+		return fmt.Errorf("%d of %d schema(s) not registered", failed, len(units))
 	}
 	return nil
 }
 
 // checkSchemas compares the events' schemas with the registry.
-func checkSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *sr.Client, events []string) error {
+func checkSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *sr.Client, units []unitTopic) error {
 	failed := 0
-	for _, ev := range events {
-		v := compareSchema(ctx, rc, cfg.Kafka.Topic(ev), ev)
+	for _, u := range units {
+		v := compareSchema(ctx, rc, u.topic, u.event)
 		if f := registryFailure(v.Err, cfg.SchemaRegistry); f != nil {
 			return f // the same for every event
 		}
@@ -163,7 +204,7 @@ func checkSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *sr.C
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d schema(s) would be refused or could not be checked", failed, len(events))
+		return fmt.Errorf("%d of %d schema(s) would be refused or could not be checked", failed, len(units))
 	}
 	return nil
 }
@@ -197,6 +238,24 @@ func resolveEvent(cfg *config.Config, name string) (string, error) {
 		}
 	}
 	return "", usageError{fmt.Errorf("--event %q is neither configured nor a known event (configured: %s)", name, strings.Join(cfg.Events, ", "))}
+}
+
+// resolveUnit finds the unit name names: an event of the default account
+// ("Message-Sent"), or "account/event". Events match without regard to case.
+func resolveUnit(cfg *config.Config, name string) (config.Account, string, error) {
+	accountName, event := checkpoint.SplitKey(strings.TrimSpace(name))
+	var names []string
+	for _, a := range accounts(cfg) {
+		names = append(names, a.Name)
+		if a.Name != accountName {
+			continue
+		}
+		c := *cfg
+		c.Events = a.Events
+		ev, err := resolveEvent(&c, event)
+		return a, ev, err
+	}
+	return config.Account{}, "", usageError{fmt.Errorf("--event %q names account %q, which is not configured (accounts: %s); write account/event", name, accountName, strings.Join(names, ", "))}
 }
 
 // Verdicts of comparing a schema with its subject.

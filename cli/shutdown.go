@@ -10,7 +10,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/config"
-	"github.com/freshstream/freshchat-kafka/instance"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 )
 
@@ -19,18 +18,15 @@ import (
 
 // abortBudget bounds how long a run, once told to stop (or once its
 // pipeline ended on its own), waits for its open transactions to be aborted
-// and its producers closed. Together with releaseBudget and the metrics
+// and its producers closed. Together with leaving the group and the metrics
 // server's shutdown it stays well under Kubernetes' default grace period of
 // 30 s (terminationGracePeriodSeconds), so that the process exits on its
-// own, saying what it did, instead of being killed. A transaction that
+// own, saying what it did, instead of being killed. (Leaving the group
+// after that takes a few seconds more, bounded by the pipeline.) A transaction that
 // could not be aborted in time (the brokers are unreachable) is never
 // committed: the brokers abort it when the next instance starts and fences
 // this one's producers, or when kafka.transaction_timeout expires.
 const abortBudget = 10 * time.Second
-
-// releaseBudget bounds how long leaving the instance group may take at
-// exit; past it the group forgets this instance once its session expires.
-const releaseBudget = 5 * time.Second
 
 // stopGrace is how long a run waits for its pipeline to return once
 // abortBudget is spent and its Kafka clients are closed.
@@ -128,24 +124,6 @@ func closeBy(ctx context.Context, p *pipeline.Pipeline, deadline time.Time) erro
 	cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 	return p.Close(cctx)
-}
-
-// releaseWithin calls release and waits for it at most d: leaving the group
-// needs the brokers, and an exit must not wait on them.
-func releaseWithin(release func(), d time.Duration, logger *slog.Logger) {
-	done := make(chan struct{})
-	go func() {
-		release()
-		close(done)
-	}()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		logger.Warn("could not leave the instance group in time; status lists this instance until its session expires",
-			"session_timeout", instance.SessionTimeout.String())
-	}
 }
 
 // openClients tracks the open Kafka clients of a pipeline, as a kgo hook,

@@ -22,12 +22,13 @@ const statusSynopsis = "status [--config FILE] [--json] [--timeout DURATION]"
 // statusCommand shows, per configured event, the committed checkpoint and
 // who holds the transactional identity. It needs Kafka, not the token.
 func statusCommand(ctx context.Context, args []string, s Streams) error {
-	fs := commandFlags("status", statusSynopsis, `Shows, for every configured event, the position committed in the checkpoint
-topic (read_committed): the window, whether it is done or how many of its
-rows are committed, the freshness (now minus the instant up to which every
-row is committed), the report in flight and the window's counts; then which
-running connectors hold the transactional identity. Needs the Kafka brokers,
-not the Freshchat token.
+	fs := commandFlags("status", statusSynopsis, `Shows, for every unit of work (an event of an account), the position
+committed in the checkpoint topic (read_committed): the window, whether it
+is done or how many of its rows are committed, the freshness (now minus the
+instant up to which every row is committed), the report in flight, the
+window's counts and the running instance that owns the unit; then the
+running instances of the connector's group. Needs the Kafka brokers, not the
+Freshchat token.
 
 Exit codes: 0 shown, 1 Kafka could not be read, 2 bad usage or configuration.`, s)
 	path := fs.String("config", "", "YAML configuration file (every setting also has an environment variable)")
@@ -80,7 +81,7 @@ type statusReport struct {
 	CheckpointTopic string            `json:"checkpoint_topic"`
 	TransactionalID string            `json:"transactional_id"`
 	Events          []eventStatus     `json:"events"`
-	Holders         []instance.Member `json:"holders"`
+	Holders         []instance.Holder `json:"holders"`
 	HoldersError    string            `json:"holders_error,omitempty"`
 	// API is the Freshchat API's readiness; only the metrics server's
 	// /status, which runs with the connector, knows it.
@@ -94,10 +95,17 @@ type apiReadiness struct {
 	Problem string `json:"problem,omitempty"`
 }
 
-// eventStatus is one event's committed position and what follows from it.
+// eventStatus is one unit's committed position and what follows from it.
 type eventStatus struct {
-	Event string `json:"event"`
-	Topic string `json:"topic"`
+	// Unit is the unit key: the event for the default account,
+	// account/event otherwise.
+	Unit    string `json:"unit"`
+	Account string `json:"account"`
+	Event   string `json:"event"`
+	Topic   string `json:"topic"`
+	// Owner is the running instance the group assigns the unit to; nil
+	// when none does (no instance runs, or the group is rebalancing).
+	Owner *unitOwner `json:"owner,omitempty"`
 	// Checkpoint is the committed position; nil when nothing was committed.
 	Checkpoint *checkpoint.Position `json:"checkpoint"`
 	// Next is where the next run starts: the checkpoint's, or the
@@ -118,7 +126,21 @@ type eventStatus struct {
 	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
 }
 
-func newStatusReport(cfg *config.Config, positions map[string]checkpoint.Position, holders []instance.Member, holdersErr error, now time.Time) statusReport {
+// unitOwner names the instance that owns a unit.
+type unitOwner struct {
+	InstanceID string `json:"instance_id"`
+	Host       string `json:"host"`
+	MemberID   string `json:"member_id"`
+}
+
+func (o *unitOwner) String() string {
+	if o == nil {
+		return "-"
+	}
+	return o.InstanceID + "@" + o.Host
+}
+
+func newStatusReport(cfg *config.Config, positions map[string]checkpoint.Position, holders []instance.Holder, holdersErr error, now time.Time) statusReport {
 	rep := statusReport{
 		At:              now,
 		CheckpointTopic: cfg.Kafka.CheckpointTopic,
@@ -127,14 +149,32 @@ func newStatusReport(cfg *config.Config, positions map[string]checkpoint.Positio
 		Holders:         holders,
 	}
 	if rep.Holders == nil {
-		rep.Holders = []instance.Member{}
+		rep.Holders = []instance.Holder{}
 	}
 	if holdersErr != nil {
 		rep.HoldersError = holdersErr.Error()
 	}
-	for _, ev := range cfg.Events {
-		es := eventStatus{Event: ev, Topic: cfg.Kafka.Topic(ev), Next: cfg.Start}
-		if p, ok := positions[ev]; ok {
+	owners := map[string]*unitOwner{}
+	for _, h := range holders {
+		for _, u := range h.Units {
+			owners[u] = &unitOwner{InstanceID: h.InstanceID, Host: h.Host, MemberID: h.MemberID}
+		}
+	}
+	for _, a := range accounts(cfg) {
+		for _, ev := range a.Events {
+			key := checkpoint.UnitKey(a.Name, ev)
+			es := eventStatus{Unit: key, Account: a.Name, Event: ev, Topic: a.Topic(ev), Next: a.Start, Owner: owners[key]}
+			es.fill(positions, now)
+			rep.Events = append(rep.Events, es)
+		}
+	}
+	return rep
+}
+
+// fill sets what follows from the unit's committed position, if any.
+func (es *eventStatus) fill(positions map[string]checkpoint.Position, now time.Time) {
+	{
+		if p, ok := positions[es.Unit]; ok {
 			es.Checkpoint = &p
 			es.Next = p.Next()
 			upTo := completeUpTo(p)
@@ -144,9 +184,7 @@ func newStatusReport(cfg *config.Config, positions map[string]checkpoint.Positio
 				es.InFlightReportID = p.ReportID
 			}
 		}
-		rep.Events = append(rep.Events, es)
 	}
-	return rep
 }
 
 // completeUpTo is the instant before which every row of p's event is
@@ -161,10 +199,10 @@ func completeUpTo(p checkpoint.Position) time.Time {
 func (r statusReport) printTable(w io.Writer) error {
 	fmt.Fprintf(w, "Checkpoints in %s (read_committed) at %s\n\n", r.CheckpointTopic, fmtTime(r.At))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "EVENT\tEXTRACTED FROM\tCOMMITTED POSITION\tFRESHNESS\tIN-FLIGHT REPORT\tROWS\tPRODUCED\tDEAD-LETTERED\tCOMMITTED AT")
+	fmt.Fprintln(tw, "EVENT\tEXTRACTED FROM\tCOMMITTED POSITION\tFRESHNESS\tIN-FLIGHT REPORT\tROWS\tPRODUCED\tDEAD-LETTERED\tCOMMITTED AT\tOWNER")
 	for _, e := range r.Events {
 		if e.Checkpoint == nil {
-			fmt.Fprintf(tw, "%s\t-\tnone yet: starts at %s\t-\t-\t-\t-\t-\t-\n", e.Event, fmtTime(e.Next))
+			fmt.Fprintf(tw, "%s\t-\tnone yet: starts at %s\t-\t-\t-\t-\t-\t-\t%s\n", e.Unit, fmtTime(e.Next), e.Owner)
 			continue
 		}
 		p := e.Checkpoint
@@ -172,9 +210,9 @@ func (r statusReport) printTable(w io.Writer) error {
 		if report == "" {
 			report = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", e.Event, fmtTime(p.Covered()), describePosition(*p),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", e.Unit, fmtTime(p.Covered()), describePosition(*p),
 			fmtAge(time.Duration(*e.FreshnessSeconds*float64(time.Second))), report,
-			p.Rows, p.Produced, p.DeadLettered, fmtTime(p.CommittedAt))
+			p.Rows, p.Produced, p.DeadLettered, fmtTime(p.CommittedAt), e.Owner)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -187,6 +225,13 @@ func (r statusReport) printTable(w io.Writer) error {
 		fmt.Fprintf(w, "Transactional identity %s: not held (no running connector)\n", r.TransactionalID)
 	default:
 		fmt.Fprintf(w, "Transactional identity %s: held by %s\n", r.TransactionalID, describeHolders(r.Holders))
+		for _, h := range r.Holders {
+			units := "no units (standby)"
+			if len(h.Units) > 0 {
+				units = fmt.Sprintf("%d units: %s", len(h.Units), strings.Join(h.Units, ", "))
+			}
+			fmt.Fprintf(w, "  %s owns %s\n", h, units)
+		}
 	}
 	return nil
 }
@@ -201,7 +246,7 @@ func describePosition(p checkpoint.Position) string {
 	return fmt.Sprintf("%s %d rows committed", window, p.Rows)
 }
 
-func describeHolders(ms []instance.Member) string {
+func describeHolders(ms []instance.Holder) string {
 	parts := make([]string, len(ms))
 	for i, m := range ms {
 		parts[i] = m.String()

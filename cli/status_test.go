@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
@@ -35,22 +36,48 @@ func (st *stack) commit(t *testing.T, positions ...checkpoint.Position) {
 	}
 }
 
-// hold makes the stack look like a connector is running.
-func (st *stack) hold(t *testing.T, clientID string) *instance.Lease {
+// hold makes the stack look like a connector instance is running: a member
+// of the connector's group owning the units given.
+func (st *stack) hold(t *testing.T, instanceID string, units ...string) *instance.Member {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st.createTopic(t, "freshchat.checkpoints", "compact")
-	l, err := instance.Hold(ctx, append(st.kafka, kgo.ClientID(clientID)), "freshchat-connector", "freshchat.checkpoints", nil)
+	cl, err := kgo.NewClient(st.kafka...)
 	require.NoError(t, err)
-	t.Cleanup(l.Close)
-	return l
+	defer cl.Close()
+	const topic = "freshchat.checkpoints.units"
+	require.NoError(t, instance.EnsureTopic(ctx, kadm.NewClient(cl), topic, len(units), 1))
+	owned := make(chan struct{})
+	m, err := instance.Join(instance.Config{Group: "freshchat-connector", Topic: topic, InstanceID: instanceID, Host: "host-a",
+		SessionTimeout: 10 * time.Second, Manifest: instance.Manifest{CheckpointTopic: "freshchat.checkpoints", Units: units}},
+		handlerFunc(func() { close(owned) }), st.kafka...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close(context.Background(), true) })
+	select {
+	case <-owned:
+	case <-ctx.Done():
+		t.Fatal("the member got no units")
+	}
+	return m
 }
+
+// handlerFunc is an instance.Handler calling f on the first assignment.
+type handlerFunc func()
+
+func (f handlerFunc) Assigned([]string)    { f() }
+func (handlerFunc) Revoked([]string, bool) {}
 
 type statusJSON struct {
 	CheckpointTopic string `json:"checkpoint_topic"`
 	TransactionalID string `json:"transactional_id"`
 	Events          []struct {
+		Unit    string `json:"unit"`
+		Account string `json:"account"`
+		Owner   *struct {
+			InstanceID string `json:"instance_id"`
+			Host       string `json:"host"`
+		} `json:"owner"`
 		Event            string               `json:"event"`
 		Topic            string               `json:"topic"`
 		Checkpoint       *checkpoint.Position `json:"checkpoint"`
@@ -59,7 +86,7 @@ type statusJSON struct {
 		FreshnessSeconds *float64             `json:"freshness_seconds"`
 		InFlightReportID string               `json:"in_flight_report_id"`
 	} `json:"events"`
-	Holders []instance.Member `json:"holders"`
+	Holders []instance.Holder `json:"holders"`
 }
 
 func TestStatus(t *testing.T) {
@@ -83,14 +110,15 @@ func TestStatus(t *testing.T) {
 	t.Run("table", func(t *testing.T) {
 		st := newStack(t)
 		st.commit(t, done, inFlight)
-		st.hold(t, "connector-on-host-a")
+		st.hold(t, "connector-0", "CSAT-Score", "Message-Sent")
 		code, out, errs := runMain(t, "status")
 		require.Equal(t, cli.ExitOK, code, errs)
 		for _, w := range []string{
 			"EVENT", "EXTRACTED FROM", "COMMITTED POSITION", "FRESHNESS", "IN-FLIGHT REPORT", "DEAD-LETTERED",
 			fmtTime(done.CoveredFrom) + "  [" + fmtTime(done.WindowStart) + ", " + fmtTime(done.WindowEnd) + ") done",
 			"[" + fmtTime(inFlight.WindowStart) + ", " + fmtTime(inFlight.WindowEnd) + ") 12 rows committed",
-			"rep-in-flight", "held by connector-on-host-a on ",
+			"rep-in-flight", "held by connector-0 on host-a", "OWNER", "connector-0@host-a",
+			"connector-0 on host-a (member connector-0-", "owns 2 units: CSAT-Score, Message-Sent",
 		} {
 			assert.Contains(t, out, w)
 		}
@@ -100,7 +128,7 @@ func TestStatus(t *testing.T) {
 	t.Run("json", func(t *testing.T) {
 		st := newStack(t)
 		st.commit(t, done, inFlight)
-		st.hold(t, "connector-on-host-a")
+		st.hold(t, "connector-0", "CSAT-Score", "Message-Sent")
 		code, out, errs := runMain(t, "status", "--json")
 		require.Equal(t, cli.ExitOK, code, errs)
 		var got statusJSON
@@ -110,6 +138,10 @@ func TestStatus(t *testing.T) {
 		require.Len(t, got.Events, 2)
 		ms, csat := got.Events[0], got.Events[1]
 		assert.Equal(t, "Message-Sent", ms.Event)
+		assert.Equal(t, "Message-Sent", ms.Unit)
+		assert.Equal(t, "default", ms.Account)
+		require.NotNil(t, ms.Owner)
+		assert.Equal(t, "connector-0", ms.Owner.InstanceID)
 		assert.Equal(t, "freshchat.message-sent", ms.Topic)
 		require.NotNil(t, ms.Checkpoint)
 		assert.True(t, ms.Checkpoint.Done)
@@ -124,7 +156,8 @@ func TestStatus(t *testing.T) {
 		assert.Equal(t, int64(1), csat.Checkpoint.DeadLettered)
 		assert.True(t, csat.CompleteUpTo.Equal(inFlight.WindowStart), "an unfinished window is complete up to its start")
 		require.Len(t, got.Holders, 1)
-		assert.Equal(t, "connector-on-host-a", got.Holders[0].ClientID)
+		assert.Equal(t, "connector-0", got.Holders[0].InstanceID)
+		assert.Equal(t, []string{"CSAT-Score", "Message-Sent"}, got.Holders[0].Units)
 		assert.NotEmpty(t, got.Holders[0].MemberID)
 	})
 

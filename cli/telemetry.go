@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/metrics"
 	"github.com/freshstream/freshchat-kafka/pipeline"
@@ -53,17 +54,38 @@ func (t *telemetry) attach(o *pipeline.Options) {
 		return
 	}
 	o.Kafka = append(o.Kafka, t.m.KafkaHooks())
-	o.Observer = t.m
+	o.Observer = t.m // also told of refused accounts (pipeline.AccountObserver)
 	prev := o.OnWindow
 	o.OnWindow = func(d pipeline.WindowDone) {
-		t.m.WindowCommitted(d.Event, d.Window.End)
+		t.m.WindowCommitted(d.Unit, d.Window.End)
 		if prev != nil {
 			prev(d)
 		}
 	}
+	prevUnits := o.OnUnits
+	o.OnUnits = func(owned, gained, lost []string) {
+		t.m.SetUnits(owned)
+		if len(gained)+len(lost) > 0 {
+			t.m.Rebalanced(len(gained), len(lost))
+		}
+		if prevUnits != nil {
+			prevUnits(owned, gained, lost)
+		}
+	}
 	if o.Source != nil && !t.watched {
 		t.watched = true
-		if err := t.m.WatchSource(o.Source.Stats); err != nil {
+		stats := map[string]func() source.Stats{}
+		for _, a := range o.Accounts {
+			stats[a.Name] = a.Source.Stats
+		}
+		if len(stats) == 0 {
+			stats[checkpoint.DefaultAccount] = o.Source.Stats
+		}
+		first := checkpoint.DefaultAccount
+		if len(o.Accounts) > 0 {
+			first = o.Accounts[0].Name
+		}
+		if err := t.m.WatchSources(stats, first); err != nil {
 			t.logger.Warn("source metrics unavailable", "error", err.Error())
 		}
 	}

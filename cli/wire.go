@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/instance"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/source"
 )
@@ -139,30 +140,43 @@ func newRegistryClient(r config.SchemaRegistry) (*sr.Client, error) {
 	return rc, nil
 }
 
-// spoolDir is where the source spools downloads: a folder of the
-// transactional identity's own under temp_dir, so that the files a crashed
-// instance left there can be removed by the next one (see build) without
-// touching another connector's.
+// spoolDir is where the sources spool downloads: a folder of the
+// instance's own under temp_dir (named after the transactional identity and
+// group.instance_id), so that the files a crashed instance left there are
+// removed by its restart (see build) without touching another instance's
+// or another connector's.
 func spoolDir(cfg *config.Config) string {
 	safe := strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
 			return r
 		}
 		return '_'
-	}, cfg.Kafka.TransactionalID)
-	return filepath.Join(cfg.TempDir, "freshchat-spool-"+safe)
+	}, cfg.Kafka.TransactionalID+"-"+cfg.Group.InstanceID)
+	return filepath.Join(cfg.TempDir, "freshchat-spool-"+strings.TrimSuffix(safe, "-"))
 }
 
-// sourceClient builds the Freshchat client from the settings. httpClient
-// may be nil for the default.
-func sourceClient(cfg *config.Config, logger *slog.Logger, httpClient *http.Client) (*source.Client, error) {
+// accounts are the configured accounts: the default one alone when the
+// configuration was not loaded from settings (the demo builds its own).
+func accounts(cfg *config.Config) []config.Account {
+	if len(cfg.Accounts) > 0 {
+		return cfg.Accounts
+	}
+	return []config.Account{cfg.SingleAccount()}
+}
+
+// sourceClient builds the Freshchat client of account a from the settings.
+// httpClient may be nil for the default.
+func sourceClient(cfg *config.Config, a config.Account, logger *slog.Logger, httpClient *http.Client) (*source.Client, error) {
 	f := cfg.Freshchat
 	if err := os.MkdirAll(spoolDir(cfg), 0o700); err != nil {
 		return nil, fmt.Errorf("temp_dir (FRESHCHAT_TEMP_DIR): creating the download folder: %w", err)
 	}
+	if a.Name != config.DefaultAccount {
+		logger = logger.With("account", a.Name)
+	}
 	return source.NewClient(source.ClientConfig{
-		BaseURL:         f.APIURL,
-		Token:           f.APIToken.Reveal(),
+		BaseURL:         a.APIURL,
+		Token:           a.APIToken.Reveal(),
 		HTTPClient:      httpClient,
 		Logger:          logger,
 		PollInterval:    f.PollInterval,
@@ -176,15 +190,28 @@ func sourceClient(cfg *config.Config, logger *slog.Logger, httpClient *http.Clie
 			Max:         f.RetryMax,
 			MaxAttempts: f.RetryAttempts,
 		},
-		Budget:           source.BudgetConfig{PerMinute: f.RequestsPerMinute, PerDay: f.RequestsPerDay},
+		Budget:           source.BudgetConfig{PerMinute: a.RequestsPerMinute, PerDay: a.RequestsPerDay},
 		SubmitsPerMinute: f.SubmitsPerMinute,
 		TempDir:          spoolDir(cfg),
 	})
 }
 
+// groupConfig is the instance's group: named after the transactional ID
+// prefix, which already names the connector's identity.
+func groupConfig(cfg *config.Config) *instance.Config {
+	host, _ := os.Hostname()
+	return &instance.Config{
+		Group:             cfg.Kafka.TransactionalID,
+		InstanceID:        cfg.Group.InstanceID,
+		Host:              host,
+		SessionTimeout:    cfg.Group.SessionTimeout,
+		ReplicationFactor: cfg.Kafka.ReplicationFactor,
+	}
+}
+
 // pipelineOptions maps the configuration onto the pipeline's options; the
 // Kafka clients report to watch.
-func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger, watch *securityWatch) (pipeline.Options, error) {
+func pipelineOptions(cfg *config.Config, logger *slog.Logger, watch *securityWatch) (pipeline.Options, error) {
 	o := pipeline.Options{
 		Events: cfg.Events,
 		Start:  cfg.Start,
@@ -209,9 +236,16 @@ func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger
 		ConnectTimeout:     cfg.Kafka.ConnectTimeout,
 		DeadLetterTopic:    cfg.DeadLetter.Topic,
 		Policy:             func(event string) pipeline.Policy { return pipeline.Policy(cfg.DeadLetter.PolicyFor(event)) },
-		Source:             src,
 		Logger:             logger,
 	}
+	for _, a := range accounts(cfg) {
+		src, err := sourceClient(cfg, a, logger, nil)
+		if err != nil {
+			return o, err
+		}
+		o.Accounts = append(o.Accounts, pipeline.Account{Name: a.Name, Source: src, Events: a.Events, Start: a.Start, Window: a.Window, Topic: a.Topic})
+	}
+	o.Source = o.Accounts[0].Source
 	if cfg.Bounded != nil {
 		o.From = cfg.Bounded.From
 		o.Planner.To = cfg.Bounded.To
@@ -231,14 +265,19 @@ func pipelineOptions(cfg *config.Config, src *source.Client, logger *slog.Logger
 // A TLS or SASL failure stops the start at once, although the pipeline
 // waits for unreachable brokers: retrying cannot fix it.
 func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, tweak func(*pipeline.Options)) (*pipeline.Pipeline, error) {
-	src, err := sourceClient(cfg, logger, nil)
-	if err != nil {
-		return nil, err
+	// The downloads a crashed run of this instance left behind are
+	// nobody's: a restart with the same instance ID replaces that run.
+	n, err := source.RemoveSpooled(spoolDir(cfg))
+	switch {
+	case err != nil:
+		logger.Warn("cannot remove downloads left by an earlier run", "error", err.Error())
+	case n > 0:
+		logger.Info("removed downloads left by an earlier run", "files", n, "dir", spoolDir(cfg))
 	}
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	watch := newSecurityWatch(cfg.Kafka.SASL, stop)
-	o, err := pipelineOptions(cfg, src, logger, watch)
+	o, err := pipelineOptions(cfg, logger, watch)
 	if err != nil {
 		return nil, err
 	}
@@ -248,15 +287,6 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, tweak f
 	p, err := pipeline.New(ctx, o)
 	if err != nil {
 		return nil, explainRegistry(watch.explain(err), cfg.SchemaRegistry)
-	}
-	// Every earlier instance with this identity is fenced now: the
-	// downloads it left behind are nobody's.
-	n, err := source.RemoveSpooled(spoolDir(cfg))
-	switch {
-	case err != nil:
-		logger.Warn("cannot remove downloads left by an earlier run", "error", err.Error())
-	case n > 0:
-		logger.Info("removed downloads left by an earlier run", "files", n, "dir", spoolDir(cfg))
 	}
 	return p, nil
 }

@@ -248,14 +248,12 @@ func readAccountsYAML(path string, k, v *yaml.Node, p *problems) (accts []rawAcc
 			continue
 		}
 		ra := rawAccount{where: at, line: e.Line, values: map[string]rawValue{}}
-		hasName := false
-		for j := 0; j+1 < len(e.Content); j += 2 {
-			if kn, vn := e.Content[j], deref(e.Content[j+1]); kn.Value == "name" && vn.Kind == yaml.ScalarNode && !isNull(vn) {
-				ra.name, hasName = strings.TrimSpace(vn.Value), true
-			}
+		name := nameNode(e) // nil when the entry has no name
+		if name != nil && name.Kind == yaml.ScalarNode && !isNull(name) {
+			ra.name = strings.TrimSpace(name.Value)
 		}
 		label := fmt.Sprintf("entry %d of accounts", i+1)
-		if hasName {
+		if ra.name != "" {
 			label = accountLabel(ra.name)
 		}
 		seen := map[string]int{}
@@ -293,7 +291,10 @@ func readAccountsYAML(path string, k, v *yaml.Node, p *problems) (accts []rawAcc
 				}
 			}
 		}
-		if !hasName || ra.name == "" {
+		switch {
+		case name != nil && name.Kind != yaml.ScalarNode:
+			continue // reported above
+		case ra.name == "":
 			p.add("%s: %s has no name: add name: with the account's name (%v)", at, label, checkAccountName(""))
 			continue
 		}
@@ -301,6 +302,17 @@ func readAccountsYAML(path string, k, v *yaml.Node, p *problems) (accts []rawAcc
 		accts = append(accts, ra)
 	}
 	return accts, true
+}
+
+// nameNode returns the value of the first key name of an entry; nil when
+// there is none.
+func nameNode(entry *yaml.Node) *yaml.Node {
+	for j := 0; j+1 < len(entry.Content); j += 2 {
+		if entry.Content[j].Value == "name" {
+			return deref(entry.Content[j+1])
+		}
+	}
+	return nil
 }
 
 // mergeAccount copies a layer of an account's values over dst. As merge

@@ -356,6 +356,17 @@ func TestAccountProblems(t *testing.T) {
 				"(a name has 1 to 63 lower-case letters, digits, '-' or '_', and starts with a letter or digit)"},
 		},
 		{
+			name: "names empty or not a single value",
+			lc:   loadCase{yaml: "accounts:\n  - name: ''\n  - name: [a]\n  - name:\n", env: brokersOnly(nil)},
+			want: []string{
+				"FILE line 2: entry 1 of accounts has no name: add name: with the account's name " +
+					"(a name has 1 to 63 lower-case letters, digits, '-' or '_', and starts with a letter or digit)",
+				"FILE line 3: the name of entry 2 of accounts must be a single value",
+				"FILE line 4: entry 3 of accounts has no name: add name: with the account's name " +
+					"(a name has 1 to 63 lower-case letters, digits, '-' or '_', and starts with a letter or digit)",
+			},
+		},
+		{
 			name: "entry without a name",
 			lc:   loadCase{yaml: twoAccounts + "  - api_url: https://x.freshchat.com/v2\n", env: brokersOnly(twoTokens)},
 			want: []string{"FILE line 7: entry 3 of accounts has no name: add name: with the account's name " +

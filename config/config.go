@@ -256,7 +256,9 @@ type Range struct {
 
 // Defaults returns a Config holding every default of the settings table, with
 // relative times resolved against now. Settings without a default (API URL,
-// token, brokers) are left empty; Defaults does not check for them.
+// token, brokers) are left empty; Defaults does not check for them. What
+// Load resolves is left empty too: Accounts (set it with SingleAccount once
+// the top-level settings are final) and Group.InstanceID (the host name).
 func Defaults(now time.Time) Config {
 	now = now.UTC()
 	var c Config

@@ -156,8 +156,8 @@ func TestLoadProblems(t *testing.T) {
 		},
 		{
 			name:     "int out of range",
-			loadCase: loadCase{env: with(map[string]string{"FRESHCHAT_CONCURRENCY": "13"})},
-			want:     []string{`concurrency (env FRESHCHAT_CONCURRENCY): bad value "13" from the environment: must be between 1 and 12`},
+			loadCase: loadCase{env: with(map[string]string{"FRESHCHAT_CONCURRENCY": "257"})},
+			want:     []string{`concurrency (env FRESHCHAT_CONCURRENCY): bad value "257" from the environment: must be between 1 and 256`},
 		},
 		{
 			name:     "partitions zero",
@@ -400,7 +400,7 @@ func TestLoadProblems(t *testing.T) {
 				`events (env FRESHCHAT_EVENTS): bad value "no pe" from the environment: an invalid event name "no pe": ` +
 					`an event name has 1 to 64 letters, digits, '-' or '_'`,
 				`window (env FRESHCHAT_WINDOW): bad value "40d" from FILE line 4: must be at most 31d (744h)`,
-				`concurrency (env FRESHCHAT_CONCURRENCY): bad value "0" from the environment: must be between 1 and 12`,
+				`concurrency (env FRESHCHAT_CONCURRENCY): bad value "0" from the environment: must be between 1 and 256`,
 				"freshchat.api_token: required: set FRESHCHAT_API_TOKEN, or FRESHCHAT_API_TOKEN_FILE to a file holding the token " +
 					"(config keys freshchat.api_token, freshchat.api_token_file)",
 				"kafka.brokers (env KAFKA_BROKERS): required: list the Kafka brokers as host:port, comma-separated",

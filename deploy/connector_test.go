@@ -94,7 +94,7 @@ func (r *running) warm(t *testing.T) *running {
 			return f["freshchat_connector_backfill_remaining_seconds"] != "" &&
 				f["freshchat_connector_position_timestamp_seconds"] != "" &&
 				f["freshchat_connector_freshness_seconds"] != "" &&
-				sampleValue(body, `freshchat_connector_rows_dead_lettered_total{event="Message-Sent"}`) > 0
+				sampleValue(body, `freshchat_connector_rows_dead_lettered_total{account="default",event="Message-Sent"}`) > 0
 		})
 	})
 	if r.warmErr != nil {

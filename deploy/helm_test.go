@@ -3,8 +3,10 @@ package deploy_test
 // These tests render the Helm chart with the helm binary that .ci/run
 // installs (go install helm.sh/helm/v3/cmd/helm@v3.21.4) and check what an
 // operator relies on: a non-root pod with a read-only root filesystem,
-// probes on the connector's health endpoints, secrets only as mounted files,
-// an environment the connector's own configuration loader accepts, and the
+// probes on the connector's health endpoints, secrets only as mounted files
+// or Secret references, an environment the connector's own configuration
+// loader accepts, any number of replicas that share the work as one group
+// (each with its pod name as instance ID), several accounts, and the
 // optional Prometheus Operator resources only when asked for.
 
 import (
@@ -40,6 +42,7 @@ import (
 const (
 	chartDir       = "helm/freshchat-connector"
 	securedValues  = "helm/examples/secured-values.yaml"
+	accountsValues = "helm/examples/accounts-values.yaml"
 	alertsFile     = "helm/freshchat-connector/files/alerts.yaml"
 	projectAlerts  = "prometheus/alerts.yaml" // the project's rules, when present
 	helmInstallCmd = "go install helm.sh/helm/v3/cmd/helm@v3.21.4"
@@ -171,7 +174,8 @@ type deployment struct {
 	Spec struct {
 		Replicas *int `yaml:"replicas"`
 		Strategy struct {
-			Type string `yaml:"type"`
+			Type          string         `yaml:"type"`
+			RollingUpdate map[string]any `yaml:"rollingUpdate"`
 		} `yaml:"strategy"`
 		Selector struct {
 			MatchLabels map[string]string `yaml:"matchLabels"`
@@ -257,6 +261,47 @@ func (c container) env() map[string]string {
 	return m
 }
 
+// valueFrom is where a variable without a plain value comes from: the
+// Secret and key of a secretKeyRef ("secret/key"), or the field of a
+// fieldRef ("field:metadata.name"); "" for anything else.
+func (c container) valueFrom(name string) string {
+	for _, e := range c.Env {
+		if e.Name != name || e.ValueFrom == nil {
+			continue
+		}
+		if ref, ok := e.ValueFrom["secretKeyRef"].(map[string]any); ok {
+			return fmt.Sprintf("%v/%v", ref["name"], ref["key"])
+		}
+		if ref, ok := e.ValueFrom["fieldRef"].(map[string]any); ok {
+			return fmt.Sprintf("field:%v", ref["fieldPath"])
+		}
+	}
+	return ""
+}
+
+// accountVars matches the environment form of every key of an account,
+// FRESHCHAT_ACCOUNT_<NAME>_<KEY>, as config.AccountReference declares them.
+var accountVars = func() *regexp.Regexp {
+	var alts []string
+	for _, s := range config.AccountReference() {
+		if s.Env != config.AccountsEnv {
+			alts = append(alts, strings.ReplaceAll(regexp.QuoteMeta(s.Env), "<NAME>", "[A-Z0-9_]+"))
+		}
+	}
+	return regexp.MustCompile("^(" + strings.Join(alts, "|") + ")$")
+}()
+
+// secretName is the chart's pattern of variables that hold secrets
+// (freshchat-connector.secretNamePattern).
+var secretName = regexp.MustCompile(`_(PASSWORD|TOKEN|SECRET|SECRET_ACCESS_KEY|PRIVATE_KEY|CREDENTIALS)$`)
+
+// isSetting tells whether name is a variable the connector reads: a
+// setting's, FRESHCHAT_ACCOUNTS or an account key's.
+func isSetting(byEnv map[string]config.Setting, name string) bool {
+	_, ok := byEnv[name]
+	return ok || name == config.AccountsEnv || accountVars.MatchString(name)
+}
+
 // settings returns the connector's settings by environment variable, and
 // the variables of secrets: those that also have a _FILE form.
 func settings() (byEnv map[string]config.Setting, secrets []string) {
@@ -291,11 +336,12 @@ func checkPod(t *testing.T, objs map[string]manifest) container {
 	objs["Deployment"].decode(t, &d)
 	spec := d.Spec.Template.Spec
 
-	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
-		t.Errorf("replicas = %v, want 1 (the connector is single-active)", d.Spec.Replicas)
+	if d.Spec.Replicas == nil || *d.Spec.Replicas < 0 {
+		t.Errorf("replicas = %s, want 0 or more", show(d.Spec.Replicas))
 	}
-	if d.Spec.Strategy.Type != "Recreate" {
-		t.Errorf("strategy = %q, want Recreate (two pods would fence each other)", d.Spec.Strategy.Type)
+	if st := d.Spec.Strategy; st.Type != "RollingUpdate" || st.RollingUpdate["maxSurge"] != 0 || st.RollingUpdate["maxUnavailable"] != 1 {
+		t.Errorf("strategy = %s %v, want RollingUpdate with maxSurge 0 and maxUnavailable 1 (one pod at a time, never an extra one)",
+			st.Type, st.RollingUpdate)
 	}
 	if !isTrue(spec.SecurityContext.RunAsNonRoot) || spec.SecurityContext.RunAsUser == nil || *spec.SecurityContext.RunAsUser == 0 {
 		t.Errorf("pod securityContext: runAsNonRoot %s, runAsUser %s; want true and a non-root uid",
@@ -358,15 +404,24 @@ func checkPod(t *testing.T, objs map[string]manifest) container {
 		}
 	}
 
+	// Static group membership: each pod's instance ID is its name.
+	if got := c.valueFrom("GROUP_INSTANCE_ID"); got != "field:metadata.name" {
+		t.Errorf("GROUP_INSTANCE_ID comes from %q, want the pod's name (fieldRef metadata.name): each instance needs its own", got)
+	}
+
 	// Every variable is a setting of the connector; no secret is a value:
-	// each secret arrives as a *_FILE path into a mounted Secret's item.
+	// each secret arrives as a *_FILE path into a mounted Secret's item,
+	// or (an account's token) from a secretKeyRef.
 	byEnv, secrets := settings()
 	for _, e := range c.Env {
-		if _, ok := byEnv[e.Name]; !ok {
+		if !isSetting(byEnv, e.Name) {
 			t.Errorf("env %s is not a setting of the connector", e.Name)
 		}
 		if slices.Contains(secrets, e.Name) {
 			t.Errorf("env %s holds a secret in the pod spec; the chart must mount it and set %s_FILE", e.Name, e.Name)
+		}
+		if secretName.MatchString(e.Name) && (e.Value != nil || !strings.Contains(c.valueFrom(e.Name), "/")) {
+			t.Errorf("env %s holds a secret: it must come from a secretKeyRef, not %s", e.Name, show(e.Value))
 		}
 		if !strings.HasSuffix(e.Name, "_FILE") {
 			continue
@@ -480,6 +535,11 @@ func TestChartDefaults(t *testing.T) {
 		t.Fatalf("kinds = %v, want %v (no Secret: the chart never holds one; no Prometheus Operator objects unless enabled)", got, want)
 	}
 	c := checkPod(t, objs)
+	var d deployment
+	objs["Deployment"].decode(t, &d)
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
+		t.Errorf("replicas = %s, want 1 by default", show(d.Spec.Replicas))
+	}
 
 	var chart struct {
 		AppVersion string `yaml:"appVersion"`
@@ -588,11 +648,22 @@ func TestChartConfigurationLoads(t *testing.T) {
 
 // loadConfig runs the connector's configuration loader on the container's
 // environment, with each *_FILE path laid out under a temporary directory:
-// PEM files for certificates and keys, a line of text for the others.
+// PEM files for certificates and keys, a line of text for the others. A
+// variable from a secretKeyRef reads "secret-of-<secret>/<key>", one from
+// a fieldRef "field-<path>".
 func loadConfig(t *testing.T, c container) (*config.Config, error) {
 	t.Helper()
 	root := t.TempDir()
 	env := c.env()
+	for _, e := range c.Env {
+		if from := c.valueFrom(e.Name); e.Value == nil && from != "" {
+			if field, ok := strings.CutPrefix(from, "field:"); ok {
+				env[e.Name] = "field-" + field
+			} else {
+				env[e.Name] = "secret-of-" + from
+			}
+		}
+	}
 	certPEM, keyPEM := selfSigned(t)
 	for name, path := range env {
 		if !strings.HasSuffix(name, "_FILE") {
@@ -614,8 +685,14 @@ func loadConfig(t *testing.T, c container) (*config.Config, error) {
 		}
 		env[name] = local
 	}
+	environ := make([]string, 0, len(env))
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
 	return config.Load(config.LoadOptions{
 		Env:            func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Environ:        func() []string { return environ },
+		Hostname:       func() (string, error) { return "helm-test", nil },
 		RequireAPI:     true,
 		RequireBrokers: true,
 	})
@@ -659,7 +736,18 @@ func TestChartRefuses(t *testing.T) {
 		want string // in helm's message
 	}
 	cases := map[string]refusal{
-		"replicaCount=2":                   {[]string{"--set", "replicaCount=2"}, "single-active"},
+		"replicaCount=-1":                 {[]string{"--set", "replicaCount=-1"}, "replicaCount"},
+		"env.GROUP_INSTANCE_ID":           {[]string{"--set", "env.GROUP_INSTANCE_ID=x"}, "env.GROUP_INSTANCE_ID: set nothing: the chart sets it to the pod's name"},
+		"env.FRESHCHAT_ACCOUNTS":          {[]string{"--set", "env.FRESHCHAT_ACCOUNTS=acme"}, "env.FRESHCHAT_ACCOUNTS: set accounts instead"},
+		"an account variable in env":      {[]string{"--set", "env.FRESHCHAT_ACCOUNT_ACME_START=-1d"}, "env.FRESHCHAT_ACCOUNT_ACME_START: set accounts instead"},
+		"an account variable in extraEnv": {[]string{"--set", "extraEnv[0].name=FRESHCHAT_ACCOUNT_ACME_API_URL", "--set", "extraEnv[0].value=x"}, "extraEnv FRESHCHAT_ACCOUNT_ACME_API_URL: set accounts instead"},
+		"an account without a token":      {[]string{"--set", "accounts[0].name=acme", "--set", "accounts[0].apiUrl=https://acme.freshchat.com/v2"}, "apiToken"},
+		"an account without an API URL":   {[]string{"--set", "accounts[0].name=acme", "--set", "accounts[0].apiToken.existingSecret=s"}, "apiUrl"},
+		"an account name in upper case":   {[]string{"-f", accountsValues, "--set", "accounts[0].name=Acme"}, "/accounts/0/name"},
+		"two accounts with one variable name": {[]string{"-f", accountsValues, "--set", "accounts[0].name=acme-eu", "--set", "accounts[1].name=acme_eu"},
+			`accounts[1].name "acme_eu": another account has the variables FRESHCHAT_ACCOUNT_ACME_EU_*`},
+		"accounts and freshchat.apiUrl":    {[]string{"-f", accountsValues, "--set", "freshchat.apiUrl=https://acme.freshchat.com/v2"}, "freshchat.apiUrl: with accounts"},
+		"a misspelt account key":           {[]string{"-f", accountsValues, "--set", "accounts[0].apiURL=x"}, "'apiURL' not allowed"},
 		"SASL without a password":          {[]string{"--set", "kafka.sasl.mechanism=SCRAM-SHA-512", "--set", "kafka.sasl.username=u"}, "kafka.sasl.password.existingSecret"},
 		"registry user without password":   {[]string{"--set", "schemaRegistry.url=https://r", "--set", "schemaRegistry.username=u"}, "schemaRegistry.password.existingSecret"},
 		"a future secret setting as value": {[]string{"--set", "env.KAFKA_SASL_OAUTH_TOKEN=x"}, "env.KAFKA_SASL_OAUTH_TOKEN: secrets are never values"},
@@ -689,6 +777,106 @@ func TestChartRefuses(t *testing.T) {
 				t.Errorf("helm template %s failed with %q, want a message with %q", strings.Join(c.args, " "), err, c.want)
 			}
 		})
+	}
+}
+
+// Any number of replicas share the work: each pod has its own instance ID
+// (checkPod), and with more than one a PodDisruptionBudget lets a drain
+// take one pod at a time, whose units the others take over.
+func TestChartReplicas(t *testing.T) {
+	for _, n := range []int{0, 3} {
+		t.Run(fmt.Sprintf("replicaCount=%d", n), func(t *testing.T) {
+			objs := render(t, "--set", fmt.Sprintf("replicaCount=%d", n))
+			checkPod(t, objs)
+			var d deployment
+			objs["Deployment"].decode(t, &d)
+			if d.Spec.Replicas == nil || *d.Spec.Replicas != n {
+				t.Errorf("replicas = %s, want %d", show(d.Spec.Replicas), n)
+			}
+			var pdb struct {
+				Spec map[string]any `yaml:"spec"`
+			}
+			objs["PodDisruptionBudget"].decode(t, &pdb)
+			if pdb.Spec["maxUnavailable"] != 1 || pdb.Spec["minAvailable"] != nil {
+				t.Errorf("PodDisruptionBudget spec = %v, want maxUnavailable 1", pdb.Spec)
+			}
+		})
+	}
+}
+
+// Several accounts: each account's settings in FRESHCHAT_ACCOUNT_<NAME>_*,
+// its token from its own Secret, and neither the single account's URL nor
+// its token file.
+func TestChartAccounts(t *testing.T) {
+	objs := render(t, "-f", accountsValues)
+	c := checkPod(t, objs)
+	env := c.env()
+	want := map[string]string{
+		"FRESHCHAT_ACCOUNTS":                           "acme,globex",
+		"FRESHCHAT_ACCOUNT_ACME_API_URL":               "https://acme.freshchat.com/v2",
+		"FRESHCHAT_ACCOUNT_ACME_EVENTS":                "Message-Sent,CSAT-Score",
+		"FRESHCHAT_ACCOUNT_ACME_START":                 "-90d",
+		"FRESHCHAT_ACCOUNT_ACME_REQUESTS_PER_MINUTE":   "60",
+		"FRESHCHAT_ACCOUNT_GLOBEX_API_URL":             "https://api.eu.freshchat.com/v2",
+		"FRESHCHAT_ACCOUNT_GLOBEX_EVENTS":              "Message-Sent,CSAT-Score",
+		"FRESHCHAT_ACCOUNT_GLOBEX_TOPIC_TEMPLATE":      "globex.freshchat.{event}",
+		"FRESHCHAT_ACCOUNT_GLOBEX_REQUESTS_PER_MINUTE": "120",
+		"FRESHCHAT_ACCOUNT_GLOBEX_REQUESTS_PER_DAY":    "100000",
+	}
+	got := map[string]string{}
+	for name, v := range env {
+		if strings.HasPrefix(name, "FRESHCHAT_ACCOUNT") {
+			got[name] = v
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("account variables = %v, want %v", got, want)
+	}
+	for name, ref := range map[string]string{
+		"FRESHCHAT_ACCOUNT_ACME_API_TOKEN":   "freshchat-acme/token",
+		"FRESHCHAT_ACCOUNT_GLOBEX_API_TOKEN": "freshchat-globex/token",
+	} {
+		if from := c.valueFrom(name); from != ref {
+			t.Errorf("%s comes from %q, want the Secret key %s", name, from, ref)
+		}
+	}
+	for _, name := range []string{"FRESHCHAT_API_URL", "FRESHCHAT_API_TOKEN_FILE"} {
+		if v, ok := env[name]; ok {
+			t.Errorf("%s = %q: with accounts the single account's settings are not used", name, v)
+		}
+	}
+	if got := mountedSecrets(t, objs); len(got) != 0 {
+		t.Errorf("secret files = %v, want none (the accounts' tokens come from secretKeyRef)", got)
+	}
+	var d deployment
+	objs["Deployment"].decode(t, &d)
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 3 {
+		t.Errorf("replicas = %s, want the example's 3", show(d.Spec.Replicas))
+	}
+
+	// The connector reads the accounts the example describes.
+	cfg, err := loadConfig(t, c)
+	if err != nil {
+		t.Fatalf("the connector refuses the accounts example's environment: %v", err)
+	}
+	type account struct {
+		name, url, token, topic string
+		events                  []string
+		perMinute, perDay       int
+	}
+	var accts []account
+	for _, a := range cfg.Accounts {
+		accts = append(accts, account{a.Name, a.APIURL.String(), a.APIToken.Reveal(), a.Topic("Message-Sent"), a.Events, a.RequestsPerMinute, a.RequestsPerDay})
+	}
+	wantAccts := []account{
+		{"acme", "https://acme.freshchat.com/v2", "secret-of-freshchat-acme/token", "freshchat.acme.message-sent", []string{"Message-Sent", "CSAT-Score"}, 60, 0},
+		{"globex", "https://api.eu.freshchat.com/v2", "secret-of-freshchat-globex/token", "globex.freshchat.message-sent", []string{"Message-Sent", "CSAT-Score"}, 120, 100000},
+	}
+	if !reflect.DeepEqual(accts, wantAccts) {
+		t.Errorf("accounts = %+v\nwant %+v", accts, wantAccts)
+	}
+	if cfg.Group.InstanceID != "field-metadata.name" {
+		t.Errorf("group.instance_id = %q, want the pod's name (here its fieldRef)", cfg.Group.InstanceID)
 	}
 }
 

@@ -35,7 +35,7 @@ var signalProbes = map[string]struct {
 }{
 	"FreshchatConnectorAPIAuthRefused": {
 		drop: `, code=~"401|403"`,
-		why:  "a connector whose token is refused stops, so a running one has no 401/403; the same expression without the code filter must find the API's other answers",
+		why:  "a connector whose only account's token is refused stops, so a running one has no 401/403; the same expression without the code filter must find the API's other answers",
 	},
 	"FreshchatConnectorNotReady": {
 		why: "kube-state-metrics' readiness of the pod, and the test runs no Kubernetes (promtool's unit tests cover it; the Helm tests check its container selector)",
@@ -43,12 +43,14 @@ var signalProbes = map[string]struct {
 }
 
 // quietAlerts must be neither pending nor firing on the watched connector:
-// it runs, is not stuck, is live within seconds and its token is accepted.
+// it runs, is not stuck, is live within seconds and its token is accepted
+// (its one account, default, is up).
 // The others may be, by the faults the run injects (dead letters, 429s,
 // failed dials before Kafka was up).
 var quietAlerts = []string{
 	"FreshchatConnectorDown", "FreshchatConnectorAbsent", "FreshchatConnectorFreshnessTooOld",
 	"FreshchatConnectorEventStuck", "FreshchatConnectorAPIAuthRefused", "FreshchatConnectorAPINotReady",
+	"FreshchatConnectorAccountDown",
 }
 
 // TestPrometheusScrapesTheConnector runs Debian's Prometheus against the
@@ -222,7 +224,7 @@ func grafanaVars(t *testing.T, expr string) string {
 	t.Helper()
 	out := strings.NewReplacer(
 		"$__rate_interval", rateIntervalIn,
-		"$job", variableAll, "$instance", variableAll, "$event", variableAll,
+		"$job", variableAll, "$instance", variableAll, "$account", variableAll, "$event", variableAll,
 	).Replace(expr)
 	require.NotContains(t, out, "$", "a variable the test does not know in %q", expr)
 	return out

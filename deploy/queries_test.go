@@ -454,3 +454,52 @@ func headingAnchors(md string) []string {
 	}
 	return out
 }
+
+// groupingClause is a PromQL by (...), without (...), on (...) or
+// ignoring (...) clause, with its labels.
+var groupingClause = regexp.MustCompile(`\b(by|without|on|ignoring)\s*\(([^)]*)\)`)
+
+// unitsApart says why a query mixes units of different accounts, or "": a
+// unit is (account, event), so every clause that groups or matches by
+// event must name account too (and one that drops account must drop event
+// too), and a dashboard selector that filters by the event variable
+// filters by the account variable as well.
+func unitsApart(expr string) string {
+	for _, m := range groupingClause.FindAllStringSubmatch(expr, -1) {
+		labels := map[string]bool{}
+		for l := range strings.SplitSeq(m[2], ",") {
+			labels[strings.TrimSpace(l)] = true
+		}
+		keep, drop := "event", "account" // by, on: what is kept must be whole
+		if m[1] == "without" || m[1] == "ignoring" {
+			keep, drop = "account", "event" // what is dropped must be whole
+		}
+		if labels[keep] && !labels[drop] {
+			return fmt.Sprintf("%q names %s without %s: the same event of two accounts would be mixed", m[0], keep, drop)
+		}
+	}
+	if strings.Contains(expr, `event=~"$event"`) && !strings.Contains(expr, `account=~"$account"`) {
+		return `filters by $event but not by $account`
+	}
+	return ""
+}
+
+// TestQueriesKeepUnitsApart checks every query of the dashboard and the
+// rules with unitsApart.
+func TestQueriesKeepUnitsApart(t *testing.T) {
+	for _, q := range append(loadDashboardQueries(t), ruleQueries(loadRules(t))...) {
+		if p := unitsApart(q.expr); p != "" {
+			t.Errorf("%s: %s", q.where, p)
+		}
+	}
+	for expr, want := range map[string]string{
+		`sum by (account, event) (rate(x{event=~"$event", account=~"$account"}[5m]))`: "",
+		`a and on (job, instance, event) b`:                                           `"on (job, instance, event)" names event without account: the same event of two accounts would be mixed`,
+		`sum by(event)(x)`:                                                            `"by(event)" names event without account: the same event of two accounts would be mixed`,
+		`sum by (instance) (x{event=~"$event"})`:                                      `filters by $event but not by $account`,
+		`sum without (account) (x)`:                                                   `"without (account)" names account without event: the same event of two accounts would be mixed`,
+		`sum without (account, event) (x)`:                                            "",
+	} {
+		assert.Equal(t, want, unitsApart(expr), expr)
+	}
+}

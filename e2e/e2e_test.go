@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -94,7 +93,9 @@ func TestCrashAtRandomMomentsIsExactlyOnce(t *testing.T) {
 			t.Logf("range [%s, %s), %d events", from.Format(time.RFC3339), to.Format(time.RFC3339), len(crashEvents))
 
 			for i := 1; i <= tt.kills; i++ {
-				run := h.start(fmt.Sprintf("run-%02d", i), runArgs(from, to)...)
+				// Every restart is the same instance (one pod restarted in
+				// place): static membership gives it its units back at once.
+				run := h.startAs(fmt.Sprintf("run-%02d", i), "run", runArgs(from, to)...)
 				after := 100*time.Millisecond + time.Duration(rng.Int64N(int64(1400*time.Millisecond)))
 				select {
 				case <-run.exited():
@@ -107,7 +108,7 @@ func TestCrashAtRandomMomentsIsExactlyOnce(t *testing.T) {
 				t.Logf("run %d: SIGKILL after %s; %d checkpoint records committed so far", i, after, len(h.checkpoints()))
 			}
 
-			final := h.start("run-final", runArgs(from, to)...)
+			final := h.startAs("run-final", "run", runArgs(from, to)...)
 			require.Equal(t, cli.ExitOK, h.wait(final), "exit code of the run after %d kills (seed %d)", tt.kills, seed)
 
 			for _, ev := range crashEvents {
@@ -141,47 +142,33 @@ func TestCrashAtRandomMomentsIsExactlyOnce(t *testing.T) {
 	}
 }
 
-// TestSecondInstanceFencesFirst starts a second connector with the same
-// transactional ID while the first is committing: the first must stop with
-// exit code 3 and say why; the second is stopped with SIGTERM and must leave
-// no transaction open; a third run finishes the range, exactly once.
-func TestSecondInstanceFencesFirst(t *testing.T) {
-	events := []string{"Message-Sent", "Conversation-Resolved", "Agent-Activity"}
+// TestTwoInstancesStartedTogetherShareTheWork starts two connectors with the
+// same configuration at the same instant: they join one group and share the
+// units, neither fences the other (exit 3 was the old outcome), and the
+// range ends exactly once.
+func TestTwoInstancesStartedTogetherShareTheWork(t *testing.T) {
+	events := []string{"Message-Sent", "Conversation-Resolved", "Agent-Activity", "CSAT-Score"}
 	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
 	from := to.Add(-4 * time.Hour)
 	h := newHarness(t, freshchattest.Options{
 		RowsPerHour: 6000,
 		Faults:      freshchattest.Faults{PendingPolls: 1, LinksPerReport: 2},
 	}, events, map[string]string{
-		"FRESHCHAT_WINDOW": "30m",
-		// Transactions of 2000 rows stay open long enough that the SIGTERM
-		// below lands inside one rather than between two.
-		"KAFKA_CHUNK_ROWS":       "2000",
-		"KAFKA_TRANSACTIONAL_ID": "e2e-fencing",
+		"FRESHCHAT_WINDOW":       "30m",
+		"KAFKA_TRANSACTIONAL_ID": "e2e-together",
 	})
 	args := runArgs(from, to)
-
 	a := h.start("instance-a", args...)
-	h.waitForCheckpoints(0, a)
 	b := h.start("instance-b", args...)
-
-	require.Equal(t, cli.ExitFenced, h.wait(a), "exit code of the fenced instance A")
-	logA := a.log(t)
-	assert.Contains(t, logA, "fenced: another connector instance with the same transactional ID took over")
-	assert.Contains(t, logA, "another instance with the same transactional ID is running")
-
-	// B has committed, and is in the middle of a transaction: SIGTERM must
-	// abort it before B exits.
-	committed := len(h.checkpoints())
-	h.waitForCheckpoints(committed, b)
-	h.waitForOpenTransaction(b, h.eventTopics()...)
-	b.signal(t, syscall.SIGTERM)
-	require.Equal(t, cli.ExitOK, h.wait(b), "exit code of instance B on SIGTERM")
-	assert.Contains(t, b.log(t), "stopped on signal")
-	h.assertNoOpenTransaction(h.allTopics()...)
-
-	c := h.start("instance-c", args...)
-	require.Equal(t, cli.ExitOK, h.wait(c), "exit code of instance C, finishing the range")
+	require.Equal(t, cli.ExitOK, h.wait(a), "exit code of instance A")
+	require.Equal(t, cli.ExitOK, h.wait(b), "exit code of instance B")
+	for _, c := range []*connector{a, b} {
+		log := c.log(t)
+		assert.NotContains(t, log, "fenced")
+		assert.Contains(t, log, "every unit of the bounded range is committed")
+	}
+	assert.True(t, strings.Contains(a.log(t), "unit taken over") && strings.Contains(b.log(t), "unit taken over"),
+		"both instances extracted units")
 	for _, ev := range events {
 		h.assertExactlyOnce(ev, from, to)
 	}

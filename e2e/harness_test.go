@@ -147,6 +147,9 @@ func newHarnessOn(t *testing.T, clusterOpts []kfake.Opt, sim freshchattest.Optio
 		"METRICS_ADDR":              "127.0.0.1:0",
 		"KAFKA_TRANSACTION_TIMEOUT": "10s",
 		"LOG_LEVEL":                 "debug",
+		// The smallest the broker allows: a killed instance's units move
+		// to the others quickly.
+		"GROUP_SESSION_TIMEOUT": "6s",
 	}
 	for k, v := range settings {
 		vars[k] = v
@@ -190,7 +193,7 @@ func connectorEnv(vars map[string]string) []string {
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(name, "FRESHCHAT_") || strings.HasPrefix(name, "KAFKA_") ||
-			strings.HasPrefix(name, "SCHEMA_REGISTRY_") || strings.HasPrefix(name, "LOG_") {
+			strings.HasPrefix(name, "SCHEMA_REGISTRY_") || strings.HasPrefix(name, "LOG_") || strings.HasPrefix(name, "GROUP_") {
 			continue
 		}
 		env = append(env, kv)
@@ -216,14 +219,22 @@ type connector struct {
 	state   *os.ProcessState
 }
 
-// start runs the connector binary with args.
+// start runs the connector binary with args, as group instance name
+// (GROUP_INSTANCE_ID): a process started again under the same name takes
+// its units back at once, as a restarted pod does.
 func (h *harness) start(name string, args ...string) *connector {
+	h.t.Helper()
+	return h.startAs(name, name, args...)
+}
+
+// startAs is start with the group instance ID given.
+func (h *harness) startAs(name, instanceID string, args ...string) *connector {
 	h.t.Helper()
 	logPath := filepath.Join(h.logDir, name+".log")
 	f, err := os.Create(logPath)
 	require.NoError(h.t, err)
 	cmd := exec.Command(binPath, args...)
-	cmd.Env = h.env
+	cmd.Env = append(slices.Clone(h.env), "GROUP_INSTANCE_ID="+instanceID)
 	cmd.Stdout, cmd.Stderr = f, f
 	require.NoError(h.t, cmd.Start(), "starting %s", name)
 	c := &connector{name: name, logPath: logPath, cmd: cmd, done: make(chan struct{})}
@@ -333,12 +344,18 @@ type record struct {
 // fingerprint, the Avro body) with the event's schema.
 func (h *harness) readEvent(event string) []record {
 	h.t.Helper()
+	return h.readTopic(event, topic(event))
+}
+
+// readTopic is readEvent for the event's records on topic name.
+func (h *harness) readTopic(event, name string) []record {
+	h.t.Helper()
 	schema, err := schemas.Lookup(event)
 	require.NoError(h.t, err)
 	prefix := append([]byte{0xC3, 0x01}, schema.Fingerprint[:]...)
 	var out []record
 	var bad error
-	err = kread.Each(h.ctx, h.kafka, topic(event), func(r *kgo.Record) {
+	err = kread.Each(h.ctx, h.kafka, name, func(r *kgo.Record) {
 		if bad != nil {
 			return
 		}
@@ -382,18 +399,25 @@ func expectedKey(columns, row []string) []byte {
 // simulator's rows of [from, to): each created_at once, none missing, none
 // extra, and every key as the fallback rule derives it from the true row.
 func (h *harness) assertExactlyOnce(event string, from, to time.Time) {
+	h.t.Helper()
+	h.assertExactlyOnceIn(h.sim, topic(event), event, from, to)
+}
+
+// assertExactlyOnceIn is assertExactlyOnce for the rows of account sim on
+// topic name.
+func (h *harness) assertExactlyOnceIn(sim *freshchattest.Server, name, event string, from, to time.Time) {
 	t := h.t
 	t.Helper()
 	columns := freshchattest.Columns(event)
 	at := slices.Index(columns, schemas.CreatedAtField)
 	require.GreaterOrEqual(t, at, 0)
 	want := map[string][]string{}
-	for _, row := range h.sim.Rows(event, from, to) {
+	for _, row := range sim.Rows(event, from, to) {
 		want[row[at]] = row
 	}
 	require.NotEmpty(t, want, "%s: the simulator has no rows in [%s, %s)", event, from, to)
 
-	got := h.readEvent(event)
+	got := h.readTopic(event, name)
 	seen := make(map[string]int, len(got))
 	var dups, extra, badKeys []string
 	for _, r := range got {
@@ -422,7 +446,7 @@ func (h *harness) assertExactlyOnce(event string, from, to time.Time) {
 	assert.Empty(t, first(missing, 20), "%s: rows never delivered (%d in all)", event, len(missing))
 	assert.Empty(t, first(extra, 20), "%s: rows outside the simulator's [%s, %s) (%d in all)", event, from, to, len(extra))
 	assert.Empty(t, first(badKeys, 20), "%s: wrong keys (%d in all)", event, len(badKeys))
-	assert.Equal(t, len(want), len(got), "%s: records on %s", event, topic(event))
+	assert.Equal(t, len(want), len(got), "%s: records on %s", event, name)
 }
 
 func first(xs []string, n int) []string { return xs[:min(n, len(xs))] }
@@ -440,7 +464,7 @@ func (h *harness) checkpoints() []checkpoint.Position {
 	for _, r := range recs {
 		p, err := checkpoint.Decode(r.Value)
 		require.NoError(h.t, err, "checkpoint offset %d", r.Offset)
-		require.Equal(h.t, string(r.Key), p.Event, "checkpoint offset %d: key and event differ", r.Offset)
+		require.Equal(h.t, string(r.Key), p.Key(), "checkpoint offset %d: key and unit differ", r.Offset)
 		out = append(out, p)
 	}
 	return out

@@ -33,15 +33,15 @@ func TestOperatorCommandsSeeTheRunningInstance(t *testing.T) {
 	})
 	run := h.start("run", runArgs(from, to)...)
 	h.waitForCheckpoints(0, run)
-	// The instance lease is taken in the background, beside the work.
-	require.Eventually(t, func() bool { return strings.Contains(run.log(t), "holding the transactional identity") },
-		30*time.Second, 50*time.Millisecond, "the run never held the instance lease")
+	require.Eventually(t, func() bool { return strings.Contains(run.log(t), "units assigned to this instance") },
+		30*time.Second, 50*time.Millisecond, "the group never assigned the run its unit")
 
 	status := h.start("status", "status")
 	require.Equal(t, cli.ExitOK, h.wait(status), status.log(t))
 	out := status.log(t)
 	assert.Contains(t, out, "CSAT-Score")
-	assert.Contains(t, out, "freshchat-connector on ", "the running instance is named by its client ID (kafka.client_id) and host")
+	assert.Contains(t, out, "run on ", "the running instance is named by its group.instance_id and host")
+	assert.Contains(t, out, "owns 1 units: CSAT-Score")
 
 	reset := h.start("reset-refused", "reset", "--event", "CSAT-Score", "--to", from.Format(time.RFC3339), "--yes")
 	require.Equal(t, cli.ExitError, h.wait(reset), reset.log(t))

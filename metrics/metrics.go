@@ -8,7 +8,16 @@
 //     scrape time ([Metrics.WatchSource]), so the source needs no Prometheus;
 //   - the Kafka clients' metrics, from franz-go's kprom plugin attached with
 //     [Metrics.KafkaHooks];
-//   - Go runtime and process metrics, up and build_info.
+//   - Go runtime and process metrics, up and build_info;
+//   - the instance's share of the group's work: units_owned, account_up,
+//     rebalances_total and units_moved_total (units.go).
+//
+// A unit of work is an (account, event) pair, named by its unit key
+// (checkpoint.UnitKey): the pipeline passes that key wherever a method's
+// parameter is called event. Every per-unit series carries two labels,
+// account and event (checkpoint.SplitKey of the key), so that the bare
+// event label, and every query written before accounts existed, keep
+// meaning the same for the account "default".
 //
 // Every method of *Metrics and *Readiness is safe for concurrent use and is
 // a no-op on a nil receiver, so callers that run without metrics pass nil.
@@ -16,6 +25,7 @@
 package metrics
 
 import (
+	"maps"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -23,6 +33,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/freshstream/freshchat-kafka/checkpoint"
 )
 
 // Namespace prefixes every metric name of the connector.
@@ -77,13 +89,20 @@ type Metrics struct {
 	reportWait   *prometheus.HistogramVec
 	txnOpenMax   *prometheus.GaugeVec
 	failures     *prometheus.CounterVec
-	backfillETA  *prometheus.GaugeVec
+	units        *unitMetrics
 
 	mu     sync.RWMutex
-	events map[string]*eventSeries
+	events map[string]*eventSeries // by unit key
+	// owned is the set of unit keys this instance owns (SetUnits); nil
+	// until the first SetUnits: every unit the pipeline names is its own.
+	owned map[string]bool
 }
 
-// eventSeries caches one event's children of every vector, so that the
+// unitLabels are the labels of every per-unit series, in the order the
+// vectors take their values.
+var unitLabels = []string{"account", "event"}
+
+// eventSeries caches one unit's children of every vector, so that the
 // per-chunk calls neither hash labels nor allocate.
 type eventSeries struct {
 	read, produced, dead prometheus.Counter
@@ -95,6 +114,8 @@ type eventSeries struct {
 
 	mu                             sync.Mutex
 	committedEnd, position, target time.Time
+	eta                            time.Duration // of the backfill, as of the last SetBackfillETA
+	etaSet                         bool
 	longestTxn                     time.Duration
 	state                          string    // one of States; see EventStatus
 	caughtUp                       bool      // the event waited for a live window once: it follows live windows now
@@ -121,27 +142,23 @@ func New(o Options) *Metrics {
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
 	}
-	m.rowsRead = counter("rows_read_total", "Report rows read and handled, counted when the chunk holding them commits.", "event")
-	m.rowsProduced = counter("rows_produced_total", "Records committed to the event's topic.", "event")
-	m.rowsDead = counter("rows_dead_lettered_total", "Rows committed to the dead-letter topic because they could not be converted.", "event")
-	m.windows = counter("windows_committed_total", "Windows whose rows are all committed.", "event")
-	m.chunks = counter("chunks_committed_total", "Committed transactions that carried rows (chunks).", "event")
-	m.transactions = counter("transactions_total", "Kafka transactions ended, by outcome (committed or aborted).", "event", "outcome")
-	m.failures = counter("event_failures_total", "Windows of the event that failed: each is retried from the last commit, or ends the run when retrying cannot help.", "event")
+	m.rowsRead = counter("rows_read_total", "Report rows read and handled, counted when the chunk holding them commits.", unitLabels...)
+	m.rowsProduced = counter("rows_produced_total", "Records committed to the event's topic.", unitLabels...)
+	m.rowsDead = counter("rows_dead_lettered_total", "Rows committed to the dead-letter topic because they could not be converted.", unitLabels...)
+	m.windows = counter("windows_committed_total", "Windows whose rows are all committed.", unitLabels...)
+	m.chunks = counter("chunks_committed_total", "Committed transactions that carried rows (chunks).", unitLabels...)
+	m.transactions = counter("transactions_total", "Kafka transactions ended, by outcome (committed or aborted).", "account", "event", "outcome")
+	m.failures = counter("event_failures_total", "Windows of the event that failed: each is retried from the last commit, or ends the run when retrying cannot help.", unitLabels...)
 	m.txnOpenMax = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "transaction_open_seconds_max",
 		Help: "The longest any of the event's transactions stayed open since the connector started; compare with kafka.transaction_timeout.",
-	}, []string{"event"})
+	}, unitLabels)
 	m.reportWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "report_wait_seconds",
 		Help:    "Time from a report's submit to its completion.",
 		Buckets: ReportWaitBuckets,
-	}, []string{"event"})
-
-	m.backfillETA = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: Namespace, Name: "backfill_eta_seconds",
-		Help: "Estimated time until the event's backfill is done, from its windows left, its report latency and read time, and the API budgets; 0 once it follows live windows or its range is done.",
-	}, []string{"event"})
+	}, unitLabels)
+	m.units = newUnitMetrics()
 
 	up := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "up", Help: "1 while the connector process runs."})
 	up.Set(1)
@@ -152,7 +169,8 @@ func New(o Options) *Metrics {
 	m.kafka = newKafkaHooks()
 	m.reg.MustRegister(
 		m.rowsRead, m.rowsProduced, m.rowsDead, m.windows, m.chunks, m.transactions, m.reportWait, m.txnOpenMax,
-		m.failures, m.backfillETA, progressCollector{m}, apiCollector{m}, up, info, m.kafka,
+		m.failures, progressCollector{m}, apiCollector{m}, up, info, m.kafka,
+		m.units.owned, m.units.accountUp, m.units.rebalances, m.units.moved,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -185,47 +203,71 @@ func (m *Metrics) Registry() *prometheus.Registry {
 	return m.reg
 }
 
-// series returns event's cached children, creating them on first use.
-func (m *Metrics) series(event string) *eventSeries {
+// series returns the cached children of the unit named by key, creating
+// them on first use.
+func (m *Metrics) series(key string) *eventSeries {
 	m.mu.RLock()
-	s := m.events[event]
+	s := m.events[key]
 	m.mu.RUnlock()
 	if s != nil {
 		return s
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if s = m.events[event]; s != nil {
+	if s = m.events[key]; s != nil {
 		return s
 	}
+	account, event := checkpoint.SplitKey(key)
 	s = &eventSeries{
-		read:       m.rowsRead.WithLabelValues(event),
-		produced:   m.rowsProduced.WithLabelValues(event),
-		dead:       m.rowsDead.WithLabelValues(event),
-		windows:    m.windows.WithLabelValues(event),
-		chunks:     m.chunks.WithLabelValues(event),
-		committed:  m.transactions.WithLabelValues(event, OutcomeCommitted),
-		aborted:    m.transactions.WithLabelValues(event, OutcomeAborted),
-		reportWait: m.reportWait.WithLabelValues(event),
-		txnOpenMax: m.txnOpenMax.WithLabelValues(event),
-		failures:   m.failures.WithLabelValues(event),
+		read:       m.rowsRead.WithLabelValues(account, event),
+		produced:   m.rowsProduced.WithLabelValues(account, event),
+		dead:       m.rowsDead.WithLabelValues(account, event),
+		windows:    m.windows.WithLabelValues(account, event),
+		chunks:     m.chunks.WithLabelValues(account, event),
+		committed:  m.transactions.WithLabelValues(account, event, OutcomeCommitted),
+		aborted:    m.transactions.WithLabelValues(account, event, OutcomeAborted),
+		reportWait: m.reportWait.WithLabelValues(account, event),
+		txnOpenMax: m.txnOpenMax.WithLabelValues(account, event),
+		failures:   m.failures.WithLabelValues(account, event),
 		state:      StateBackfill,
 	}
-	m.events[event] = s
+	m.events[key] = s
 	return s
 }
 
-// InitEvents creates every per-event series at zero, so that rates and
-// absent-series alerts work before the first commit, and starts each
-// event's stuck clock in the Readiness given to New.
-func (m *Metrics) InitEvents(events ...string) {
+// ownedSeries returns the units this instance owns, by unit key: every
+// known one until SetUnits, then those of the last SetUnits.
+func (m *Metrics) ownedSeries() map[string]*eventSeries {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.owned == nil {
+		return maps.Clone(m.events)
+	}
+	out := make(map[string]*eventSeries, len(m.owned))
+	for key := range m.owned {
+		if s := m.events[key]; s != nil {
+			out[key] = s
+		}
+	}
+	return out
+}
+
+// InitEvents creates every per-unit series of the units named by keys
+// (unit keys, see checkpoint.UnitKey) at zero, so that rates and
+// absent-series alerts work before the first commit; starts each unit's
+// stuck clock in the Readiness given to New; and exports account_up as 1
+// for each of their accounts not known yet (AccountFailed, AccountOK).
+// Call it at start, and with the units a rebalance gave this instance.
+func (m *Metrics) InitEvents(keys ...string) {
 	if m == nil {
 		return
 	}
 	now := m.now()
-	for _, ev := range events {
-		m.series(ev)
-		m.ready.Progressed(ev, now)
+	for _, key := range keys {
+		m.series(key)
+		m.ready.Progressed(key, now)
+		account, _ := checkpoint.SplitKey(key)
+		m.units.knowAccount(account)
 	}
 }
 
@@ -349,13 +391,17 @@ func (m *Metrics) SetProgress(event string, position, target time.Time) {
 	s.mu.Unlock()
 }
 
-// SetBackfillETA sets the event's estimated time until its backfill is
+// SetBackfillETA sets the unit's estimated time until its backfill is
 // done (backfill_eta_seconds); negative durations count as 0.
 func (m *Metrics) SetBackfillETA(event string, eta time.Duration) {
 	if m == nil {
 		return
 	}
-	m.backfillETA.WithLabelValues(event).Set(max(eta, 0).Seconds())
+	s := m.series(event)
+	s.mu.Lock()
+	s.eta = max(eta, 0)
+	s.etaSet = true
+	s.mu.Unlock()
 }
 
 // Waiting says the event is idle until until, waiting for its next live
@@ -402,46 +448,55 @@ type progressCollector struct{ m *Metrics }
 
 var (
 	freshnessDesc = prometheus.NewDesc(Namespace+"_freshness_seconds",
-		"Time since the end of the event's last committed window (now - end), at least 0.", []string{"event"}, nil)
+		"Time since the end of the event's last committed window (now - end), at least 0.", unitLabels, nil)
 	remainingDesc = prometheus.NewDesc(Namespace+"_backfill_remaining_seconds",
-		"Span the event still has to extract: target - position, at least 0 (bounded: --to; live: now - settle, as of the last SetProgress).", []string{"event"}, nil)
+		"Span the event still has to extract: target - position, at least 0 (bounded: --to; live: now - settle, as of the last SetProgress).", unitLabels, nil)
+	etaDesc = prometheus.NewDesc(Namespace+"_backfill_eta_seconds",
+		"Estimated time until the event's backfill is done, from its windows left, its report latency and read time, and the API budgets; 0 once it follows live windows or its range is done.", unitLabels, nil)
 	positionDesc = prometheus.NewDesc(Namespace+"_position_timestamp_seconds",
-		"Where the event stands: the Unix time up to which its rows are committed or its cursor.", []string{"event"}, nil)
+		"Where the event stands: the Unix time up to which its rows are committed or its cursor.", unitLabels, nil)
 	stateDesc = prometheus.NewDesc(Namespace+"_event_state",
 		"1 for the state the event is in, 0 for the others: backfill (catching up), live (following new windows), waiting (for the next window to settle), failed (its last window failed; retried from the last commit), done (bounded range extracted).",
-		[]string{"event", "state"}, nil)
+		[]string{"account", "event", "state"}, nil)
 )
 
 func (progressCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- freshnessDesc
 	ch <- remainingDesc
+	ch <- etaDesc
 	ch <- positionDesc
 	ch <- stateDesc
 }
 
+// Collect exports the gauges of the units this instance owns only: a unit
+// that moved to another instance is that one's to report, and its
+// freshness here would only grow.
 func (c progressCollector) Collect(ch chan<- prometheus.Metric) {
 	now := c.m.now()
-	c.m.mu.RLock()
-	defer c.m.mu.RUnlock()
-	for ev, s := range c.m.events {
+	for key, s := range c.m.ownedSeries() {
+		account, event := checkpoint.SplitKey(key)
 		s.mu.Lock()
 		end, pos, target := s.committedEnd, s.position, s.target
+		eta, etaSet := s.eta, s.etaSet
 		state := s.stateAt(now)
 		s.mu.Unlock()
+		if etaSet {
+			ch <- prometheus.MustNewConstMetric(etaDesc, prometheus.GaugeValue, eta.Seconds(), account, event)
+		}
 		for _, st := range States {
 			v := 0.0
 			if st == state {
 				v = 1
 			}
-			ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, v, ev, st)
+			ch <- prometheus.MustNewConstMetric(stateDesc, prometheus.GaugeValue, v, account, event, st)
 		}
 		if !end.IsZero() {
-			ch <- prometheus.MustNewConstMetric(freshnessDesc, prometheus.GaugeValue, max(now.Sub(end), 0).Seconds(), ev)
+			ch <- prometheus.MustNewConstMetric(freshnessDesc, prometheus.GaugeValue, max(now.Sub(end), 0).Seconds(), account, event)
 		}
 		if !pos.IsZero() {
-			ch <- prometheus.MustNewConstMetric(positionDesc, prometheus.GaugeValue, unixSeconds(pos), ev)
+			ch <- prometheus.MustNewConstMetric(positionDesc, prometheus.GaugeValue, unixSeconds(pos), account, event)
 			if !target.IsZero() {
-				ch <- prometheus.MustNewConstMetric(remainingDesc, prometheus.GaugeValue, max(target.Sub(pos), 0).Seconds(), ev)
+				ch <- prometheus.MustNewConstMetric(remainingDesc, prometheus.GaugeValue, max(target.Sub(pos), 0).Seconds(), account, event)
 			}
 		}
 	}

@@ -84,22 +84,22 @@ func TestPipelineMetrics(t *testing.T) {
 				"freshchat_connector_transactions_total",
 			},
 			want: helpRead +
-				`freshchat_connector_rows_read_total{event="CSAT-Score"} 3
-freshchat_connector_rows_read_total{event="Message-Sent"} 15
+				`freshchat_connector_rows_read_total{account="default",event="CSAT-Score"} 3
+freshchat_connector_rows_read_total{account="default",event="Message-Sent"} 15
 ` + helpProduced +
-				`freshchat_connector_rows_produced_total{event="CSAT-Score"} 3
-freshchat_connector_rows_produced_total{event="Message-Sent"} 14
+				`freshchat_connector_rows_produced_total{account="default",event="CSAT-Score"} 3
+freshchat_connector_rows_produced_total{account="default",event="Message-Sent"} 14
 ` + helpDead +
-				`freshchat_connector_rows_dead_lettered_total{event="CSAT-Score"} 0
-freshchat_connector_rows_dead_lettered_total{event="Message-Sent"} 1
+				`freshchat_connector_rows_dead_lettered_total{account="default",event="CSAT-Score"} 0
+freshchat_connector_rows_dead_lettered_total{account="default",event="Message-Sent"} 1
 ` + helpChunks +
-				`freshchat_connector_chunks_committed_total{event="CSAT-Score"} 2
-freshchat_connector_chunks_committed_total{event="Message-Sent"} 2
+				`freshchat_connector_chunks_committed_total{account="default",event="CSAT-Score"} 2
+freshchat_connector_chunks_committed_total{account="default",event="Message-Sent"} 2
 ` + helpTxn +
-				`freshchat_connector_transactions_total{event="CSAT-Score",outcome="aborted"} 0
-freshchat_connector_transactions_total{event="CSAT-Score",outcome="committed"} 2
-freshchat_connector_transactions_total{event="Message-Sent",outcome="aborted"} 1
-freshchat_connector_transactions_total{event="Message-Sent",outcome="committed"} 3
+				`freshchat_connector_transactions_total{account="default",event="CSAT-Score",outcome="aborted"} 0
+freshchat_connector_transactions_total{account="default",event="CSAT-Score",outcome="committed"} 2
+freshchat_connector_transactions_total{account="default",event="Message-Sent",outcome="aborted"} 1
+freshchat_connector_transactions_total{account="default",event="Message-Sent",outcome="committed"} 3
 `,
 		},
 		{
@@ -109,10 +109,10 @@ freshchat_connector_transactions_total{event="Message-Sent",outcome="committed"}
 			},
 			families: []string{"freshchat_connector_windows_committed_total", "freshchat_connector_transactions_total", "freshchat_connector_freshness_seconds"},
 			want: helpWindows +
-				`freshchat_connector_windows_committed_total{event="Agent-Activity"} 0
+				`freshchat_connector_windows_committed_total{account="default",event="Agent-Activity"} 0
 ` + helpTxn +
-				`freshchat_connector_transactions_total{event="Agent-Activity",outcome="aborted"} 0
-freshchat_connector_transactions_total{event="Agent-Activity",outcome="committed"} 0
+				`freshchat_connector_transactions_total{account="default",event="Agent-Activity",outcome="aborted"} 0
+freshchat_connector_transactions_total{account="default",event="Agent-Activity",outcome="committed"} 0
 `,
 		},
 		{
@@ -131,17 +131,17 @@ freshchat_connector_transactions_total{event="Agent-Activity",outcome="committed
 				"freshchat_connector_position_timestamp_seconds", "freshchat_connector_backfill_remaining_seconds",
 			},
 			want: helpWindows +
-				`freshchat_connector_windows_committed_total{event="CSAT-Score"} 0
-freshchat_connector_windows_committed_total{event="Message-Sent"} 3
+				`freshchat_connector_windows_committed_total{account="default",event="CSAT-Score"} 0
+freshchat_connector_windows_committed_total{account="default",event="Message-Sent"} 3
 ` + helpFresh +
-				`freshchat_connector_freshness_seconds{event="CSAT-Score"} 86430
-freshchat_connector_freshness_seconds{event="Message-Sent"} 5430
+				`freshchat_connector_freshness_seconds{account="default",event="CSAT-Score"} 86430
+freshchat_connector_freshness_seconds{account="default",event="Message-Sent"} 5430
 ` + helpPosition +
-				`freshchat_connector_position_timestamp_seconds{event="CSAT-Score"} 1772283600
-freshchat_connector_position_timestamp_seconds{event="Message-Sent"} 1772361000
+				`freshchat_connector_position_timestamp_seconds{account="default",event="CSAT-Score"} 1772283600
+freshchat_connector_position_timestamp_seconds{account="default",event="Message-Sent"} 1772361000
 ` + helpRemain +
-				`freshchat_connector_backfill_remaining_seconds{event="CSAT-Score"} 0
-freshchat_connector_backfill_remaining_seconds{event="Message-Sent"} 4800
+				`freshchat_connector_backfill_remaining_seconds{account="default",event="CSAT-Score"} 0
+freshchat_connector_backfill_remaining_seconds{account="default",event="Message-Sent"} 4800
 `,
 		},
 		{
@@ -151,27 +151,44 @@ freshchat_connector_backfill_remaining_seconds{event="Message-Sent"} 4800
 				m.ReportReady("Message-Sent", 2*time.Hour)
 			},
 			families: []string{"freshchat_connector_report_wait_seconds"},
-			want: helpWait + `freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="1"} 0
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="2"} 0
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="5"} 0
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="10"} 0
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="20"} 0
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="30"} 0
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="60"} 1
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="120"} 1
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="300"} 1
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="600"} 1
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="900"} 1
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="1200"} 1
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="1800"} 1
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="2700"} 1
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="3600"} 1
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="5400"} 1
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="7200"} 2
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="10800"} 2
-freshchat_connector_report_wait_seconds_bucket{event="Message-Sent",le="+Inf"} 2
-freshchat_connector_report_wait_seconds_sum{event="Message-Sent"} 7245
-freshchat_connector_report_wait_seconds_count{event="Message-Sent"} 2
+			want: helpWait + `freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="1"} 0
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="2"} 0
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="5"} 0
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="10"} 0
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="20"} 0
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="30"} 0
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="60"} 1
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="120"} 1
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="300"} 1
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="600"} 1
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="900"} 1
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="1200"} 1
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="1800"} 1
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="2700"} 1
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="3600"} 1
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="5400"} 1
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="7200"} 2
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="10800"} 2
+freshchat_connector_report_wait_seconds_bucket{account="default",event="Message-Sent",le="+Inf"} 2
+freshchat_connector_report_wait_seconds_sum{account="default",event="Message-Sent"} 7245
+freshchat_connector_report_wait_seconds_count{account="default",event="Message-Sent"} 2
+`,
+		},
+		{
+			name: "a unit key names the account and the event; a bare event is the default account's",
+			drive: func(m *metrics.Metrics, c *clock) {
+				m.ChunkCommitted("Message-Sent", 4, 4, 0)
+				m.ChunkCommitted("acme/Message-Sent", 7, 7, 0)
+				m.ChunkCommitted("globex/Message-Sent", 1, 1, 0)
+				m.WindowCommitted("acme/Message-Sent", t0.Add(-time.Hour))
+			},
+			families: []string{"freshchat_connector_rows_produced_total", "freshchat_connector_freshness_seconds"},
+			want: helpProduced +
+				`freshchat_connector_rows_produced_total{account="acme",event="Message-Sent"} 7
+freshchat_connector_rows_produced_total{account="default",event="Message-Sent"} 4
+freshchat_connector_rows_produced_total{account="globex",event="Message-Sent"} 1
+` + helpFresh +
+				`freshchat_connector_freshness_seconds{account="acme",event="Message-Sent"} 3600
 `,
 		},
 		{
@@ -204,7 +221,7 @@ func TestFreshnessIsComputedAtScrapeTime(t *testing.T) {
 	m.WindowCommitted("Message-Sent", t0)
 	for _, later := range []time.Duration{0, time.Minute, time.Hour} {
 		c.Set(t0.Add(later))
-		want := helpFresh + `freshchat_connector_freshness_seconds{event="Message-Sent"} ` + strconv.FormatFloat(later.Seconds(), 'f', -1, 64) + "\n"
+		want := helpFresh + `freshchat_connector_freshness_seconds{account="default",event="Message-Sent"} ` + strconv.FormatFloat(later.Seconds(), 'f', -1, 64) + "\n"
 		assert.NoError(t, testutil.ScrapeAndCompare(url, strings.NewReader(want), "freshchat_connector_freshness_seconds"), "after %s", later)
 	}
 }
@@ -222,7 +239,7 @@ func TestOpenMetricsOnRequest(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, resp.Header.Get("Content-Type"), "application/openmetrics-text")
-	assert.Contains(t, string(body), `freshchat_connector_rows_produced_total{event="Message-Sent"} 1`)
+	assert.Contains(t, string(body), `freshchat_connector_rows_produced_total{account="default",event="Message-Sent"} 1`)
 	assert.True(t, strings.HasSuffix(string(body), "# EOF\n"), "OpenMetrics ends with # EOF")
 }
 
@@ -305,7 +322,7 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	want := helpProduced
 	for _, ev := range []string{"A", "B", "C", "D"} {
-		want += `freshchat_connector_rows_produced_total{event="` + ev + `"} 200` + "\n"
+		want += `freshchat_connector_rows_produced_total{account="default",event="` + ev + `"} 200` + "\n"
 	}
 	require.NoError(t, testutil.ScrapeAndCompare(url, strings.NewReader(want), "freshchat_connector_rows_produced_total"))
 }
@@ -313,16 +330,21 @@ func TestConcurrentUse(t *testing.T) {
 func TestBackfillETA(t *testing.T) {
 	m := metrics.New(metrics.Options{})
 	m.SetBackfillETA("Message-Sent", 90*time.Minute)
-	m.SetBackfillETA("CSAT-Score", -time.Second)
+	m.SetBackfillETA("acme/CSAT-Score", -time.Second)
+	m.InitEvents("Agent-Activity") // no estimate yet: no series
 	var b strings.Builder
 	families, err := m.Registry().Gather()
 	require.NoError(t, err)
 	for _, f := range families {
 		if f.GetName() == "freshchat_connector_backfill_eta_seconds" {
 			for _, s := range f.GetMetric() {
-				fmt.Fprintf(&b, "%s=%g\n", s.GetLabel()[0].GetValue(), s.GetGauge().GetValue())
+				labels := map[string]string{}
+				for _, l := range s.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				fmt.Fprintf(&b, "%s/%s=%g\n", labels["account"], labels["event"], s.GetGauge().GetValue())
 			}
 		}
 	}
-	assert.Equal(t, "CSAT-Score=0\nMessage-Sent=5400\n", b.String())
+	assert.Equal(t, "acme/CSAT-Score=0\ndefault/Message-Sent=5400\n", b.String())
 }

@@ -19,12 +19,17 @@ var ErrNotConnected = errors.New("not connected to Kafka")
 // stuck. The zero Readiness is ready for use (and not connected); a nil
 // *Readiness ignores every call and is always ready.
 //
+// Events are units of work, named by their unit key (checkpoint.UnitKey).
 // An event is tracked from its first Progressed or Waiting call. It is stuck
 // when it made no progress for longer than stuckAfter, counting from its
 // last progress or from the end of its last wait, whichever is later: an
 // event idle until its next live window settles is not stuck, and one that
 // has not resumed stuckAfter past that moment is. An event marked Done is
-// never stuck.
+// never stuck, nor is one of an account whose token was refused
+// (Metrics.AccountFailed: it is stopped, and account_up says why).
+//
+// In a group, only the units the instance owns count (SetUnits): a standby
+// that owns none is ready once connected.
 type Readiness struct {
 	mu        sync.Mutex
 	connected bool
@@ -32,6 +37,8 @@ type Readiness struct {
 	lostCause error     // the last failure to reach it
 	fenced    error
 	events    map[string]*eventReadiness
+	units     map[string]bool         // the owned units (SetUnits); nil: every tracked one
+	down      map[string]bool         // accounts whose token was refused
 	api       func() source.APIHealth // the Freshchat API's health (WatchAPI); nil: not judged
 	apiGrace  time.Duration
 }
@@ -61,7 +68,8 @@ func (e *StuckError) Error() string {
 }
 
 // SetConnected records whether the connector is connected to Kafka: true
-// once its producers are initialised, false while it cannot reach Kafka
+// once its producers are initialised (a standby, which has none: once it
+// joined the group), false while it cannot reach Kafka
 // (SetUnreachable says so with the cause). Either call clears what
 // SetUnreachable recorded.
 func (r *Readiness) SetConnected(ok bool) {
@@ -111,6 +119,48 @@ func (r *Readiness) WatchAPI(health func() source.APIHealth, grace time.Duration
 	r.mu.Lock()
 	r.api, r.apiGrace = health, grace
 	r.mu.Unlock()
+}
+
+// SetUnits says which units (unit keys) this instance owns now, replacing
+// what an earlier call said: Check judges only these stuck, and the units
+// not among them are forgotten (their clocks start again if they come
+// back). A unit's clock starts with its first Progressed or Waiting, which
+// Metrics.InitEvents and Metrics.SetUnits call. No keys: a standby, which
+// has no unit to be stuck. Before the first call every tracked unit counts.
+func (r *Readiness) SetUnits(keys []string) {
+	if r == nil {
+		return
+	}
+	units := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		units[k] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.units = units
+	for name := range r.events {
+		if !units[name] {
+			delete(r.events, name)
+		}
+	}
+}
+
+// accountDown records whether account's token was refused: its units are
+// never stuck while it is.
+func (r *Readiness) accountDown(account string, down bool) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !down {
+		delete(r.down, account)
+		return
+	}
+	if r.down == nil {
+		r.down = map[string]bool{}
+	}
+	r.down[account] = true
 }
 
 // Progressed records that the event moved forward at at (a commit, a
@@ -166,8 +216,8 @@ func (r *Readiness) event(name string) *eventReadiness {
 // the fencing error wrapped ("fenced by another instance: ..."),
 // the Freshchat API's problem (see WatchAPI and APIProblem),
 // ErrNotConnected (wrapped with how long and why after SetUnreachable), or a
-// *StuckError naming every event that made no progress for longer than
-// stuckAfter. stuckAfter <= 0 disables the stuck check.
+// *StuckError naming every owned event (SetUnits) that made no progress
+// for longer than stuckAfter. stuckAfter <= 0 disables the stuck check.
 func (r *Readiness) Check(now time.Time, stuckAfter time.Duration) error {
 	if r == nil {
 		return nil
@@ -200,7 +250,7 @@ func (r *Readiness) Check(now time.Time, stuckAfter time.Duration) error {
 	}
 	var stuck map[string]time.Duration
 	for name, e := range r.events {
-		if e.done {
+		if e.done || r.units != nil && !r.units[name] || r.down[accountOf(name)] {
 			continue
 		}
 		if idle := now.Sub(later(e.progressed, e.waitUntil)); idle > stuckAfter {

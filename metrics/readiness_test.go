@@ -74,6 +74,44 @@ func TestReadiness(t *testing.T) {
 			},
 		},
 		{
+			name: "a standby that owns no unit is ready once connected",
+			steps: []step{
+				{do: func(r *metrics.Readiness) { r.SetUnits(nil) }, want: "not connected to Kafka"},
+				{do: func(r *metrics.Readiness) { r.SetConnected(true) }, at: 10 * time.Hour, want: ""},
+			},
+		},
+		{
+			name: "only owned units are judged stuck; a unit given up is forgotten",
+			steps: []step{
+				{do: func(r *metrics.Readiness) {
+					r.SetConnected(true)
+					for _, key := range []string{"Message-Sent", "acme/Message-Sent", "acme/CSAT-Score"} {
+						r.Progressed(key, t0)
+					}
+				}, at: time.Hour, want: "stuck: Message-Sent no progress for 1h0m0s; acme/CSAT-Score no progress for 1h0m0s; acme/Message-Sent no progress for 1h0m0s"},
+				// A rebalance leaves this instance one unit.
+				{do: func(r *metrics.Readiness) { r.SetUnits([]string{"acme/CSAT-Score"}) },
+					at: time.Hour, want: "stuck: acme/CSAT-Score no progress for 1h0m0s"},
+				// A revoked unit's last call after the rebalance is not judged.
+				{do: func(r *metrics.Readiness) {
+					r.Progressed("Message-Sent", t0)
+					r.Progressed("acme/CSAT-Score", t0.Add(time.Hour))
+				},
+					at: time.Hour, want: ""},
+				// Given back, acme/Message-Sent was forgotten: its clock
+				// starts with its next call (Metrics.SetUnits makes one).
+				{do: func(r *metrics.Readiness) { r.SetUnits([]string{"acme/CSAT-Score", "acme/Message-Sent"}) },
+					at: time.Hour, want: ""},
+				{do: func(r *metrics.Readiness) {
+					r.SetUnits([]string{"acme/CSAT-Score", "Message-Sent"})
+					r.Progressed("Message-Sent", t0.Add(70*time.Minute))
+				}, at: 80 * time.Minute, want: ""},
+				{do: func(*metrics.Readiness) {}, at: 3 * time.Hour, want: "stuck: Message-Sent no progress for 1h50m0s; acme/CSAT-Score no progress for 2h0m0s"},
+				// Now a standby.
+				{do: func(r *metrics.Readiness) { r.SetUnits([]string{}) }, at: 3 * time.Hour, want: ""},
+			},
+		},
+		{
 			name: "fencing is final and comes first",
 			steps: []step{
 				{do: func(r *metrics.Readiness) {
@@ -128,6 +166,7 @@ func TestNilReadinessIsAlwaysReady(t *testing.T) {
 		r.Progressed("Message-Sent", t0)
 		r.Waiting("Message-Sent", t0)
 		r.Done("Message-Sent")
+		r.SetUnits([]string{"Message-Sent"})
 	})
 	assert.NoError(t, r.Check(t0, time.Second))
 	assert.NoError(t, r.Probe(time.Second)())
@@ -163,4 +202,17 @@ func TestMetricsFeedReadiness(t *testing.T) {
 	}
 	m.TransactionAborted("CSAT-Score") // an abort is no progress
 	assert.EqualError(t, r.Check(c.Now().Add(time.Hour), time.Minute), "stuck: CSAT-Score no progress for 1h0m0s")
+}
+
+func TestFailedAccountsUnitsAreNeverStuck(t *testing.T) {
+	c := &clock{t: t0}
+	var r metrics.Readiness
+	r.SetConnected(true)
+	m := metrics.New(metrics.Options{Readiness: &r, Now: c.Now})
+	m.InitEvents("acme/Message-Sent", "globex/Message-Sent")
+	m.AccountFailed("acme", errors.New("freshchat API refuses the token (401 Unauthorized)"))
+	assert.EqualError(t, r.Check(t0.Add(time.Hour), time.Minute), "stuck: globex/Message-Sent no progress for 1h0m0s",
+		"acme's units are stopped, and account_up says why")
+	m.AccountOK("acme")
+	assert.EqualError(t, r.Check(t0.Add(time.Hour), time.Minute), "stuck: acme/Message-Sent no progress for 1h0m0s; globex/Message-Sent no progress for 1h0m0s")
 }

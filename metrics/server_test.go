@@ -71,7 +71,7 @@ func TestServerRoutes(t *testing.T) {
 
 	code, body = get(t, base+"/metrics")
 	assert.Equal(t, http.StatusOK, code)
-	assert.Contains(t, body, `freshchat_connector_rows_produced_total{event="Message-Sent"} 1`)
+	assert.Contains(t, body, `freshchat_connector_rows_produced_total{account="default",event="Message-Sent"} 1`)
 
 	resp, err := http.Post(base+"/healthz", "text/plain", strings.NewReader(""))
 	require.NoError(t, err)

@@ -5,25 +5,26 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/source"
 )
 
 var (
 	apiRequestsDesc = prometheus.NewDesc(Namespace+"_api_requests_total",
 		"Freshchat HTTP requests sent, by endpoint (submit, get, download) and status code (0: no answer, such as a network error or a stall).",
-		[]string{"endpoint", "code"}, nil)
+		[]string{"account", "endpoint", "code"}, nil)
 	apiRetriesDesc = prometheus.NewDesc(Namespace+"_api_retries_total",
-		"Freshchat request attempts that followed a failed one (API and downloads).", nil, nil)
+		"Freshchat request attempts that followed a failed one (API and downloads).", []string{"account"}, nil)
 	apiThrottledDesc = prometheus.NewDesc(Namespace+"_api_throttled_total",
-		"Freshchat answers with status 429 (API and downloads).", nil, nil)
+		"Freshchat answers with status 429 (API and downloads).", []string{"account"}, nil)
 	apiThrottleWaitDesc = prometheus.NewDesc(Namespace+"_api_throttle_wait_seconds_total",
-		"Time requests spent waiting out 429 answers, summed over requests.", nil, nil)
+		"Time requests spent waiting out 429 answers, summed over requests.", []string{"account"}, nil)
 	budgetWaitsDesc = prometheus.NewDesc(Namespace+"_budget_waits_total",
-		"API requests that waited for the request budget (freshchat.requests_per_minute, freshchat.requests_per_day).", nil, nil)
+		"API requests that waited for the request budget (freshchat.requests_per_minute, freshchat.requests_per_day).", []string{"account"}, nil)
 	budgetWaitDesc = prometheus.NewDesc(Namespace+"_budget_wait_seconds_total",
-		"Time API requests spent waiting for the request budget, summed over requests.", nil, nil)
+		"Time API requests spent waiting for the request budget, summed over requests.", []string{"account"}, nil)
 	downloadBytesDesc = prometheus.NewDesc(Namespace+"_download_bytes_total",
-		"Bytes of report links downloaded.", nil, nil)
+		"Bytes of report links downloaded.", []string{"account"}, nil)
 )
 
 // SourceCollector returns a collector that calls stats at every scrape and
@@ -32,7 +33,18 @@ var (
 // budget_waits_total, budget_wait_seconds_total and download_bytes_total.
 // stats must be cheap and safe to call from any goroutine, such as
 // (*source.Client).Stats. A nil stats collects nothing.
+// Every family is labelled account, DefaultAccount here (see
+// SourcesCollector).
 func SourceCollector(stats func() source.Stats) prometheus.Collector {
+	if stats == nil {
+		return sourceCollector{}
+	}
+	return sourceCollector{map[string]func() source.Stats{checkpoint.DefaultAccount: stats}}
+}
+
+// SourcesCollector is SourceCollector for several accounts' sources, by
+// account name: each family is labelled with the account.
+func SourcesCollector(stats map[string]func() source.Stats) prometheus.Collector {
 	return sourceCollector{stats}
 }
 
@@ -47,11 +59,30 @@ func (m *Metrics) WatchSource(stats func() source.Stats) error {
 	if err := m.reg.Register(SourceCollector(stats)); err != nil {
 		return err
 	}
-	m.WatchAPI(func() source.APIHealth { return stats().API })
+	if stats != nil {
+		m.WatchAPI(func() source.APIHealth { return stats().API })
+	}
 	return nil
 }
 
-type sourceCollector struct{ stats func() source.Stats }
+// WatchSources is WatchSource for the sources of several accounts, by
+// account name; api_ready and the Readiness follow first's.
+func (m *Metrics) WatchSources(stats map[string]func() source.Stats, first string) error {
+	if m == nil {
+		return nil
+	}
+	if err := m.reg.Register(SourcesCollector(stats)); err != nil {
+		return err
+	}
+	if f := stats[first]; f != nil {
+		m.WatchAPI(func() source.APIHealth { return f().API })
+	}
+	return nil
+}
+
+type sourceCollector struct {
+	stats map[string]func() source.Stats
+}
 
 func (sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{apiRequestsDesc, apiRetriesDesc, apiThrottledDesc, apiThrottleWaitDesc,
@@ -61,15 +92,17 @@ func (sourceCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
-	if c.stats == nil {
-		return
+	for account, stats := range c.stats {
+		collectSource(ch, account, stats())
 	}
-	s := c.stats()
+}
+
+func collectSource(ch chan<- prometheus.Metric, account string, s source.Stats) {
 	for k, n := range s.Requests {
-		ch <- prometheus.MustNewConstMetric(apiRequestsDesc, prometheus.CounterValue, float64(n), k.Endpoint, strconv.Itoa(k.Code))
+		ch <- prometheus.MustNewConstMetric(apiRequestsDesc, prometheus.CounterValue, float64(n), account, k.Endpoint, strconv.Itoa(k.Code))
 	}
 	counter := func(d *prometheus.Desc, v float64) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v)
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, account)
 	}
 	counter(apiRetriesDesc, float64(s.Retries))
 	counter(apiThrottledDesc, float64(s.Throttled))

@@ -33,22 +33,22 @@ var sourceFamilies = []string{
 func sourceScalars(retries, throttled, throttleWait, budgetWaits, budgetWait, bytes string) string {
 	return `# HELP freshchat_connector_api_retries_total Freshchat request attempts that followed a failed one (API and downloads).
 # TYPE freshchat_connector_api_retries_total counter
-freshchat_connector_api_retries_total ` + retries + `
+freshchat_connector_api_retries_total{account="default"} ` + retries + `
 # HELP freshchat_connector_api_throttled_total Freshchat answers with status 429 (API and downloads).
 # TYPE freshchat_connector_api_throttled_total counter
-freshchat_connector_api_throttled_total ` + throttled + `
+freshchat_connector_api_throttled_total{account="default"} ` + throttled + `
 # HELP freshchat_connector_api_throttle_wait_seconds_total Time requests spent waiting out 429 answers, summed over requests.
 # TYPE freshchat_connector_api_throttle_wait_seconds_total counter
-freshchat_connector_api_throttle_wait_seconds_total ` + throttleWait + `
+freshchat_connector_api_throttle_wait_seconds_total{account="default"} ` + throttleWait + `
 # HELP freshchat_connector_budget_waits_total API requests that waited for the request budget (freshchat.requests_per_minute, freshchat.requests_per_day).
 # TYPE freshchat_connector_budget_waits_total counter
-freshchat_connector_budget_waits_total ` + budgetWaits + `
+freshchat_connector_budget_waits_total{account="default"} ` + budgetWaits + `
 # HELP freshchat_connector_budget_wait_seconds_total Time API requests spent waiting for the request budget, summed over requests.
 # TYPE freshchat_connector_budget_wait_seconds_total counter
-freshchat_connector_budget_wait_seconds_total ` + budgetWait + `
+freshchat_connector_budget_wait_seconds_total{account="default"} ` + budgetWait + `
 # HELP freshchat_connector_download_bytes_total Bytes of report links downloaded.
 # TYPE freshchat_connector_download_bytes_total counter
-freshchat_connector_download_bytes_total ` + bytes + `
+freshchat_connector_download_bytes_total{account="default"} ` + bytes + `
 `
 }
 
@@ -87,11 +87,11 @@ func TestSourceCollectorExposesCumulativeSnapshots(t *testing.T) {
 				Retries: 3, Throttled: 2, ThrottleWait: 90 * time.Second,
 				BudgetWaits: 5, BudgetWait: 2500 * time.Millisecond, BytesDownloaded: 1 << 20,
 			},
-			want: sourceHelp + `freshchat_connector_api_requests_total{code="0",endpoint="download"} 1
-freshchat_connector_api_requests_total{code="200",endpoint="get"} 7
-freshchat_connector_api_requests_total{code="202",endpoint="submit"} 3
-freshchat_connector_api_requests_total{code="206",endpoint="download"} 4
-freshchat_connector_api_requests_total{code="429",endpoint="get"} 2
+			want: sourceHelp + `freshchat_connector_api_requests_total{account="default",code="0",endpoint="download"} 1
+freshchat_connector_api_requests_total{account="default",code="200",endpoint="get"} 7
+freshchat_connector_api_requests_total{account="default",code="202",endpoint="submit"} 3
+freshchat_connector_api_requests_total{account="default",code="206",endpoint="download"} 4
+freshchat_connector_api_requests_total{account="default",code="429",endpoint="get"} 2
 ` + sourceScalars("3", "2", "90", "5", "2.5", "1048576"),
 		},
 		{
@@ -104,8 +104,8 @@ freshchat_connector_api_requests_total{code="429",endpoint="get"} 2
 				Retries: 3, Throttled: 2, ThrottleWait: 90 * time.Second,
 				BudgetWaits: 6, BudgetWait: 3 * time.Second, BytesDownloaded: 3 << 20,
 			},
-			want: sourceHelp + `freshchat_connector_api_requests_total{code="200",endpoint="get"} 9
-freshchat_connector_api_requests_total{code="202",endpoint="submit"} 4
+			want: sourceHelp + `freshchat_connector_api_requests_total{account="default",code="200",endpoint="get"} 9
+freshchat_connector_api_requests_total{account="default",code="202",endpoint="submit"} 4
 ` + sourceScalars("3", "2", "90", "6", "3", "3145728"),
 		},
 	}
@@ -148,7 +148,21 @@ func TestSourceCollectorReadsARealClient(t *testing.T) {
 		_, err := cl.Submit(context.Background(), "Message-Sent", w)
 		require.NoError(t, err)
 	}
-	want := sourceHelp + `freshchat_connector_api_requests_total{code="202",endpoint="submit"} 2
+	want := sourceHelp + `freshchat_connector_api_requests_total{account="default",code="202",endpoint="submit"} 2
 ` + sourceScalars("0", "0", "0", "0", "0", "0")
 	require.NoError(t, testutil.ScrapeAndCompare(scrape(t, m), strings.NewReader(want), sourceFamilies...))
+}
+
+func TestWatchSourcesLabelsEachAccount(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	stats := func(n int64) func() source.Stats {
+		return func() source.Stats { return source.Stats{BytesDownloaded: n} }
+	}
+	require.NoError(t, m.WatchSources(map[string]func() source.Stats{"acme": stats(10), "globex": stats(20)}, "acme"))
+	want := `# HELP freshchat_connector_download_bytes_total Bytes of report links downloaded.
+# TYPE freshchat_connector_download_bytes_total counter
+freshchat_connector_download_bytes_total{account="acme"} 10
+freshchat_connector_download_bytes_total{account="globex"} 20
+`
+	assert.NoError(t, testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "freshchat_connector_download_bytes_total"))
 }

@@ -1,9 +1,6 @@
 package metrics
 
-import (
-	"maps"
-	"time"
-)
+import "time"
 
 // Event states, the values of event_state's state label.
 const (
@@ -54,15 +51,14 @@ func (m *Metrics) EventFailed(event string, err error) {
 	s.mu.Unlock()
 }
 
-// Events returns every known event's status at now.
+// Events returns the status at now of every unit this instance owns (see
+// SetUnits; before it, every unit it knows), by unit key.
 func (m *Metrics) Events() map[string]EventStatus {
 	if m == nil {
 		return nil
 	}
 	now := m.now()
-	m.mu.RLock()
-	events := maps.Clone(m.events)
-	m.mu.RUnlock()
+	events := m.ownedSeries()
 	out := make(map[string]EventStatus, len(events))
 	for ev, s := range events {
 		s.mu.Lock()

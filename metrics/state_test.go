@@ -79,7 +79,7 @@ func TestEventStateFollowsThePipeline(t *testing.T) {
 	assert.Equal(t, t0.Add(time.Hour), *got.LastErrorAt)
 
 	want := "# HELP freshchat_connector_event_failures_total Windows of the event that failed: each is retried from the last commit, or ends the run when retrying cannot help.\n# TYPE freshchat_connector_event_failures_total counter\n" +
-		fmt.Sprintf("freshchat_connector_event_failures_total{event=%q} 2\n", ev)
+		fmt.Sprintf("freshchat_connector_event_failures_total{account=\"default\",event=%q} 2\n", ev)
 	assert.NoError(t, testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "freshchat_connector_event_failures_total"))
 }
 

@@ -102,8 +102,8 @@ func EstimateBackfill(p Pace, bs []Backlog) (each []time.Duration, total time.Du
 		lat, read := b.timings(p)
 		chain := lat + read + time.Duration(b.Windows-1)*b.cycle(p, lat, read)
 		eta := chain
-		if n := p.Budgets.SubmitsPerMinute; n > 0 && submits[i] > 0 {
-			eta = max(eta, fairShare(submits, i, time.Minute/time.Duration(n))+lat+read)
+		if every := p.Budgets.SubmitEvery; every > 0 && submits[i] > 0 {
+			eta = max(eta, fairShare(submits, i, every)+lat+read)
 		}
 		eta = max(eta, requestTime(p.Budgets.Requests, fairShareCount(requests, i)))
 		each[i] = eta
@@ -152,17 +152,28 @@ func requestTime(b source.BudgetConfig, n int) time.Duration {
 
 // estimate sets each event's WindowsLeft, ReportsAhead and ETA from the
 // backfill estimate: the windows left from its cursor to target at its
-// density, its observed report latency and read time, the API budgets.
+// density, its observed report latency and read time, the API budgets of
+// its account (units of one source share them).
 func (p *Pipeline) estimate(ps []Progress, target time.Time) []Progress {
-	if p.opts.Source == nil {
-		return ps
-	}
 	target = target.Truncate(time.Millisecond)
-	backlogs := make([]Backlog, len(ps))
+	byKey := make(map[string]*eventRunner, len(p.runners))
+	for _, r := range p.runners {
+		byKey[r.key] = r
+	}
+	type group struct {
+		idx      []int
+		backlogs []Backlog
+	}
+	groups := map[*source.Client]*group{}
+	var order []*source.Client
 	var known time.Duration
 	seen := 0
-	for i, r := range p.runners {
-		b := Backlog{Event: r.event}
+	for i := range ps {
+		r := byKey[ps[i].Event]
+		if r == nil || r.src == nil {
+			continue
+		}
+		b := Backlog{Event: r.key}
 		b.Latency, b.Read = r.stats.timings()
 		if b.Latency > 0 {
 			known += b.Latency
@@ -172,17 +183,27 @@ func (p *Pipeline) estimate(ps []Progress, target time.Time) []Progress {
 			b.Windows = r.queue.count(cur, target)
 			b.Submitted = min(r.queue.inFlight(), b.Windows)
 		}
-		backlogs[i] = b
+		g := groups[r.src]
+		if g == nil {
+			g = &group{}
+			groups[r.src] = g
+			order = append(order, r.src)
+		}
+		g.idx, g.backlogs = append(g.idx, i), append(g.backlogs, b)
 	}
-	pace := Pace{Budgets: p.opts.Source.Budgets(), ReportsAhead: p.opts.ReportsAhead, Concurrency: p.opts.Concurrency}
+	var latency time.Duration
 	if seen > 0 {
-		pace.Latency = known / time.Duration(seen) // events not observed yet are assumed alike
+		latency = known / time.Duration(seen) // events not observed yet are assumed alike
 	}
-	each, _ := EstimateBackfill(pace, backlogs)
-	for i := range ps {
-		ps[i].WindowsLeft = int64(backlogs[i].Windows)
-		ps[i].ReportsAhead = backlogs[i].Submitted
-		ps[i].ETA = each[i]
+	for _, src := range order {
+		g := groups[src]
+		pace := Pace{Budgets: src.Budgets(), ReportsAhead: p.opts.ReportsAhead, Concurrency: p.opts.Concurrency, Latency: latency}
+		each, _ := EstimateBackfill(pace, g.backlogs)
+		for j, i := range g.idx {
+			ps[i].WindowsLeft = int64(g.backlogs[j].Windows)
+			ps[i].ReportsAhead = g.backlogs[j].Submitted
+			ps[i].ETA = each[j]
+		}
 	}
 	return ps
 }

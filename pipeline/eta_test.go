@@ -19,7 +19,7 @@ func backlogs(events, windows int, latency, read time.Duration) []pipeline.Backl
 }
 
 func TestEstimateBackfill(t *testing.T) {
-	budgets := source.Budgets{Requests: source.BudgetConfig{PerMinute: 60}, SubmitsPerMinute: 1,
+	budgets := source.Budgets{Requests: source.BudgetConfig{PerMinute: 60}, SubmitEvery: time.Minute,
 		PollInterval: 2 * time.Second, PollMaxInterval: 30 * time.Second}
 
 	t.Run("fixed plan: the submit budget bounds it", func(t *testing.T) {
@@ -72,7 +72,7 @@ func TestEstimateBackfill(t *testing.T) {
 
 	t.Run("a daily request cap", func(t *testing.T) {
 		capped := budgets
-		capped.SubmitsPerMinute = 0
+		capped.SubmitEvery = 0
 		capped.Requests = source.BudgetConfig{PerDay: 100}
 		bs := backlogs(1, 60, time.Second, 0)
 		assert.Equal(t, 2, bs[0].Requests(pipeline.Pace{Budgets: capped})/60, "a submit and a poll a window")

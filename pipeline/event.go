@@ -21,25 +21,34 @@ const (
 	HeaderReportID = "freshchat.report_id"
 	HeaderFile     = "freshchat.file"
 	HeaderLine     = "freshchat.line"
+	// HeaderAccount names the Freshchat account the row came from
+	// (checkpoint.DefaultAccount in a single-account configuration).
+	HeaderAccount = "freshchat.account"
 )
 
-// eventRunner walks one event forward window by window.
+// eventRunner walks one unit of work, an event of an account, forward
+// window by window.
 type eventRunner struct {
-	event   string
-	topic   string
-	schema  *schemas.Schema
-	prefix  []byte // value framing (single-object or Confluent)
-	src     *source.Client
-	writer  *sink.Writer
-	store   *checkpoint.Store
-	planner Planner
-	queue   *windowQueue // the windows after the one in progress, and the density that sizes them
-	start   time.Time    // where to begin without a checkpoint
-	limits  Limits
-	sem     chan struct{}
-	now     func() time.Time
-	logger  *slog.Logger
-	stats   *eventStats
+	event   string // the event's name, as Freshchat and the schemas know it
+	key     string // the unit key (checkpoint.UnitKey): how checkpoints, observers and logs name the unit
+	account string // the account's name
+	// posAccount is what positions record as the account: "" for the
+	// default account, whose records predate accounts.
+	posAccount string
+	topic      string
+	schema     *schemas.Schema
+	prefix     []byte // value framing (single-object or Confluent)
+	src        *source.Client
+	writer     *sink.Writer
+	store      *checkpoint.Store
+	planner    Planner
+	queue      *windowQueue // the windows after the one in progress, and the density that sizes them
+	start      time.Time    // where to begin without a checkpoint
+	limits     Limits
+	sem        chan struct{}
+	now        func() time.Time
+	logger     *slog.Logger
+	stats      *eventStats
 
 	onWindow        func(WindowDone)
 	policy          Policy
@@ -49,12 +58,17 @@ type eventRunner struct {
 
 	// derived events have no embedded schema: schema is derived from the
 	// report headers (nil until the first one), columns records how.
-	derived    bool
-	columns    [][]string
-	framer     sink.Framer
-	retry      backoff
-	chunks     [2]chunk // reused from window to window (see windowRun)
-	warnedCols map[string]bool
+	derived bool
+	columns [][]string
+	// initialSchema and initialPrefix are the schema and framing the unit
+	// starts with, before any checkpoint's columns shaped it: a unit taken
+	// over in group mode begins from them again.
+	initialSchema *schemas.Schema
+	initialPrefix []byte
+	framer        sink.Framer
+	retry         backoff
+	chunks        [2]chunk // reused from window to window (see windowRun)
+	warnedCols    map[string]bool
 
 	// committed is the newest position this process committed: recover
 	// never resumes behind it.
@@ -106,12 +120,12 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 			w, ready, done = n.Window, n.Ready, n.Done
 			e.stats.setCursor(cursor)
 			if done {
-				e.obs.Done(e.event)
+				e.obs.Done(e.key)
 				e.logger.Info("bounded range extracted", "event", e.event, "to", e.planner.To.Format(time.RFC3339Nano))
 				return nil
 			}
 			if wait := ready.Sub(e.now()); wait > 0 {
-				e.obs.Waiting(e.event, ready)
+				e.obs.Waiting(e.key, ready)
 				e.logger.Debug("waiting for the next window to settle", "event", e.event, "window", w.String(), "wait", wait.Round(time.Second).String())
 				if err := sleep(ctx, wait); err != nil {
 					return err
@@ -122,7 +136,7 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 			if !pos.IsZero() {
 				covered = pos.Covered()
 			}
-			pos = checkpoint.Position{Event: e.event, WindowStart: w.Start, WindowEnd: w.End, Digest: checkpoint.NewDigest, CoveredFrom: covered}
+			pos = checkpoint.Position{Account: e.posAccount, Event: e.event, WindowStart: w.Start, WindowEnd: w.End, Digest: checkpoint.NewDigest, CoveredFrom: covered}
 			pos = e.startWindow(pos, n, ahead)
 		}
 		next, err := e.extract(ctx, w, pos)
@@ -134,7 +148,7 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 		if ctx.Err() != nil {
 			return err
 		}
-		e.obs.EventFailed(e.event, err)
+		e.obs.EventFailed(e.key, err)
 		if !recoverable(err) {
 			return err
 		}
@@ -208,7 +222,7 @@ func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoi
 			return pos, err
 		}
 		if fresh {
-			e.obs.ReportReady(e.event, e.now().Sub(submittedAt))
+			e.obs.ReportReady(e.key, e.now().Sub(submittedAt))
 		}
 		e.noteReady(pos.ReportID, submittedAt, fresh)
 
@@ -221,7 +235,7 @@ func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoi
 			return pos, ctx.Err()
 		}
 		wr := &windowRun{e: e, w: w, report: report, pos: pos, log: log.With("report", report.ID),
-			winHdr: []byte(w.String()), repHdr: []byte(report.ID), evHdr: []byte(e.event)}
+			winHdr: []byte(w.String()), repHdr: []byte(report.ID), evHdr: []byte(e.event), accHdr: []byte(e.account)}
 		rows := e.src.Open(ctx, report, source.Position{ReportID: report.ID, Rows: pos.Rows, Digest: pos.Digest})
 		err = wr.read(ctx, rows)
 		if cerr := rows.Close(); cerr != nil {
@@ -257,7 +271,7 @@ func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoi
 			log.Info("window committed", attrs...)
 		}
 		if e.onWindow != nil {
-			e.onWindow(WindowDone{Event: e.event, Topic: e.topic, Window: w, ReportID: report.ID,
+			e.onWindow(WindowDone{Unit: e.key, Account: e.account, Event: e.event, Topic: e.topic, Window: w, ReportID: report.ID,
 				Rows: p.Rows, Produced: p.Produced, DeadLettered: p.DeadLettered, Took: took})
 		}
 		return p, nil
@@ -274,15 +288,15 @@ func (e *eventRunner) commitOpen(ctx context.Context, p checkpoint.Position) err
 	began := time.Now()
 	open := e.writer.OpenFor()
 	err = e.writer.Commit(ctx, rec)
-	e.obs.TransactionEnded(e.event, open+time.Since(began))
+	e.obs.TransactionEnded(e.key, open+time.Since(began))
 	if err != nil {
-		e.obs.TransactionAborted(e.event)
+		e.obs.TransactionAborted(e.key)
 		var te *sink.TimeoutError
 		if errors.As(err, &te) {
 			e.logger.Warn("the broker aborted a transaction that stayed open longer than the transaction timeout; resuming from the last commit",
 				"event", e.event, "open", te.Open.Round(time.Millisecond).String(), "transaction_timeout", te.Timeout.String(), "rows", p.Rows)
 		}
-		return &kafkaError{fmt.Errorf("event %s: committing chunk up to row %d: %w: %w", e.event, p.Rows, errCommit, err)}
+		return &kafkaError{fmt.Errorf("event %s: committing chunk up to row %d: %w: %w", e.key, p.Rows, errCommit, err)}
 	}
 	e.committed = p
 	e.stats.setCommitted(p)
@@ -302,7 +316,7 @@ func (e *eventRunner) commit(ctx context.Context, p checkpoint.Position) error {
 	if err := e.commitOpen(ctx, p); err != nil {
 		return err
 	}
-	e.obs.CheckpointCommitted(e.event)
+	e.obs.CheckpointCommitted(e.key)
 	return nil
 }
 
@@ -347,8 +361,11 @@ func (e *eventRunner) recover(ctx context.Context, epochBumped bool) (checkpoint
 // from another instance, and a crashed instance stays listed for a while:
 // they do not ask.
 func (e *eventRunner) reopen(ctx context.Context, askOthers bool) (checkpoint.Position, error) {
-	if err := e.writer.Close(ctx); err != nil {
-		e.logger.Debug("closing the failed producer", "event", e.event, "error", err.Error())
+	if e.writer != nil {
+		if err := e.writer.Close(ctx); err != nil {
+			e.logger.Debug("closing the failed producer", "event", e.event, "error", err.Error())
+		}
+		e.writer = nil
 	}
 	if e.others != nil && askOthers {
 		other, err := e.others(ctx)
@@ -368,7 +385,7 @@ func (e *eventRunner) reopen(ctx context.Context, askOthers bool) (checkpoint.Po
 	if err != nil {
 		return checkpoint.Position{}, err
 	}
-	pos := positions[e.event]
+	pos := positions[e.key]
 	if pos.Behind(e.committed) {
 		// The broker confirmed that commit, so it stands even though the
 		// topic read back does not show it yet: going on from the older
@@ -418,7 +435,7 @@ func (e *eventRunner) restoreDerived(ctx context.Context, sets [][]string) error
 			err = e.adopt(ctx, next, h)
 		}
 		if err != nil {
-			return fmt.Errorf("event %s: restoring its derived schema: %w", e.event, err)
+			return fmt.Errorf("event %s: restoring its derived schema: %w", e.key, err)
 		}
 	}
 	return nil

@@ -65,10 +65,16 @@ func newEnv(t *testing.T, rowsPerHour int, faults freshchattest.Faults, withRegi
 
 func (e *env) source(t *testing.T) *source.Client {
 	t.Helper()
-	u, err := url.Parse(e.sim.URL())
+	return e.sourceOf(t, e.sim, token)
+}
+
+// sourceOf is a client of the simulated account sim, with its token.
+func (e *env) sourceOf(t *testing.T, sim *freshchattest.Server, tok string) *source.Client {
+	t.Helper()
+	u, err := url.Parse(sim.URL())
 	require.NoError(t, err)
 	c, err := source.NewClient(source.ClientConfig{
-		BaseURL: u, Token: token, Logger: e.log,
+		BaseURL: u, Token: tok, Logger: e.log,
 		PollInterval: 5 * time.Millisecond, PollMaxInterval: 20 * time.Millisecond,
 		Retry:   source.RetryConfig{Base: 2 * time.Millisecond, Max: 20 * time.Millisecond},
 		TempDir: t.TempDir(),

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -22,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
+	"github.com/freshstream/freshchat-kafka/instance"
 	"github.com/freshstream/freshchat-kafka/schemas"
 	"github.com/freshstream/freshchat-kafka/sink"
 	"github.com/freshstream/freshchat-kafka/source"
@@ -40,7 +42,8 @@ type Options struct {
 	// checkpoint.
 	From time.Time
 	// Planner shapes the windows; Planner.To set means a bounded run. A nil
-	// Planner.Earliest takes the Source's (source.Client.EarliestAt).
+	// Planner.Earliest takes each account's source's
+	// (source.Client.EarliestAt).
 	Planner Planner
 	// ReportsAhead is how many reports each event submits ahead of the
 	// window it reads (0: none), so that their generation overlaps reading.
@@ -98,6 +101,24 @@ type Options struct {
 	// OnWindow, when set, is called after every committed window, from the
 	// event's goroutine. It must not block for long.
 	OnWindow func(WindowDone)
+	// Accounts, when set, are the Freshchat accounts to extract, each with
+	// its own source, events, start, window and topics; Events, Start,
+	// Topic and Source are then ignored. Unset: one account named
+	// checkpoint.DefaultAccount, made of those fields.
+	Accounts []Account
+	// Group, when set, shares the units among the running instances of the
+	// connector (package instance): Run extracts only the units the group
+	// assigns to this instance, starting each one's producer (which fences
+	// its previous owner) before it reads the unit's checkpoint. Group,
+	// InstanceID, Host and SessionTimeout must be set; the pipeline fills
+	// in the topic (CheckpointTopic + ".units" when empty), the manifest
+	// and the logger. Unset: this instance extracts every unit, and New
+	// starts every producer.
+	Group *instance.Config
+	// OnUnits, when set, is told in group mode which units this instance
+	// owns after each change, and which it gained and lost. It must not
+	// block for long.
+	OnUnits func(owned, gained, lost []string)
 	// Others, when set, names another running instance of the connector
 	// with the same transactional ID prefix, or "" when there is none. An
 	// event asks it before it starts a new producer to recover from a
@@ -105,6 +126,39 @@ type Options struct {
 	// failure was fencing and this instance stops with ErrFenced instead of
 	// fencing the other in turn. Optional.
 	Others func(ctx context.Context) (string, error)
+}
+
+// Account is one Freshchat account's share of the work: a unit of work is
+// one event of one account.
+type Account struct {
+	// Name is the account's name (checkpoint.DefaultAccount for a
+	// single-account configuration, whose units keep their pre-account
+	// checkpoint keys and transactional IDs).
+	Name string
+	// Source reads the account's reports.
+	Source *source.Client
+	// Events to extract, by canonical name.
+	Events []string
+	// Start is where an event without a checkpoint begins.
+	Start time.Time
+	// Window, when set, replaces Planner.Window for the account.
+	Window time.Duration
+	// Topic names the topic of an event.
+	Topic func(event string) string
+}
+
+// accounts are the options' accounts: Accounts, or the default one.
+func (o Options) accounts() []Account {
+	if len(o.Accounts) > 0 {
+		return o.Accounts
+	}
+	return []Account{{Name: checkpoint.DefaultAccount, Source: o.Source, Events: o.Events, Start: o.Start, Topic: o.Topic}}
+}
+
+// AccountObserver, when the Observer implements it too, is told when an
+// account's token is refused (its units stop; the others go on).
+type AccountObserver interface {
+	AccountFailed(account string, err error)
 }
 
 // Observer is told what the pipeline does, at chunk and window granularity
@@ -157,6 +211,8 @@ const (
 
 // WindowDone describes a window whose rows are all committed.
 type WindowDone struct {
+	Unit     string // the unit key (checkpoint.UnitKey)
+	Account  string
 	Event    string
 	Topic    string
 	Window   source.Window
@@ -177,6 +233,9 @@ type Pipeline struct {
 	runners   []*eventRunner
 	positions map[string]checkpoint.Position
 	framing   string
+
+	member atomic.Pointer[instance.Member] // group mode, while Run runs
+	active activeSet                       // the units running here
 }
 
 // New prepares a pipeline: it creates missing topics, registers schemas
@@ -196,9 +255,6 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		o.Concurrency = 1
 	}
 	o.Retry = o.Retry.withDefaults()
-	if o.Planner.Earliest == nil && o.Source != nil {
-		o.Planner.Earliest = o.Source.EarliestAt
-	}
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
 	}
@@ -220,20 +276,25 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		return nil, err
 	}
 
-	topics := make([]string, 0, len(o.Events))
-	schemaOf := make(map[string]*schemas.Schema, len(o.Events))
-	for _, ev := range o.Events {
-		s, err := schemas.Lookup(ev)
-		switch {
-		case errors.Is(err, schemas.ErrUnknownEvent):
-			o.Logger.Info("no schema is known for this event: it is derived from the report header and grows as columns appear", "event", ev)
-		case err != nil:
-			return nil, err
-		}
-		schemaOf[ev] = s
-		topics = append(topics, o.Topic(ev))
-		if o.Policy(ev) == PolicyDLQ && o.DeadLetterTopic != "" && !slices.Contains(topics, o.DeadLetterTopic) {
-			topics = append(topics, o.DeadLetterTopic)
+	accounts := o.accounts()
+	var topics []string
+	schemaOf := make(map[string]*schemas.Schema)
+	for _, a := range accounts {
+		for _, ev := range a.Events {
+			if _, seen := schemaOf[ev]; !seen {
+				s, err := schemas.Lookup(ev)
+				switch {
+				case errors.Is(err, schemas.ErrUnknownEvent):
+					o.Logger.Info("no schema is known for this event: it is derived from the report header and grows as columns appear", "event", ev)
+				case err != nil:
+					return nil, err
+				}
+				schemaOf[ev] = s
+			}
+			topics = append(topics, a.Topic(ev))
+			if o.Policy(ev) == PolicyDLQ && o.DeadLetterTopic != "" && !slices.Contains(topics, o.DeadLetterTopic) {
+				topics = append(topics, o.DeadLetterTopic)
+			}
 		}
 	}
 	if err := sink.EnsureTopicsWithConfig(ctx, adm, o.Logger, o.Partitions, o.ReplicationFactor, o.TopicConfig, topics...); err != nil {
@@ -254,43 +315,69 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 	}
 	p.framing = framer.Name()
 
-	start := o.Start
-	if !o.From.IsZero() && !o.Planner.To.IsZero() {
-		start = o.From
-	}
 	sem := make(chan struct{}, o.Concurrency)
-	for _, ev := range o.Events {
-		s := schemaOf[ev]
-		var prefix []byte
-		if s != nil {
-			if prefix, err = framer.Prefix(ctx, o.Topic(ev), s.Text, s.Fingerprint); err != nil {
-				p.Close(ctx)
-				return nil, fmt.Errorf("event %s: %w", ev, err)
+	for _, a := range accounts {
+		start := a.Start
+		if !o.From.IsZero() && !o.Planner.To.IsZero() {
+			start = o.From
+		}
+		planner := o.Planner
+		if a.Window > 0 {
+			planner.Window = a.Window
+		}
+		if planner.Earliest == nil && a.Source != nil {
+			planner.Earliest = a.Source.EarliestAt
+		}
+		posAccount, logger := a.Name, o.Logger.With("account", a.Name)
+		if a.Name == checkpoint.DefaultAccount {
+			posAccount, logger = "", o.Logger
+		}
+		for _, ev := range a.Events {
+			s, topic, key := schemaOf[ev], a.Topic(ev), checkpoint.UnitKey(a.Name, ev)
+			var prefix []byte
+			if s != nil {
+				if prefix, err = framer.Prefix(ctx, topic, s.Text, s.Fingerprint); err != nil {
+					p.Close(ctx)
+					return nil, fmt.Errorf("event %s: %w", key, err)
+				}
 			}
+			newWriter := func(ctx context.Context) (*sink.Writer, error) {
+				return sink.NewWriter(ctx, sink.WriterConfig{
+					TransactionalID:    o.TransactionalID + "-" + key,
+					TransactionTimeout: o.TransactionTimeout,
+					Logger:             logger,
+				}, o.Kafka...)
+			}
+			p.runners = append(p.runners, &eventRunner{
+				event: ev, key: key, account: a.Name, posAccount: posAccount,
+				topic: topic, schema: s, prefix: prefix, initialSchema: s, initialPrefix: prefix,
+				src: a.Source, store: p.store, planner: planner,
+				queue: newWindowQueue(ev, planner, a.Source, logger, o.Now, o.ReportsAhead),
+				start: start, limits: o.Limits, sem: sem, now: o.Now,
+				logger: logger, warnedCols: map[string]bool{}, onWindow: o.OnWindow,
+				policy: policyFor(o, ev), deadLetterTopic: o.DeadLetterTopic,
+				newWriter: newWriter, retry: o.Retry, obs: o.Observer,
+				derived: s == nil, framer: framer, others: o.Others,
+				stats: &eventStats{event: key, startedAt: o.Now()},
+			})
 		}
-		newWriter := func(ctx context.Context) (*sink.Writer, error) {
-			return sink.NewWriter(ctx, sink.WriterConfig{
-				TransactionalID:    o.TransactionalID + "-" + ev,
-				TransactionTimeout: o.TransactionTimeout,
-				Logger:             o.Logger,
-			}, o.Kafka...)
+	}
+	if o.Group != nil {
+		// Each unit starts its producer when the group assigns it; the
+		// positions read now only say where the units stand.
+		if p.positions, err = p.store.Load(ctx); err != nil {
+			return nil, err
 		}
-		w, err := newWriter(ctx)
-		if err != nil {
+		if err := checkResume(o, p.runners, p.positions, o.Now()); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	for _, r := range p.runners {
+		if r.writer, err = r.newWriter(ctx); err != nil {
 			p.Close(ctx)
-			return nil, fmt.Errorf("event %s: %w", ev, err)
+			return nil, fmt.Errorf("event %s: %w", r.key, err)
 		}
-		p.runners = append(p.runners, &eventRunner{
-			event: ev, topic: o.Topic(ev), schema: s, prefix: prefix,
-			src: o.Source, writer: w, store: p.store, planner: o.Planner,
-			queue: newWindowQueue(ev, o.Planner, o.Source, o.Logger, o.Now, o.ReportsAhead),
-			start: start, limits: o.Limits, sem: sem, now: o.Now,
-			logger: o.Logger, warnedCols: map[string]bool{}, onWindow: o.OnWindow,
-			policy: policyFor(o, ev), deadLetterTopic: o.DeadLetterTopic,
-			newWriter: newWriter, retry: o.Retry, obs: o.Observer,
-			derived: s == nil, framer: framer, others: o.Others,
-			stats: &eventStats{event: ev, startedAt: o.Now()},
-		})
 	}
 
 	// Positions are read only now that every producer has its ID: any
@@ -301,12 +388,12 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		p.Close(ctx)
 		return nil, err
 	}
-	if err := checkResume(o, p.positions, o.Now()); err != nil {
+	if err := checkResume(o, p.runners, p.positions, o.Now()); err != nil {
 		p.Close(ctx)
 		return nil, err
 	}
 	for _, r := range p.runners {
-		if err := r.restoreDerived(ctx, p.positions[r.event].Columns); err != nil {
+		if err := r.restoreDerived(ctx, p.positions[r.key].Columns); err != nil {
 			p.Close(ctx)
 			return nil, err
 		}
@@ -360,9 +447,9 @@ func (p *Pipeline) Committed() map[string]checkpoint.Position {
 	for _, r := range p.runners {
 		pos := r.stats.lastCommitted()
 		if pos.IsZero() {
-			pos = p.positions[r.event]
+			pos = p.positions[r.key]
 		}
-		out[r.event] = pos
+		out[r.key] = pos
 	}
 	return out
 }
@@ -375,6 +462,9 @@ func (p *Pipeline) Framing() string { return p.framing }
 // others; its error is returned. A cancelled ctx returns ctx.Err() after
 // every open transaction has been aborted.
 func (p *Pipeline) Run(ctx context.Context) error {
+	if p.opts.Group != nil {
+		return p.runGroup(ctx)
+	}
 	// The events run under a context of their own: when one fails, the
 	// others are stopped with errStopped, never with its error, so that
 	// none of them reports the failure as its own.
@@ -384,9 +474,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(p.runners))
 	for i, r := range p.runners {
-		pos := p.positions[r.event]
+		pos := p.positions[r.key]
 		if !pos.IsZero() {
-			p.logger.Info("resuming from checkpoint", "event", r.event,
+			r.logger.Info("resuming from checkpoint", "event", r.event,
 				"window", source.Window{Start: pos.WindowStart, End: pos.WindowEnd}.String(),
 				"done", pos.Done, "rows", pos.Rows, "report", pos.ReportID)
 		}
@@ -399,13 +489,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			var stopped *stoppedError
 			switch {
 			case err == nil:
-			case errors.As(context.Cause(ectx), &stopped) && stopped.event != r.event:
-				p.logger.Info("event stopped: another event failed", "event", r.event, "failed_event", stopped.event)
+			case errors.As(context.Cause(ectx), &stopped) && stopped.event != r.key:
+				r.logger.Info("event stopped: another event failed", "event", r.event, "failed_event", stopped.event)
 			case ctx.Err() != nil:
-				p.logger.Info("event stopped", "event", r.event)
+				r.logger.Info("event stopped", "event", r.event)
 			default:
 				errs[i] = err
-				stop(&stoppedError{event: r.event})
+				stop(&stoppedError{event: r.key})
 			}
 		}()
 	}
@@ -459,7 +549,9 @@ func (p *Pipeline) Progress() []Progress {
 	}
 	out := make([]Progress, 0, len(p.runners))
 	for _, r := range p.runners {
-		out = append(out, r.stats.snapshot(now, target, p.opts.Planner.Window))
+		if p.isActive(r.key) {
+			out = append(out, r.stats.snapshot(now, target, r.planner.Window))
+		}
 	}
 	return p.estimate(out, target)
 }
@@ -483,8 +575,11 @@ func (p *Pipeline) Close(ctx context.Context) error {
 	results := make(chan result, len(p.runners))
 	pending := make(map[string]*sink.Writer, len(p.runners))
 	for _, r := range p.runners {
-		pending[r.event] = r.writer
-		go func() { results <- result{r.event, r.writer.Close(ctx)} }()
+		if r.writer == nil {
+			continue // a unit this instance never ran (group mode)
+		}
+		pending[r.key] = r.writer
+		go func() { results <- result{r.key, r.writer.Close(ctx)} }()
 	}
 	var errs []error
 	ended := ctx.Done()

@@ -22,14 +22,15 @@ const retentionMonths = 15
 //     nothing left to extract. Without From, every checkpoint will do.
 //
 // Events without a checkpoint start at Start and always pass.
-func checkResume(o Options, positions map[string]checkpoint.Position, now time.Time) error {
+func checkResume(o Options, units []*eventRunner, positions map[string]checkpoint.Position, now time.Time) error {
 	var problems []string
 	bounded := !o.Planner.To.IsZero()
 	if bounded && o.From.IsZero() {
 		return nil
 	}
 	from := o.From.UTC().Truncate(time.Millisecond)
-	for _, ev := range o.Events {
+	for _, r := range units {
+		ev := r.key
 		pos, ok := positions[ev]
 		if !ok || pos.IsZero() {
 			continue

@@ -57,7 +57,7 @@ func TestCheckResume(t *testing.T) {
 			if tc.pos != nil {
 				positions["A"] = *tc.pos
 			}
-			err := checkResume(tc.o, positions, now)
+			err := checkResume(tc.o, unitsOf(tc.o), positions, now)
 			if len(tc.want) == 0 {
 				require.NoError(t, err)
 				return
@@ -81,7 +81,7 @@ func TestCheckResumeNamesEveryEvent(t *testing.T) {
 	early.Event = "A"
 	b := early
 	b.Event = "B"
-	err := checkResume(o, map[string]checkpoint.Position{"A": early, "B": b}, to.AddDate(0, 0, 1))
+	err := checkResume(o, unitsOf(o), map[string]checkpoint.Position{"A": early, "B": b}, to.AddDate(0, 0, 1))
 	var re *RangeError
 	require.True(t, errors.As(err, &re))
 	require.Len(t, re.Problems, 2)
@@ -91,3 +91,12 @@ func TestCheckResumeNamesEveryEvent(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// unitsOf are runners for the events of o's default account.
+func unitsOf(o Options) []*eventRunner {
+	var out []*eventRunner
+	for _, ev := range o.Events {
+		out = append(out, &eventRunner{event: ev, key: ev})
+	}
+	return out
+}

@@ -44,7 +44,7 @@ type windowRun struct {
 	convErr error // the current header cannot be converted at all
 	convFor []string
 
-	winHdr, repHdr, evHdr, fileHdr []byte
+	winHdr, repHdr, evHdr, accHdr, fileHdr []byte
 }
 
 // pendingCommit is a chunk being committed in the background.
@@ -103,13 +103,13 @@ func (wr *windowRun) read(ctx context.Context, rows *source.Rows) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &re):
-		return &ResumeError{Event: e.event, Window: wr.w, ReportID: wr.report.ID, Committed: re.Rows, Reason: re.Reason}
+		return &ResumeError{Event: e.key, Window: wr.w, ReportID: wr.report.ID, Committed: re.Rows, Reason: re.Reason}
 	case errors.Is(err, source.ErrResubmit):
 		if cerr := wr.commitNow(ctx); cerr != nil {
 			return cerr
 		}
 	}
-	return fmt.Errorf("event %s window %s report %s: %w", e.event, wr.w, wr.report.ID, err)
+	return fmt.Errorf("event %s window %s report %s: %w", e.key, wr.w, wr.report.ID, err)
 }
 
 // commitNow commits every row handled so far and waits for the commit:
@@ -141,7 +141,7 @@ func (wr *windowRun) handle(ctx context.Context, row *source.Row) error {
 				err = e.adopt(ctx, next, row.Header)
 			}
 			if err != nil {
-				return fmt.Errorf("event %s window %s report %s file %s: %w", e.event, wr.w, wr.report.ID, row.File, err)
+				return fmt.Errorf("event %s window %s report %s file %s: %w", e.key, wr.w, wr.report.ID, row.File, err)
 			}
 		}
 		wr.conv, wr.convErr = e.schema.Converter(row.Header)
@@ -192,12 +192,13 @@ func (wr *windowRun) handle(ctx context.Context, row *source.Row) error {
 	lfrom := len(lb)
 	lb = strconv.AppendInt(lb, row.Line, 10)
 	line := c.keep(lb, lfrom)
-	h := c.hdrs(5)
+	h := c.hdrs(6)
 	h[0] = kgo.RecordHeader{Key: HeaderEvent, Value: wr.evHdr}
 	h[1] = kgo.RecordHeader{Key: HeaderWindow, Value: wr.winHdr}
 	h[2] = kgo.RecordHeader{Key: HeaderReportID, Value: wr.repHdr}
 	h[3] = kgo.RecordHeader{Key: HeaderFile, Value: wr.fileHdr}
 	h[4] = kgo.RecordHeader{Key: HeaderLine, Value: line}
+	h[5] = kgo.RecordHeader{Key: HeaderAccount, Value: wr.accHdr}
 	rec.Headers = h
 	if rec.Topic == e.topic {
 		wr.produced++
@@ -252,7 +253,7 @@ func (wr *windowRun) position(done bool) (checkpoint.Position, error) {
 		p.File, p.Line = wr.file, wr.line
 	}
 	if err := p.Reconcile(); err != nil {
-		return p, fmt.Errorf("event %s window %s report %s: %w", wr.e.event, wr.w, wr.report.ID, err)
+		return p, fmt.Errorf("event %s window %s report %s: %w", wr.e.key, wr.w, wr.report.ID, err)
 	}
 	return p, nil
 }
@@ -293,7 +294,7 @@ func (wr *windowRun) settle(err error) error {
 		return err
 	}
 	wr.pos = pc.pos
-	wr.e.obs.ChunkCommitted(wr.e.event, pc.read, pc.produced, pc.dead)
+	wr.e.obs.ChunkCommitted(wr.e.key, pc.read, pc.produced, pc.dead)
 	wr.e.stats.addRows(pc.produced)
 	return nil
 }
@@ -319,7 +320,7 @@ func (wr *windowRun) finish(ctx context.Context) error {
 	if err := wr.e.commitOpen(ctx, p); err != nil {
 		return err
 	}
-	wr.e.obs.ChunkCommitted(wr.e.event, p.Rows-wr.pos.Rows, wr.produced, wr.dead)
+	wr.e.obs.ChunkCommitted(wr.e.key, p.Rows-wr.pos.Rows, wr.produced, wr.dead)
 	wr.e.stats.addRows(wr.produced)
 	wr.pos, wr.produced, wr.dead = p, 0, 0
 	return nil
@@ -333,8 +334,8 @@ func (wr *windowRun) abort(ctx context.Context, cause error) error {
 	}
 	if wr.inTxn {
 		wr.inTxn = false
-		wr.e.obs.TransactionAborted(wr.e.event)
-		wr.e.obs.TransactionEnded(wr.e.event, wr.e.writer.OpenFor())
+		wr.e.obs.TransactionAborted(wr.e.key)
+		wr.e.obs.TransactionEnded(wr.e.key, wr.e.writer.OpenFor())
 		if err := wr.e.writer.Abort(ctx); err != nil {
 			return errors.Join(cause, err)
 		}

@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -50,7 +51,8 @@ type limiter struct {
 	now      func() time.Time
 	log      *slog.Logger
 	meter    *meter
-	budget   BudgetConfig
+	full     BudgetConfig  // the configured budget
+	budget   BudgetConfig  // this client's share of it (see share)
 	interval time.Duration // between two paced requests; 0: no pacing
 
 	mu        sync.Mutex
@@ -71,12 +73,44 @@ type paceMark struct {
 }
 
 func newLimiter(b BudgetConfig, now func() time.Time, log *slog.Logger, m *meter) *limiter {
-	l := &limiter{now: now, log: log, meter: m, budget: b}
+	l := &limiter{now: now, log: log, meter: m, full: b}
+	l.setBudget(b)
+	return l
+}
+
+// setBudget makes b the budget. l.mu is held (or l is new).
+func (l *limiter) setBudget(b BudgetConfig) {
+	l.budget, l.interval = b, 0
 	if b.PerMinute > 0 {
 		// Rounded up: PerMinute intervals never fit in less than a minute.
 		l.interval = (time.Minute + time.Duration(b.PerMinute) - 1) / time.Duration(b.PerMinute)
 	}
-	return l
+	if b.PerDay > 0 && len(l.day) > b.PerDay {
+		// Keep the newest requests of the window, oldest first.
+		ordered := append(append([]int64{}, l.day[l.oldest:]...), l.day[:l.oldest]...)
+		l.day, l.oldest = ordered[len(ordered)-b.PerDay:], 0
+	} else if len(l.day) > 0 && l.oldest > 0 {
+		l.day, l.oldest = append(append([]int64{}, l.day[l.oldest:]...), l.day[:l.oldest]...), 0
+	}
+}
+
+// share paces the client at the fraction f (0 < f <= 1) of the configured
+// budget, rounded up: when several instances each run part of an account's
+// work, each takes its part of the account's budget, so that together they
+// stay within what Freshchat allows the account.
+func (l *limiter) share(f float64) {
+	if f <= 0 || f > 1 {
+		f = 1
+	}
+	part := func(n int) int {
+		if n <= 0 {
+			return n
+		}
+		return max(1, int(math.Ceil(float64(n)*f)))
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.setBudget(BudgetConfig{PerMinute: part(l.full.PerMinute), PerDay: part(l.full.PerDay)})
 }
 
 // wait blocks until the next API request may be sent, then counts it as

@@ -135,6 +135,26 @@ func (c *Client) Prepare(ctx context.Context, event string, w Window, resumeID s
 // MaxSubmits is how many reports may be submitted for one window.
 func (c *Client) MaxSubmits() int { return c.cfg.MaxSubmits }
 
+// ShareBudget makes the client use the fraction f (0 < f <= 1, rounded up
+// to whole requests) of its configured request budget, and the same
+// fraction of its submit budget (not rounded: one submit a minute shared
+// by three is one every three minutes): the part of an
+// account's work, and so of its budget, that this instance runs when
+// several share the account. Safe to call at any time; requests already
+// waiting take the new pace from their next slot.
+func (c *Client) ShareBudget(f float64) {
+	c.lim.share(f)
+	c.subs.share(f)
+}
+
+// Budget is the request budget the client paces itself to now: the
+// configured one, or the share ShareBudget gave it.
+func (c *Client) Budget() BudgetConfig {
+	c.lim.mu.Lock()
+	defer c.lim.mu.Unlock()
+	return c.lim.budget
+}
+
 // Exhausted is the error for a window whose submits are spent: it wraps
 // [ErrSubmitsExhausted] and names the event, the window, the submits and
 // the last reason to submit again (last may be nil).

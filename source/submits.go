@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -174,19 +175,28 @@ func (c *Client) trim(s Submission) (Window, error) {
 // Budgets are what paces a client's API requests.
 type Budgets struct {
 	Requests BudgetConfig
-	// SubmitsPerMinute paces submits (0: only the request budget).
-	SubmitsPerMinute int
+	// SubmitEvery is the pace of submits (0: only the request budget).
+	SubmitEvery time.Duration
 	// PollInterval and PollMaxInterval shape the polls of a pending report.
 	PollInterval, PollMaxInterval time.Duration
 }
 
-// Budgets returns the client's budgets and poll schedule, for estimates.
+// SubmitEvery is the pace of perMinute submits a minute (0: none).
+func SubmitEvery(perMinute int) time.Duration {
+	if perMinute <= 0 {
+		return 0
+	}
+	return (time.Minute + time.Duration(perMinute) - 1) / time.Duration(perMinute)
+}
+
+// Budgets returns the client's budgets, as ShareBudget shares them now,
+// and its poll schedule, for estimates.
 func (c *Client) Budgets() Budgets {
 	return Budgets{
-		Requests:         c.cfg.Budget,
-		SubmitsPerMinute: c.cfg.SubmitsPerMinute,
-		PollInterval:     c.cfg.PollInterval,
-		PollMaxInterval:  c.cfg.PollMaxInterval,
+		Requests:        c.Budget(),
+		SubmitEvery:     c.subs.every(),
+		PollInterval:    c.cfg.PollInterval,
+		PollMaxInterval: c.cfg.PollMaxInterval,
 	}
 }
 
@@ -212,8 +222,10 @@ func PollsWithin(latency, interval, maxInterval time.Duration) int {
 // ahead, then the earliest window start, then the first come. It is safe
 // for concurrent use; a zero interval admits every submit at once.
 type submitQueue struct {
-	interval time.Duration
-	now      func() time.Time
+	full time.Duration // the configured pace
+	now  func() time.Time
+
+	interval time.Duration // the pace now (see share); under mu
 
 	mu      sync.Mutex
 	next    time.Time // no admission before this instant
@@ -222,11 +234,26 @@ type submitQueue struct {
 }
 
 func newSubmitQueue(perMinute int, now func() time.Time) *submitQueue {
-	q := &submitQueue{now: now}
-	if perMinute > 0 {
-		q.interval = (time.Minute + time.Duration(perMinute) - 1) / time.Duration(perMinute)
+	every := SubmitEvery(perMinute)
+	return &submitQueue{now: now, full: every, interval: every}
+}
+
+// share paces the queue to the fraction f (0 < f <= 1) of its configured
+// budget: one submit every full/f.
+func (q *submitQueue) share(f float64) {
+	if f <= 0 || f > 1 {
+		f = 1
 	}
-	return q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.interval = time.Duration(math.Ceil(float64(q.full) / f))
+}
+
+// every is the queue's pace now.
+func (q *submitQueue) every() time.Duration {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.interval
 }
 
 type waiter struct {
@@ -275,7 +302,7 @@ func (q *submitQueue) remove(w *waiter) {
 // Only ctx ends the wait early. When promote is closed, an ahead submit
 // waits as one needed now from then on.
 func (q *submitQueue) wait(ctx context.Context, ahead bool, start time.Time, promote <-chan struct{}) (time.Duration, error) {
-	if q.interval <= 0 {
+	if q.full <= 0 {
 		return 0, nil
 	}
 	began := q.now()

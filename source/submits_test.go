@@ -212,3 +212,18 @@ func TestPromotedSubmitWaitsAsOneNeededNow(t *testing.T) {
 		assert.Equal(t, []string{"first@2026-01-01T00:00:00.000Z", "promoted@2026-01-09T00:00:00.000Z", "now@2026-01-20T00:00:00.000Z"}, srv.starts())
 	})
 }
+
+func TestShareBudgetSharesTheSubmitBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := &submitServer{}
+		c, _ := budgetClient(t, srv, func(c *source.ClientConfig) { c.SubmitsPerMinute = 1 })
+		c.ShareBudget(1.0 / 3) // three instances share the account
+		assert.Equal(t, 3*time.Minute, c.Budgets().SubmitEvery, "a submit every three minutes, not one a minute rounded up")
+		start := time.Now()
+		for range 3 {
+			_, err := c.Submit(context.Background(), "E", source.Window{Start: jan(1), End: jan(2)})
+			require.NoError(t, err)
+		}
+		assert.Equal(t, 6*time.Minute, time.Since(start))
+	})
+}

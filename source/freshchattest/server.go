@@ -114,6 +114,14 @@ func (s *Server) SetBaseURL(base string) {
 	s.baseURL = base
 }
 
+// SetToken replaces the bearer token the API accepts, as when an operator
+// revokes the old one: requests with it are answered 401 from then on.
+func (s *Server) SetToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = token
+}
+
 // SetFaults replaces the fault knobs at runtime and restarts the fault
 // counters (API requests, jobs, downloads). Jobs already submitted keep the
 // PendingPolls/FailJobs/JobTTL they were submitted with; files already

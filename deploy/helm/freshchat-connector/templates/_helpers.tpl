@@ -67,7 +67,7 @@ Everything that mounts or names a Secret file derives from this one list.
 {{- $v := .Values }}
 {{- $files := list }}
 {{- with $v.freshchat.apiToken }}
-{{- if .existingSecret }}
+{{- if and .existingSecret (not $v.accounts) }}
 {{- $files = append $files (dict "volume" "freshchat-api-token" "secret" .existingSecret "mountPath" (printf "%s/freshchat" $dir) "items" (list (dict "key" .key "path" "api-token")) "env" (dict "FRESHCHAT_API_TOKEN_FILE" (printf "%s/freshchat/api-token" $dir))) }}
 {{- end }}
 {{- end }}
@@ -131,7 +131,23 @@ with the values key to use instead of env.<VAR>.
   "SCHEMA_REGISTRY_TLS_CERT_FILE" "schemaRegistry.tls.clientCert.existingSecret"
   "SCHEMA_REGISTRY_TLS_KEY_FILE" "schemaRegistry.tls.clientCert.existingSecret"
   "METRICS_ADDR" "metrics.port"
+  "GROUP_INSTANCE_ID" "nothing: the chart sets it to the pod's name"
+  "FRESHCHAT_ACCOUNTS" "accounts"
 ) }}
+{{- end }}
+
+{{/* How an account's name is written in its variables (config.AccountEnv): upper case, '-' as '_'. */}}
+{{- define "freshchat-connector.accountEnvName" -}}
+{{- . | toString | replace "-" "_" | upper }}
+{{- end }}
+
+{{/* The accounts' names, comma-separated: FRESHCHAT_ACCOUNTS. */}}
+{{- define "freshchat-connector.accountNames" -}}
+{{- $names := list }}
+{{- range .Values.accounts }}
+{{- $names = append $names .name }}
+{{- end }}
+{{- join "," $names }}
 {{- end }}
 
 {{/* Names that hold secrets: never a plain value in the pod spec. */}}
@@ -142,10 +158,19 @@ _(PASSWORD|TOKEN|SECRET|SECRET_ACCESS_KEY|PRIVATE_KEY|CREDENTIALS)$
 {{/* Fails the render on values that cannot work together. */}}
 {{- define "freshchat-connector.validate" -}}
 {{- $v := .Values }}
-{{- if not (has (int $v.replicaCount) (list 0 1)) }}
-{{- fail (printf "replicaCount is %v: the connector is single-active (a second instance with the same transactional ID fences the first), so it must be 0 or 1" $v.replicaCount) }}
+{{- if $v.accounts }}
+{{- if $v.freshchat.apiUrl }}
+{{- fail "freshchat.apiUrl: with accounts, each account has its own apiUrl (accounts[].apiUrl); leave freshchat.apiUrl empty" }}
 {{- end }}
-{{- if not $v.freshchat.apiToken.existingSecret }}
+{{- $seen := dict }}
+{{- range $i, $a := $v.accounts }}
+{{- $envName := include "freshchat-connector.accountEnvName" $a.name }}
+{{- if hasKey $seen $envName }}
+{{- fail (printf "accounts[%d].name %q: another account has the variables FRESHCHAT_ACCOUNT_%s_* (names are upper-cased, '-' written '_')" $i $a.name $envName) }}
+{{- end }}
+{{- $_ := set $seen $envName true }}
+{{- end }}
+{{- else if not $v.freshchat.apiToken.existingSecret }}
 {{- fail "freshchat.apiToken.existingSecret: name the Secret holding the Freshchat API token (the chart never takes the token as a value)" }}
 {{- end }}
 {{- $mech := upper (toString $v.kafka.sasl.mechanism) }}
@@ -180,6 +205,9 @@ _(PASSWORD|TOKEN|SECRET|SECRET_ACCESS_KEY|PRIVATE_KEY|CREDENTIALS)$
 {{- if hasKey $managed $name }}
 {{- fail (printf "env.%s: set %s instead" $name (get $managed $name)) }}
 {{- end }}
+{{- if hasPrefix "FRESHCHAT_ACCOUNT_" $name }}
+{{- fail (printf "env.%s: set accounts instead" $name) }}
+{{- end }}
 {{- if regexMatch $secretName $name }}
 {{- fail (printf "env.%s: secrets are never values; mount a Secret (extraVolumes, extraVolumeMounts) and set the matching _FILE variable, or use extraEnv with valueFrom.secretKeyRef" $name) }}
 {{- end }}
@@ -193,6 +221,9 @@ _(PASSWORD|TOKEN|SECRET|SECRET_ACCESS_KEY|PRIVATE_KEY|CREDENTIALS)$
 {{- range $v.extraEnv }}
 {{- if hasKey $managed .name }}
 {{- fail (printf "extraEnv %s: set %s instead" .name (get $managed .name)) }}
+{{- end }}
+{{- if hasPrefix "FRESHCHAT_ACCOUNT_" .name }}
+{{- fail (printf "extraEnv %s: set accounts instead" .name) }}
 {{- end }}
 {{- if hasKey $v.env .name }}
 {{- fail (printf "extraEnv %s: also set in env" .name) }}
