@@ -49,8 +49,9 @@
 // Faults.ReportTimePerRow make it answer PENDING until a time that grows
 // with the rows of its window has passed on Options.Now, and
 // Faults.SubmitsPerMinute answers 429 to submits over an account's budget:
-// with a clock that runs faster than real time, a backfill of months runs
-// in minutes with the proportions of the real service (bench.Backfill).
+// with these and the client's intervals and budgets scaled down alike, a
+// backfill of months runs in minutes with the proportions of the real
+// service (bench.Backfill).
 // Faults.MaxReportRows fails jobs whose window holds too many rows.
 //
 // # Downloads
