@@ -95,12 +95,15 @@ type ETASample struct {
 // Requests is every API request.
 func (r BackfillResult) Requests() int { return r.Submits + r.Gets }
 
-// Span is the backfill's range: Months back from the last whole hour, from
-// one hour inside the API's limit.
+// Span is the backfill's range: Months back from the last whole hour, and
+// no earlier than the first whole hour at least an hour inside the API's
+// limit, so that the limit, which moves while the runs go, never reaches
+// it (were it to, the rows it passed would be lost, as logged, and the
+// exactly-once check would fail for them).
 func (b Backfill) Span(now time.Time) (from, to time.Time) {
 	to = now.UTC().Truncate(time.Hour).Add(-time.Hour)
 	from = to.AddDate(0, -b.Months, 0)
-	if earliest := source.Earliest(now).Add(time.Hour).Truncate(time.Hour); from.Before(earliest) {
+	if earliest := source.Earliest(now).Add(2 * time.Hour).Truncate(time.Hour); from.Before(earliest) {
 		from = earliest
 	}
 	return from, to

@@ -179,7 +179,10 @@ func (p *Pipeline) estimate(ps []Progress, target time.Time) []Progress {
 			known += b.Latency
 			seen++
 		}
-		if cur := ps[i].Cursor; !cur.IsZero() && cur.Before(target) {
+		// Live, an event less than min_window behind follows live windows:
+		// no backfill is left.
+		live := r.planner.To.IsZero() && target.Sub(ps[i].Cursor) < r.planner.MinWindow
+		if cur := ps[i].Cursor; !cur.IsZero() && cur.Before(target) && !live {
 			b.Windows = r.queue.count(cur, target)
 			b.Submitted = min(r.queue.inFlight(), b.Windows)
 		}
