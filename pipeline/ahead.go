@@ -33,16 +33,18 @@ type windowQueue struct {
 	now     func() time.Time
 	ahead   int // reports submitted ahead at most; 0: none
 
-	mu      sync.Mutex
-	list    []checkpoint.Ahead // the windows after current, in order
-	current source.Window      // the window in progress; zero before the first
-	density Density
-	gen     uint64               // bumped when the list is replaced (reset)
-	pending *pendingSubmit       // the report being submitted ahead, if any
-	held    map[time.Time]bool   // windows (by start) whose submit ahead failed: the event submits them itself
-	sentAt  map[string]time.Time // when each report of the list was submitted, in this process
-	kick    chan struct{}        // wakes the submitter
-	dirty   chan struct{}        // the list gained a report: see eventRunner.await
+	mu        sync.Mutex
+	list      []checkpoint.Ahead // the windows after current, in order
+	current   source.Window      // the window in progress; zero before the first
+	density   Density
+	gen       uint64               // bumped when the list is replaced (reset)
+	pending   *pendingSubmit       // the report being submitted ahead, if any
+	awaited   time.Duration        // how long the last await of a report took
+	hasReport bool                 // the window in progress has its report submitted
+	held      map[time.Time]bool   // windows (by start) whose submit ahead failed: the event submits them itself
+	sentAt    map[string]time.Time // when each report of the list was submitted, in this process
+	kick      chan struct{}        // wakes the submitter
+	dirty     chan struct{}        // the list gained a report: see eventRunner.await
 }
 
 func newWindowQueue(event string, planner Planner, src *source.Client, logger *slog.Logger, now func() time.Time, ahead int) *windowQueue {
@@ -70,9 +72,10 @@ func (q *windowQueue) reset(pos checkpoint.Position) {
 	defer q.mu.Unlock()
 	q.gen++
 	q.list = q.list[:0]
-	q.current = source.Window{}
+	q.current, q.hasReport = source.Window{}, false
 	if !pos.IsZero() {
 		q.current = source.Window{Start: pos.WindowStart, End: pos.WindowEnd}
+		q.hasReport = !pos.Done && pos.ReportID != ""
 	}
 	end := pos.WindowEnd
 	for i, a := range pos.Ahead {
@@ -117,13 +120,13 @@ func (q *windowQueue) next(cursor, now time.Time) (Planned, checkpoint.Ahead) {
 			q.list = q.list[1:]
 			delete(q.held, a.WindowStart)
 			w := source.Window{Start: a.WindowStart, End: a.WindowEnd}
-			q.current = w
+			q.current, q.hasReport = w, a.ReportID != ""
 			return Planned{Window: w, Ready: now}, a
 		}
 	}
 	n := q.planner.Next(cursor, now, q.density)
 	if !n.Done && !n.Ready.After(now) {
-		q.current = n.Window
+		q.current, q.hasReport = n.Window, false
 	}
 	return n, checkpoint.Ahead{}
 }
@@ -145,6 +148,27 @@ func (q *windowQueue) claim(cursor time.Time) {
 	}
 	q.mu.Unlock()
 	<-p.done
+}
+
+// setAwaited records how long the event's last await took.
+func (q *windowQueue) setAwaited(d time.Duration) {
+	q.mu.Lock()
+	q.awaited = d
+	q.mu.Unlock()
+}
+
+// lastAwait is how long the event's last await took.
+func (q *windowQueue) lastAwait() time.Duration {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.awaited
+}
+
+// submitted records that the window in progress has its report.
+func (q *windowQueue) submitted() {
+	q.mu.Lock()
+	q.hasReport = true
+	q.mu.Unlock()
 }
 
 // drop forgets the windows ahead from i on; their reports are orphans.
@@ -223,8 +247,9 @@ func (q *windowQueue) submittedAt(id string) (time.Time, bool) {
 	return t, ok
 }
 
-// inFlight counts the windows ahead whose report is submitted.
-func (q *windowQueue) inFlight() int {
+// inFlight counts the reports submitted and not read yet: the window in
+// progress's and those of the windows ahead (ahead).
+func (q *windowQueue) inFlight() (all, ahead int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := 0
@@ -233,7 +258,11 @@ func (q *windowQueue) inFlight() int {
 			n++
 		}
 	}
-	return n
+	all = n
+	if q.hasReport {
+		all++
+	}
+	return all, n
 }
 
 // candidate is the next window to submit ahead: the first one ahead
@@ -435,6 +464,7 @@ func (e *eventRunner) submitWindow(ctx context.Context, log *slog.Logger, w sour
 			log = e.logger.With("event", e.event, "window", w.String())
 		}
 		pos.ReportID, pos.Submits = got.ID, pos.Submits+1
+		e.queue.submitted()
 		return w, pos, got.ID, log, nil
 	}
 }
@@ -463,6 +493,8 @@ func (e *eventRunner) splitFailing(log *slog.Logger, w source.Window, pos checkp
 // again whenever the submitter adds a report ahead, so that a restart finds
 // that report: nothing else commits while a report is awaited.
 func (e *eventRunner) await(ctx context.Context, w source.Window, pos checkpoint.Position, fresh bool) (*source.Report, error) {
+	began := e.now()
+	defer func() { e.queue.setAwaited(e.now().Sub(began)) }()
 	if e.queue.ahead == 0 {
 		return e.src.Await(ctx, e.event, w, pos.ReportID, fresh)
 	}
@@ -496,15 +528,23 @@ func (e *eventRunner) await(ctx context.Context, w source.Window, pos checkpoint
 
 // noteReady records that the report of the window in progress is ready:
 // its latency (from its submit, when known) feeds the backfill estimate.
+//
+// A report submitted ahead that was ready when first polled was ready some
+// time before: its time from submit to that poll only bounds its latency,
+// and may lower the estimate, never raise it.
 func (e *eventRunner) noteReady(id string, submittedAt time.Time, fresh bool) {
-	if !fresh {
-		var ok bool
-		if submittedAt, ok = e.queue.submittedAt(id); !ok {
-			e.stats.reportReady(e.now(), 0)
-			return
-		}
+	now := e.now()
+	if fresh {
+		e.stats.reportReady(now, now.Sub(submittedAt), false)
+		return
 	}
-	e.stats.reportReady(e.now(), e.now().Sub(submittedAt))
+	submittedAt, ok := e.queue.submittedAt(id)
+	if !ok {
+		e.stats.reportReady(now, 0, false)
+		return
+	}
+	readyAtOnce := e.queue.lastAwait() < e.src.Budgets().PollInterval
+	e.stats.reportReady(now, now.Sub(submittedAt), readyAtOnce)
 }
 
 // sameAhead reports whether two lists of windows ahead are the same.

@@ -100,7 +100,13 @@ func EstimateBackfill(p Pace, bs []Backlog) (each []time.Duration, total time.Du
 			continue
 		}
 		lat, read := b.timings(p)
-		chain := lat + read + time.Duration(b.Windows-1)*b.cycle(p, lat, read)
+		// The first window waits for its report's latency unless it is
+		// submitted already (then part of it has passed).
+		first := lat
+		if b.Submitted > 0 {
+			first = lat / 2
+		}
+		chain := first + read + time.Duration(b.Windows-1)*b.cycle(p, lat, read)
 		eta := chain
 		if every := p.Budgets.SubmitEvery; every > 0 && submits[i] > 0 {
 			eta = max(eta, fairShare(submits, i, every)+lat+read)
@@ -184,7 +190,8 @@ func (p *Pipeline) estimate(ps []Progress, target time.Time) []Progress {
 		live := r.planner.To.IsZero() && target.Sub(ps[i].Cursor) < r.planner.MinWindow
 		if cur := ps[i].Cursor; !cur.IsZero() && cur.Before(target) && !live {
 			b.Windows = r.queue.count(cur, target)
-			b.Submitted = min(r.queue.inFlight(), b.Windows)
+			all, _ := r.queue.inFlight()
+			b.Submitted = min(all, b.Windows)
 		}
 		g := groups[r.src]
 		if g == nil {
@@ -204,11 +211,25 @@ func (p *Pipeline) estimate(ps []Progress, target time.Time) []Progress {
 		each, _ := EstimateBackfill(pace, g.backlogs)
 		for j, i := range g.idx {
 			ps[i].WindowsLeft = int64(g.backlogs[j].Windows)
-			ps[i].ReportsAhead = g.backlogs[j].Submitted
-			ps[i].ETA = each[j]
+			_, ps[i].ReportsAhead = byKey[ps[i].Event].queue.inFlight()
+			ps[i].ETA = blend(each[j], ps[i].Windows, g.backlogs[j].Windows, p.opts.Now().Sub(byKey[ps[i].Event].stats.started()))
 		}
 	}
 	return ps
+}
+
+// blend weighs the estimate against the pace the event kept so far (done
+// windows in elapsed), by the share of its windows done: early on the
+// model of latencies and budgets leads, and towards the end what was
+// observed, which also holds what the model leaves out (the connector's
+// own work on a busy machine). The ETA thus converges on the real finish.
+func blend(model time.Duration, done int64, left int, elapsed time.Duration) time.Duration {
+	if done < 2 || left == 0 || elapsed <= 0 {
+		return model
+	}
+	observed := time.Duration(float64(elapsed) * float64(left) / float64(done))
+	f := float64(done) / float64(done+int64(left))
+	return time.Duration((1-f)*float64(model) + f*float64(observed))
 }
 
 // logBackfill logs the whole backfill's estimate, after the events' own

@@ -38,12 +38,13 @@ func (s *eventStats) setClock(now func() time.Time) {
 }
 
 // reportReady records that the report of the window in progress was ready
-// at at, latency after its submit (0: unknown).
-func (s *eventStats) reportReady(at time.Time, latency time.Duration) {
+// at at, latency after its submit (0: unknown). An upper bound (the report
+// was ready when first polled) only lowers the estimate.
+func (s *eventStats) reportReady(at time.Time, latency time.Duration, upperBound bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.readyAt = at
-	if latency > 0 {
+	if latency > 0 && (!upperBound || s.latency == 0 || latency < s.latency) {
 		s.latency = average(s.latency, latency)
 	}
 }
@@ -55,6 +56,13 @@ func average(avg, v time.Duration) time.Duration {
 		return v
 	}
 	return avg + (v-avg)/3
+}
+
+// started is when the event's stats began: the run's start.
+func (s *eventStats) started() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.startedAt
 }
 
 // timings returns the moving averages of report latency and read time.
