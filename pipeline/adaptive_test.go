@@ -168,3 +168,27 @@ func TestSplit(t *testing.T) {
 	_, _, ok = pipeline.Split(source.Window{Start: start, End: start.Add(time.Hour)})
 	assert.False(t, ok, "an hour is not split")
 }
+
+func TestAdaptiveWindowsStaySmallLive(t *testing.T) {
+	p := adaptive()
+	p.MinWindow, p.Settle = 15*time.Minute, 10*time.Minute
+	now := time.Date(2026, 11, 24, 12, 0, 30, 0, time.UTC)
+	sparse := pipeline.Density{PerHour: 1, Known: true}
+
+	// Caught up: the window ends settle before now, whatever the density.
+	cursor := now.Add(-40 * time.Minute).Truncate(time.Second)
+	n := p.Next(cursor, now, sparse)
+	assert.Equal(t, now.Add(-10*time.Minute).Truncate(time.Second), n.Window.End)
+	assert.False(t, n.Ready.After(now))
+
+	// Less than min_window settled: wait for it.
+	cursor = now.Add(-20 * time.Minute)
+	n = p.Next(cursor, now, sparse)
+	assert.Equal(t, cursor.Add(15*time.Minute), n.Window.End)
+	assert.Equal(t, cursor.Add(25*time.Minute), n.Ready)
+
+	// Days behind (after an outage), live mode backfills in large windows.
+	cursor = now.AddDate(0, 0, -3).Truncate(time.Hour)
+	n = p.Next(cursor, now, sparse)
+	assert.Equal(t, now.Add(-10*time.Minute).Truncate(time.Second), n.Window.End, "one window up to the settled instant")
+}
