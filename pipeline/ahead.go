@@ -41,6 +41,7 @@ type windowQueue struct {
 	pending   *pendingSubmit       // the report being submitted ahead, if any
 	awaited   time.Duration        // how long the last await of a report took
 	hasReport bool                 // the window in progress has its report submitted
+	capped    time.Duration        // the longest window since a split (0: none)
 	held      map[time.Time]bool   // windows (by start) whose submit ahead failed: the event submits them itself
 	sentAt    map[string]time.Time // when each report of the list was submitted, in this process
 	kick      chan struct{}        // wakes the submitter
@@ -150,6 +151,17 @@ func (q *windowQueue) claim(cursor time.Time) {
 	<-p.done
 }
 
+// setPlanner makes p the queue's planner (a group may change the bounded
+// range before a unit starts), keeping the cap of earlier splits.
+func (q *windowQueue) setPlanner(p Planner) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.planner = p
+	if q.capped > 0 && q.capped < p.longest() {
+		q.planner.MaxWindow = q.capped
+	}
+}
+
 // setAwaited records how long the event's last await took.
 func (q *windowQueue) setAwaited(d time.Duration) {
 	q.mu.Lock()
@@ -201,7 +213,7 @@ func (q *windowQueue) split(first, rest source.Window) {
 	q.current = first
 	q.list = slices.Insert(q.list, 0, checkpoint.Ahead{WindowStart: rest.Start, WindowEnd: rest.End})
 	if span := first.End.Sub(first.Start); span < q.planner.longest() {
-		q.planner.MaxWindow = span
+		q.planner.MaxWindow, q.capped = span, span
 		q.logger.Info("the event's windows are no longer than the part that is submitted now, for the rest of the run",
 			"event", q.event, "max_window", span.String())
 		// Windows ahead not submitted yet are cut to it too.
@@ -558,6 +570,7 @@ func sameAhead(a, b []checkpoint.Ahead) bool {
 // ahead, starts the submitter; the function returned stops it.
 func (e *eventRunner) startQueue(ctx context.Context, pos checkpoint.Position) (stop func()) {
 	e.stats.setClock(e.now)
+	e.queue.setPlanner(e.planner)
 	e.queue.reset(pos)
 	if e.queue.ahead == 0 {
 		return func() {}

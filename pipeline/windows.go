@@ -58,6 +58,16 @@ type Planned struct {
 // gets reports over TargetRows.
 const minAdaptiveWindow = time.Minute
 
+// end is where a bounded range ends, at the millisecond precision of
+// windows (and so of checkpoints).
+func (p Planner) end() time.Time { return p.To.UTC().Truncate(time.Millisecond) }
+
+// Reached reports whether a bounded walk whose cursor is at cursor has
+// reached the end of its range.
+func (p Planner) Reached(cursor time.Time) bool {
+	return !p.To.IsZero() && !cursor.UTC().Truncate(time.Millisecond).Before(p.end())
+}
+
 // Plan returns the next window starting at cursor for an event whose
 // density is not known. done is true when a bounded walk is over. In live
 // mode a window that cannot be extracted yet has ready set to the moment it
@@ -90,7 +100,7 @@ func (p Planner) Next(cursor, now time.Time, d Density) Planned {
 		end = month
 	}
 	if !p.To.IsZero() {
-		to := p.To.UTC().Truncate(time.Millisecond)
+		to := p.end()
 		if !cursor.Before(to) {
 			if lost.End.After(to) {
 				lost.End = to
