@@ -247,8 +247,11 @@ func (h *harness) topics() []string {
 func TestInstancesGivenTheSameRelativeRangeRunOne(t *testing.T) {
 	events := []string{"Message-Sent", "CSAT-Score", "Conversation-Created"}
 	h := newHarness(t, freshchattest.Options{RowsPerHour: 3000, Faults: freshchattest.Faults{PendingPolls: 6}}, events, map[string]string{
-		"FRESHCHAT_WINDOW":       "15m",
-		"KAFKA_TRANSACTIONAL_ID": "e2e-relative",
+		"FRESHCHAT_WINDOW": "15m",
+		// 750 rows a report at 3,000 an hour: adaptive windows stay 15
+		// minutes long, so the range lasts until the last instance joins.
+		"FRESHCHAT_TARGET_REPORT_ROWS": "750",
+		"KAFKA_TRANSACTIONAL_ID":       "e2e-relative",
 	})
 	var cs []*connector
 	for _, id := range []string{"a", "b", "c"} {
