@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/sink"
 	"github.com/freshstream/freshchat-kafka/source"
 )
@@ -169,7 +170,7 @@ func tokenHint(status int) string {
 // topic's cleanup policy.
 func (c *checker) kafka(ctx context.Context, cfg *config.Config) {
 	brokers := strings.Join(cfg.Kafka.Brokers, ",")
-	watch := newSecurityWatch(cfg.Kafka.SASL, nil)
+	watch := connect.NewSecurityWatch(cfg.Kafka.SASL, nil)
 	cl, adm, err := kafkaAdmin(cfg, watch)
 	if err != nil {
 		c.fail("Kafka brokers", "%s: %v", brokers, err)
@@ -182,7 +183,7 @@ func (c *checker) kafka(ctx context.Context, cfg *config.Config) {
 	md, err := adm.BrokerMetadata(mctx)
 	cancel()
 	if err != nil {
-		if se, ok := errors.AsType[*securityError](watch.explain(err)); ok {
+		if se, ok := errors.AsType[*connect.SecurityError](watch.Explain(err)); ok {
 			c.fail("Kafka brokers", "%s: %v", brokers, se)
 		} else {
 			c.fail("Kafka brokers", "%s unreachable: %v; check kafka.brokers (KAFKA_BROKERS), the network and the brokers' health", brokers, err)
@@ -194,7 +195,7 @@ func (c *checker) kafka(ctx context.Context, cfg *config.Config) {
 	for _, b := range md.Brokers {
 		seen = append(seen, fmt.Sprintf("%d %s:%d", b.NodeID, b.Host, b.Port))
 	}
-	c.pass("Kafka brokers", "%s answered%s: cluster of %d broker(s) (%s)", brokers, connectionNote(cfg.Kafka), len(md.Brokers), strings.Join(seen, ", "))
+	c.pass("Kafka brokers", "%s answered%s: cluster of %d broker(s) (%s)", brokers, connect.Describe(cfg.Kafka), len(md.Brokers), strings.Join(seen, ", "))
 
 	tctx, cancel := c.within(ctx)
 	err = sink.CheckTransactions(tctx, adm)
@@ -335,7 +336,7 @@ func (c *checker) registry(ctx context.Context, cfg *config.Config) {
 	sctx, cancel := c.within(ctx)
 	subjects, err := rc.Subjects(sctx)
 	cancel()
-	if f := registryFailure(err, cfg.SchemaRegistry); f != nil {
+	if f := connect.RegistryFailure(err, cfg.SchemaRegistry); f != nil {
 		c.fail(name, "%s: %v", at, f)
 		c.skip("schemas", "not checked: the schema registry refused the connection")
 		return

@@ -26,6 +26,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/internal/kread"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
@@ -188,11 +189,11 @@ process took over the demo's transactional identity).`, s)
 	}
 	fmt.Fprintf(out, "Backfill committed in %s.\n\n", time.Since(began).Round(time.Millisecond))
 
-	opts := kafkaOpts(&cfg, nil)
+	opts := connect.KafkaOptions(cfg.Kafka, nil)
 	if err := printSummary(ctx, out, opts, &cfg); err != nil {
 		return err
 	}
-	rc, err := newRegistryClient(cfg.SchemaRegistry)
+	rc, err := connect.Registry(cfg.SchemaRegistry)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/source"
 )
@@ -70,10 +71,10 @@ func planPositions(ctx context.Context, cfg *config.Config, timeout time.Duratio
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	watch := newSecurityWatch(cfg.Kafka.SASL, nil)
+	watch := connect.NewSecurityWatch(cfg.Kafka.SASL, nil)
 	positions, err := loadPositions(ctx, cfg, watch)
 	if err != nil {
-		fmt.Fprintf(errs, "connector plan: %v\n", watch.explain(err))
+		fmt.Fprintf(errs, "connector plan: %v\n", watch.Explain(err))
 		return nil, "none read (see above): every event is planned from the configuration"
 	}
 	return positions, fmt.Sprintf("read from %s (%d)", cfg.Kafka.CheckpointTopic, len(positions))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/instance"
 	"github.com/freshstream/freshchat-kafka/sink"
 )
@@ -91,7 +92,7 @@ no --yes).`, s)
 	}
 	ev := checkpoint.UnitKey(acct.Name, evName) // the unit's checkpoint key
 	logger := newLogger(cfg.Log, s.Err)
-	watch := newSecurityWatch(cfg.Kafka.SASL, nil)
+	watch := connect.NewSecurityWatch(cfg.Kafka.SASL, nil)
 	cl, adm, err := kafkaAdmin(cfg, watch)
 	if err != nil {
 		return err
@@ -100,7 +101,7 @@ no --yes).`, s)
 
 	holders, err := instance.Holders(ctx, adm, cfg.Kafka.TransactionalID)
 	if err != nil {
-		return fmt.Errorf("cannot tell whether a connector is running, so nothing was reset: %w", watch.explain(err))
+		return fmt.Errorf("cannot tell whether a connector is running, so nothing was reset: %w", watch.Explain(err))
 	}
 	if len(holders) > 0 {
 		fmt.Fprintf(s.Out, "A connector with transactional ID prefix %s is running: %s\n", cfg.Kafka.TransactionalID, describeHolders(holders))
@@ -110,7 +111,7 @@ no --yes).`, s)
 
 	positions, err := loadPositions(ctx, cfg, watch)
 	if err != nil {
-		return watch.explain(err)
+		return watch.Explain(err)
 	}
 	old, had := positions[ev]
 	txnID := cfg.Kafka.TransactionalID + "-" + ev
@@ -141,10 +142,10 @@ no --yes).`, s)
 		}
 	}
 
-	store := checkpoint.NewStore(cfg.Kafka.CheckpointTopic, logger, kafkaOpts(cfg, watch)...)
+	store := checkpoint.NewStore(cfg.Kafka.CheckpointTopic, logger, connect.KafkaOptions(cfg.Kafka, watch)...)
 	store.SetTopicConfig(cfg.Kafka.TopicConfig)
 	if err := store.Ensure(ctx, adm, cfg.Kafka.ReplicationFactor); err != nil {
-		return watch.explain(err)
+		return watch.Explain(err)
 	}
 	reset := checkpoint.ResetTo(evName, target, old, had, time.Now())
 	if acct.Name != checkpoint.DefaultAccount {
@@ -155,12 +156,12 @@ no --yes).`, s)
 		return err
 	}
 	if err := commitCheckpoint(ctx, cfg, txnID, logger, rec, watch); err != nil {
-		return watch.explain(err)
+		return watch.Explain(err)
 	}
 
 	positions, err = loadPositions(ctx, cfg, watch)
 	if err != nil {
-		return fmt.Errorf("the reset was committed, but reading it back failed: %w", watch.explain(err))
+		return fmt.Errorf("the reset was committed, but reading it back failed: %w", watch.Explain(err))
 	}
 	got := positions[ev]
 	fmt.Fprintf(s.Out, "Reset %s: was %s; now %s\n", ev, describeResume(old, had, acct.Start), describeResume(got, true, acct.Start))
@@ -168,12 +169,12 @@ no --yes).`, s)
 }
 
 // commitCheckpoint writes rec in a transaction of the producer txnID.
-func commitCheckpoint(ctx context.Context, cfg *config.Config, txnID string, logger *slog.Logger, rec *kgo.Record, watch *securityWatch) error {
+func commitCheckpoint(ctx context.Context, cfg *config.Config, txnID string, logger *slog.Logger, rec *kgo.Record, watch *connect.SecurityWatch) error {
 	w, err := sink.NewWriter(ctx, sink.WriterConfig{
 		TransactionalID:    txnID,
 		TransactionTimeout: cfg.Kafka.TransactionTimeout,
 		Logger:             logger,
-	}, kafkaOpts(cfg, watch)...)
+	}, connect.KafkaOptions(cfg.Kafka, watch)...)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/schemas"
 	"github.com/freshstream/freshchat-kafka/sink"
 )
@@ -165,7 +166,7 @@ func registerSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *s
 		schema := sr.Schema{Schema: sc.Text, Type: sr.TypeAvro}
 		before, lookupErr := rc.LookupSchema(ctx, subject, schema)
 		if _, err := framer.Prefix(ctx, u.topic, sc.Text, sc.Fingerprint); err != nil {
-			if f := registryFailure(err, cfg.SchemaRegistry); f != nil {
+			if f := connect.RegistryFailure(err, cfg.SchemaRegistry); f != nil {
 				return f // the same for every event
 			}
 			failed++
@@ -195,7 +196,7 @@ func checkSchemas(ctx context.Context, w io.Writer, cfg *config.Config, rc *sr.C
 	failed := 0
 	for _, u := range units {
 		v := compareSchema(ctx, rc, u.topic, u.event)
-		if f := registryFailure(v.Err, cfg.SchemaRegistry); f != nil {
+		if f := connect.RegistryFailure(v.Err, cfg.SchemaRegistry); f != nil {
 			return f // the same for every event
 		}
 		fmt.Fprintln(w, v.line())
@@ -226,7 +227,7 @@ func registryClient(cfg *config.Config) (*sr.Client, error) {
 	if cfg.SchemaRegistry.URL == nil {
 		return nil, usageError{errors.New("no schema registry configured: set schema_registry.url (SCHEMA_REGISTRY_URL); without one the connector writes Avro single-object encoding and registers nothing")}
 	}
-	return newRegistryClient(cfg.SchemaRegistry)
+	return connect.Registry(cfg.SchemaRegistry)
 }
 
 // resolveEvent returns the spelling of name the connector uses: a configured

@@ -14,6 +14,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/instance"
 )
 
@@ -46,7 +47,7 @@ Exit codes: 0 shown, 1 Kafka could not be read, 2 bad usage or configuration.`, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	watch := newSecurityWatch(cfg.Kafka.SASL, nil)
+	watch := connect.NewSecurityWatch(cfg.Kafka.SASL, nil)
 	cl, adm, err := kafkaAdmin(cfg, watch)
 	if err != nil {
 		return err
@@ -55,10 +56,10 @@ Exit codes: 0 shown, 1 Kafka could not be read, 2 bad usage or configuration.`, 
 
 	positions, err := loadPositions(ctx, cfg, watch)
 	if err != nil {
-		return watch.explain(err)
+		return watch.Explain(err)
 	}
 	holders, holdersErr := instance.Holders(ctx, adm, cfg.Kafka.TransactionalID)
-	holdersErr = watch.explain(holdersErr)
+	holdersErr = watch.Explain(holdersErr)
 	rep := newStatusReport(cfg, positions, holders, holdersErr, time.Now().UTC())
 	if *asJSON {
 		enc := json.NewEncoder(s.Out)
@@ -284,8 +285,8 @@ func fmtAge(d time.Duration) string {
 
 // kafkaAdmin connects an admin client with the process's Kafka options;
 // watch may be nil.
-func kafkaAdmin(cfg *config.Config, watch *securityWatch) (*kgo.Client, *kadm.Client, error) {
-	cl, err := kgo.NewClient(kafkaOpts(cfg, watch)...)
+func kafkaAdmin(cfg *config.Config, watch *connect.SecurityWatch) (*kgo.Client, *kadm.Client, error) {
+	cl, err := kgo.NewClient(connect.KafkaOptions(cfg.Kafka, watch)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kafka client: %w", err)
 	}
@@ -294,8 +295,8 @@ func kafkaAdmin(cfg *config.Config, watch *securityWatch) (*kgo.Client, *kadm.Cl
 
 // loadPositions reads the committed positions from the checkpoint topic;
 // watch may be nil.
-func loadPositions(ctx context.Context, cfg *config.Config, watch *securityWatch) (map[string]checkpoint.Position, error) {
-	positions, err := checkpoint.NewStore(cfg.Kafka.CheckpointTopic, nil, kafkaOpts(cfg, watch)...).Load(ctx)
+func loadPositions(ctx context.Context, cfg *config.Config, watch *connect.SecurityWatch) (map[string]checkpoint.Position, error) {
+	positions, err := checkpoint.NewStore(cfg.Kafka.CheckpointTopic, nil, connect.KafkaOptions(cfg.Kafka, watch)...).Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the checkpoints: %w; check kafka.brokers (KAFKA_BROKERS=%s) and the brokers' health",
 			err, strings.Join(cfg.Kafka.Brokers, ","))

@@ -9,17 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl"
-	"github.com/twmb/franz-go/pkg/sasl/aws"
-	"github.com/twmb/franz-go/pkg/sasl/oauth"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
-	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/instance"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/source"
@@ -43,101 +35,6 @@ func durationText(_ []string, a slog.Attr) slog.Attr {
 		a.Value = slog.StringValue(a.Value.Duration().String())
 	}
 	return a
-}
-
-// kafkaOpts are the connection options every Kafka client of the process
-// shares: the seed brokers, the client ID (kafka.client_id, as is, so that
-// client-id quotas match it), TLS and SASL. A non-nil watch
-// learns of the failures that retrying cannot fix (see securityWatch).
-func kafkaOpts(cfg *config.Config, watch *securityWatch) []kgo.Opt {
-	k := cfg.Kafka
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(k.Brokers...),
-		kgo.ClientID(k.ClientID),
-		kgo.ProducerBatchCompression(compressionCodec(k.Compression)),
-	}
-	if tc := k.TLS.ClientConfig(); tc != nil {
-		opts = append(opts, kgo.DialTLSConfig(tc))
-	}
-	if m := saslMechanism(k.SASL); m != nil {
-		if watch != nil {
-			m = watchedMechanism{Mechanism: m, watch: watch}
-		}
-		opts = append(opts, kgo.SASL(m))
-	}
-	if watch != nil {
-		opts = append(opts, kgo.WithHooks(watch))
-	}
-	return opts
-}
-
-// compressionCodec is the franz-go codec of c; snappy (franz-go's and the
-// setting's default) when c is unset.
-func compressionCodec(c config.Compression) kgo.CompressionCodec {
-	switch c {
-	case config.CompressionNone:
-		return kgo.NoCompression()
-	case config.CompressionGzip:
-		return kgo.GzipCompression()
-	case config.CompressionLZ4:
-		return kgo.Lz4Compression()
-	case config.CompressionZstd:
-		return kgo.ZstdCompression()
-	}
-	return kgo.SnappyCompression()
-}
-
-// saslMechanism is the configured SASL mechanism; nil for none.
-func saslMechanism(s config.SASL) sasl.Mechanism {
-	switch s.Mechanism {
-	case config.SASLPlain:
-		return plain.Auth{User: s.Username, Pass: s.Password.Reveal()}.AsMechanism()
-	case config.SASLScramSHA256:
-		return scram.Auth{User: s.Username, Pass: s.Password.Reveal()}.AsSha256Mechanism()
-	case config.SASLScramSHA512:
-		return scram.Auth{User: s.Username, Pass: s.Password.Reveal()}.AsSha512Mechanism()
-	case config.SASLOAuthBearer:
-		// Called for every new connection and re-authentication: a token
-		// file is read again each time, so a rotated token is picked up.
-		return oauth.Oauth(func(context.Context) (oauth.Auth, error) {
-			tok, err := s.OAuth.CurrentToken()
-			if err != nil {
-				return oauth.Auth{}, securityErrorf(err, "Kafka SASL OAUTHBEARER: %v: check kafka.sasl.oauth.token_file (KAFKA_SASL_OAUTH_TOKEN_FILE)", err)
-			}
-			return oauth.Auth{Token: tok.Reveal(), Extensions: s.OAuth.Extensions}, nil
-		})
-	case config.SASLAWSMSKIAM:
-		return aws.Auth{
-			AccessKey:    s.AWS.AccessKeyID,
-			SecretKey:    s.AWS.SecretAccessKey.Reveal(),
-			SessionToken: s.AWS.SessionToken.Reveal(),
-		}.AsManagedStreamingIAMMechanism()
-	}
-	return nil
-}
-
-// registryTimeout bounds each request to the schema registry.
-const registryTimeout = 30 * time.Second
-
-// newRegistryClient is a client of the configured schema registry, with
-// its basic auth and TLS; r.URL must be set. Every registry client of the
-// process is built here.
-func newRegistryClient(r config.SchemaRegistry) (*sr.Client, error) {
-	hc := &http.Client{Timeout: registryTimeout}
-	if tc := r.TLS.ClientConfig(); tc != nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = tc
-		hc.Transport = tr
-	}
-	opts := []sr.ClientOpt{sr.URLs(r.URL.String()), sr.HTTPClient(hc)}
-	if r.Username != "" {
-		opts = append(opts, sr.BasicAuth(r.Username, r.Password.Reveal()))
-	}
-	rc, err := sr.NewClient(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("schema registry client: %w", err)
-	}
-	return rc, nil
 }
 
 // spoolDir is where the sources spool downloads: a folder of the
@@ -221,7 +118,7 @@ func groupConfig(cfg *config.Config, from, to string) *instance.Config {
 
 // pipelineOptions maps the configuration onto the pipeline's options; the
 // Kafka clients report to watch.
-func pipelineOptions(cfg *config.Config, logger *slog.Logger, watch *securityWatch) (pipeline.Options, error) {
+func pipelineOptions(cfg *config.Config, logger *slog.Logger, watch *connect.SecurityWatch) (pipeline.Options, error) {
 	o := pipeline.Options{
 		Events: cfg.Events,
 		Start:  cfg.Start,
@@ -242,7 +139,7 @@ func pipelineOptions(cfg *config.Config, logger *slog.Logger, watch *securityWat
 		Partitions:         cfg.Kafka.Partitions,
 		ReplicationFactor:  cfg.Kafka.ReplicationFactor,
 		TopicConfig:        cfg.Kafka.TopicConfig,
-		Kafka:              kafkaOpts(cfg, watch),
+		Kafka:              connect.KafkaOptions(cfg.Kafka, watch),
 		ConnectTimeout:     cfg.Kafka.ConnectTimeout,
 		DeadLetterTopic:    cfg.DeadLetter.Topic,
 		Policy:             func(event string) pipeline.Policy { return pipeline.Policy(cfg.DeadLetter.PolicyFor(event)) },
@@ -261,7 +158,7 @@ func pipelineOptions(cfg *config.Config, logger *slog.Logger, watch *securityWat
 		o.Planner.To = cfg.Bounded.To
 	}
 	if cfg.SchemaRegistry.URL != nil {
-		rc, err := newRegistryClient(cfg.SchemaRegistry)
+		rc, err := connect.Registry(cfg.SchemaRegistry)
 		if err != nil {
 			return o, err
 		}
@@ -286,7 +183,7 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, tweak f
 	}
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	watch := newSecurityWatch(cfg.Kafka.SASL, stop)
+	watch := connect.NewSecurityWatch(cfg.Kafka.SASL, stop)
 	o, err := pipelineOptions(cfg, logger, watch)
 	if err != nil {
 		return nil, err
@@ -296,7 +193,7 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, tweak f
 	}
 	p, err := pipeline.New(ctx, o)
 	if err != nil {
-		return nil, explainRegistry(watch.explain(err), cfg.SchemaRegistry)
+		return nil, connect.ExplainRegistry(watch.Explain(err), cfg.SchemaRegistry)
 	}
 	return p, nil
 }

@@ -1,4 +1,4 @@
-package cli
+package connect
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -15,24 +14,23 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
-	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/freshstream/freshchat-kafka/config"
 )
 
-// securityError is a failure that retrying cannot fix: TLS could not be set
+// SecurityError is a failure that retrying cannot fix: TLS could not be set
 // up with a server, or the server refused the credentials. Its message says
 // what failed and which settings to check; it never holds a secret.
-type securityError struct {
+type SecurityError struct {
 	msg string
 	err error
 }
 
-func (e *securityError) Error() string { return e.msg }
-func (e *securityError) Unwrap() error { return e.err }
+func (e *SecurityError) Error() string { return e.msg }
+func (e *SecurityError) Unwrap() error { return e.err }
 
-func securityErrorf(err error, format string, args ...any) *securityError {
-	return &securityError{msg: fmt.Sprintf(format, args...), err: err}
+func securityErrorf(err error, format string, args ...any) *SecurityError {
+	return &SecurityError{msg: fmt.Sprintf(format, args...), err: err}
 }
 
 // saslDropsToFail is how many connections in a row must be lost during SASL
@@ -41,37 +39,37 @@ func securityErrorf(err error, format string, args ...any) *securityError {
 // SASL_AUTHENTICATION_FAILED first); one lost connection may be bad luck.
 const saslDropsToFail = 3
 
-// securityWatch watches the connections of Kafka clients, as a kgo hook and
+// SecurityWatch watches the connections of Kafka clients, as a kgo hook and
 // through their SASL mechanism, for failures that retrying cannot fix. kgo
 // retries a connection the broker closed, and the pipeline waits for brokers
 // it cannot reach, so without the watch a wrong password would look like an
 // outage and the connector would wait forever.
-type securityWatch struct {
+type SecurityWatch struct {
 	sasl config.SASL
 	stop func(error) // called with the first failure; may be nil
 
 	mu      sync.Mutex
 	pending map[string]int // SASL authentications begun and not finished, by broker address
 	dropped int            // connections in a row lost during SASL authentication
-	failure *securityError // the first failure
+	failure *SecurityError // the first failure
 }
 
-// newSecurityWatch watches the connections of clients with the SASL
+// NewSecurityWatch watches the connections of clients with the SASL
 // settings s; stop, when not nil, is called once with the first failure.
-func newSecurityWatch(s config.SASL, stop func(error)) *securityWatch {
-	return &securityWatch{sasl: s, stop: stop, pending: map[string]int{}}
+func NewSecurityWatch(s config.SASL, stop func(error)) *SecurityWatch {
+	return &SecurityWatch{sasl: s, stop: stop, pending: map[string]int{}}
 }
 
 // OnBrokerConnect implements kgo.HookBrokerConnect. kgo calls it after
 // each connection attempt, once TLS and SASL are done or failed.
-func (w *securityWatch) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+func (w *SecurityWatch) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
 	addr := net.JoinHostPort(meta.Host, strconv.Itoa(int(meta.Port)))
 	w.mu.Lock()
 	inSASL := w.pending[addr] > 0
 	if inSASL && err != nil {
 		w.pending[addr]--
 	}
-	var f *securityError
+	var f *SecurityError
 	switch cause, definite := w.classify(err); {
 	case err == nil:
 		w.dropped = 0
@@ -102,14 +100,14 @@ func lostConnection(err error) bool {
 	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, kgo.ErrClientClosed)
 }
 
-// explain returns the failure the watch saw, or a securityError for err
+// Explain returns the failure the watch saw, or a SecurityError for err
 // itself when it is one; otherwise err. Use it on an error a command gives
 // up on.
-func (w *securityWatch) explain(err error) error {
+func (w *SecurityWatch) Explain(err error) error {
 	if err == nil {
 		return nil
 	}
-	if se, ok := errors.AsType[*securityError](err); ok {
+	if se, ok := errors.AsType[*SecurityError](err); ok {
 		return se
 	}
 	w.mu.Lock()
@@ -128,7 +126,7 @@ func (w *securityWatch) explain(err error) error {
 // definite means retrying cannot help. A broker closing a new connection at
 // once is not definite: it may be a proxy in front of a broker that is not
 // up yet, so the pipeline keeps waiting; commands that give up explain it.
-func (w *securityWatch) classify(err error) (f *securityError, definite bool) {
+func (w *SecurityWatch) classify(err error) (f *SecurityError, definite bool) {
 	if err == nil {
 		return nil, false
 	}
@@ -149,7 +147,7 @@ func (w *securityWatch) classify(err error) (f *securityError, definite bool) {
 	return nil, false
 }
 
-func (w *securityWatch) saslFailed(err error, what string) *securityError {
+func (w *SecurityWatch) saslFailed(err error, what string) *SecurityError {
 	s := w.sasl
 	switch s.Mechanism {
 	case config.SASLOAuthBearer:
@@ -169,13 +167,13 @@ func (w *securityWatch) saslFailed(err error, what string) *securityError {
 		what, s.Mechanism, s.Username)
 }
 
-func (w *securityWatch) begun(addr string) {
+func (w *SecurityWatch) begun(addr string) {
 	w.mu.Lock()
 	w.pending[addr]++
 	w.mu.Unlock()
 }
 
-func (w *securityWatch) finished(addr string) {
+func (w *SecurityWatch) finished(addr string) {
 	w.mu.Lock()
 	if w.pending[addr] > 0 {
 		w.pending[addr]--
@@ -187,7 +185,7 @@ func (w *securityWatch) finished(addr string) {
 // when it succeeds.
 type watchedMechanism struct {
 	sasl.Mechanism
-	watch *securityWatch
+	watch *SecurityWatch
 }
 
 func (m watchedMechanism) Authenticate(ctx context.Context, addr string) (sasl.Session, []byte, error) {
@@ -201,7 +199,7 @@ func (m watchedMechanism) Authenticate(ctx context.Context, addr string) (sasl.S
 
 type watchedSession struct {
 	sasl.Session
-	watch *securityWatch
+	watch *SecurityWatch
 	addr  string
 }
 
@@ -236,7 +234,7 @@ var (
 )
 
 // tlsFailure recognises a failed TLS handshake with the peer named by n.
-func tlsFailure(err error, n tlsNames) *securityError {
+func tlsFailure(err error, n tlsNames) *SecurityError {
 	if ua, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
 		return securityErrorf(err, "TLS with %s failed: the certificate is signed by an authority the connector does not trust (%v): set %s.ca_file (%s_CA_FILE) to the PEM file of that authority",
 			n.peer, ua, n.prefix, n.env)
@@ -258,60 +256,4 @@ func tlsFailure(err error, n tlsNames) *securityError {
 			n.peer, oe, n.prefix, n.prefix, n.env, n.env)
 	}
 	return nil
-}
-
-// registryFailure recognises the schema registry refusing the TLS
-// handshake or the credentials of r.
-func registryFailure(err error, r config.SchemaRegistry) *securityError {
-	if err == nil {
-		return nil
-	}
-	if se, ok := errors.AsType[*securityError](err); ok {
-		return se
-	}
-	re, ok := errors.AsType[*sr.ResponseError](err)
-	switch {
-	case !ok || re.StatusCode != http.StatusUnauthorized && re.StatusCode != http.StatusForbidden:
-		return tlsFailure(err, registryTLSNames)
-	case r.Username == "":
-		return securityErrorf(err, "the schema registry requires authentication (%d %s: %v): set schema_registry.username (SCHEMA_REGISTRY_USERNAME) "+
-			"and schema_registry.password (SCHEMA_REGISTRY_PASSWORD or SCHEMA_REGISTRY_PASSWORD_FILE)", re.StatusCode, http.StatusText(re.StatusCode), re)
-	default:
-		return securityErrorf(err, "the schema registry refused user %q (%d %s: %v): check schema_registry.username (SCHEMA_REGISTRY_USERNAME), "+
-			"the password (SCHEMA_REGISTRY_PASSWORD or SCHEMA_REGISTRY_PASSWORD_FILE) and the user's permissions", r.Username, re.StatusCode, http.StatusText(re.StatusCode), re)
-	}
-}
-
-// explainRegistry is err, or the securityError it stands for.
-func explainRegistry(err error, r config.SchemaRegistry) error {
-	if f := registryFailure(err, r); f != nil {
-		return f
-	}
-	return err
-}
-
-// connectionNote describes how the connector reaches Kafka, for check:
-// "" for plaintext, or such as " over TLS, SASL SCRAM-SHA-512 as connector".
-func connectionNote(k config.Kafka) string {
-	note := ""
-	if k.TLS.Enabled {
-		note = " over TLS"
-		if k.TLS.HasClientCert() {
-			note += " with a client certificate"
-		}
-	}
-	if k.SASL.Mechanism != config.SASLNone {
-		if note != "" {
-			note += ","
-		}
-		switch s := k.SASL; s.Mechanism {
-		case config.SASLOAuthBearer:
-			note += " SASL OAUTHBEARER"
-		case config.SASLAWSMSKIAM:
-			note += " SASL AWS_MSK_IAM as access key " + s.AWS.AccessKeyID
-		default:
-			note += fmt.Sprintf(" SASL %s as %s", s.Mechanism, s.Username)
-		}
-	}
-	return note
 }

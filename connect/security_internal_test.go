@@ -1,4 +1,4 @@
-package cli
+package connect
 
 import (
 	"errors"
@@ -17,9 +17,9 @@ import (
 func TestSecurityWatch(t *testing.T) {
 	broker := kgo.BrokerMetadata{NodeID: -1, Host: "127.0.0.1", Port: 9093}
 	const addr = "127.0.0.1:9093"
-	newWatch := func() (*securityWatch, *[]error) {
+	newWatch := func() (*SecurityWatch, *[]error) {
 		var stops []error
-		w := newSecurityWatch(config.SASL{Mechanism: config.SASLScramSHA512, Username: "connector", Password: "pw-never-shown"},
+		w := NewSecurityWatch(config.SASL{Mechanism: config.SASLScramSHA512, Username: "connector", Password: "pw-never-shown"},
 			func(err error) { stops = append(stops, err) })
 		return w, &stops
 	}
@@ -67,8 +67,8 @@ func TestSecurityWatch(t *testing.T) {
 			w.OnBrokerConnect(broker, 0, nil, firstRead)
 		}
 		assert.Empty(t, *stops, "a connection closed at once may be a proxy before a broker that is starting")
-		assert.Contains(t, w.explain(firstRead).Error(), "Kafka: the broker closed the connection at once")
+		assert.Contains(t, w.Explain(firstRead).Error(), "Kafka: the broker closed the connection at once")
 		other := errors.New("dial tcp 127.0.0.1:9093: connect: connection refused")
-		assert.Same(t, other, w.explain(other), "other errors are left alone")
+		assert.Same(t, other, w.Explain(other), "other errors are left alone")
 	})
 }
