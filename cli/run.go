@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 )
 
@@ -75,7 +76,7 @@ per account and event, among them: run more instances for availability.`, s)
 	if err := waitForAPI(ctx, cfg, logger, tel); err != nil {
 		return err
 	}
-	watch := newKafkaWatch(logger, tel.readiness())
+	watch := connect.NewOutageWatch(logger, tel.readiness())
 	clients := &openClients{}
 	p, err := build(ctx, cfg, logger, func(o *pipeline.Options) {
 		tel.attach(o)
@@ -87,7 +88,7 @@ per account and event, among them: run more instances for availability.`, s)
 	}
 	tel.serveStatus(cfg, p)
 	tel.started(ctx, p, p.Units())
-	watch.arm()
+	watch.Arm()
 	logger.Info("ready", "units", len(p.Units()), "accounts", len(accounts(cfg)), "framing", p.Framing(), "mode", mode(cfg),
 		"group", cfg.Kafka.TransactionalID, "instance_id", cfg.Group.InstanceID)
 	stopView := func() {}

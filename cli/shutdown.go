@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 )
 
@@ -34,7 +35,7 @@ const stopGrace = 5 * time.Second
 
 // logUnaborted warns that the run stopped without aborting its open
 // transactions, and says why that is safe. runErr is the pipeline's error.
-func logUnaborted(logger *slog.Logger, cfg *config.Config, watch *kafkaWatch, st stopState, signaled bool, runErr error) {
+func logUnaborted(logger *slog.Logger, cfg *config.Config, watch *connect.OutageWatch, st stopState, signaled bool, runErr error) {
 	attrs := []any{"transaction_timeout", cfg.Kafka.TransactionTimeout.String(), "abort_budget", abortBudget.String()}
 	if st.closeErr != nil {
 		attrs = append(attrs, "error", st.closeErr.Error())
@@ -45,7 +46,7 @@ func logUnaborted(logger *slog.Logger, cfg *config.Config, watch *kafkaWatch, st
 			attrs = append(attrs, "run_error", runErr.Error())
 		}
 	}
-	if since, last, down := watch.unreachable(); down {
+	if since, last, down := watch.Unreachable(); down {
 		attrs = append(attrs, "kafka_unreachable_for", time.Since(since).Round(time.Millisecond).String(), "last_kafka_error", last.Error())
 	}
 	what := "stopped"
@@ -66,8 +67,8 @@ func logRunError(logger *slog.Logger, err error) {
 }
 
 // watchDown reports whether the last attempt to reach Kafka failed.
-func watchDown(w *kafkaWatch) bool {
-	_, _, down := w.unreachable()
+func watchDown(w *connect.OutageWatch) bool {
+	_, _, down := w.Unreachable()
 	return down
 }
 

@@ -1,4 +1,4 @@
-package cli
+package connect
 
 import (
 	"context"
@@ -11,15 +11,20 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/freshstream/freshchat-kafka/metrics"
 )
+
+// Readiness is told whether the brokers can be reached; *metrics.Readiness
+// is one, and so is a nil *metrics.Readiness (which ignores both calls).
+type Readiness interface {
+	SetConnected(ok bool)
+	SetUnreachable(since time.Time, cause error)
+}
 
 // kafkaWarnEvery is how often, at most, the connector warns that it cannot
 // reach Kafka, however many connection attempts fail meanwhile.
 const kafkaWarnEvery = 30 * time.Second
 
-// kafkaWatch follows the connection attempts of every Kafka client of a run
+// OutageWatch follows the connection attempts of every Kafka client of a run
 // (the pipeline's admin, checkpoint and transactional clients, and the
 // group membership), as a kgo hook, so that an outage is seen and said: kgo
 // retries failed dials silently, and a live connector waiting for its next
@@ -31,11 +36,11 @@ const kafkaWarnEvery = 30 * time.Second
 // then at most every kafkaWarnEvery with the number of failed attempts.
 // The first successful dial after that logs how long Kafka was lost.
 //
-// The watch does nothing until arm: while the pipeline starts it waits for
+// The watch does nothing until Arm: while the pipeline starts it waits for
 // the brokers itself, and says so.
-type kafkaWatch struct {
+type OutageWatch struct {
 	logger *slog.Logger
-	ready  *metrics.Readiness // may be nil
+	ready  Readiness // never nil
 	now    func() time.Time
 	every  time.Duration
 
@@ -49,13 +54,22 @@ type kafkaWatch struct {
 	lastErr  error     // last failure, with its broker
 }
 
-// newKafkaWatch reports to logger and ready (nil for none).
-func newKafkaWatch(logger *slog.Logger, ready *metrics.Readiness) *kafkaWatch {
-	return &kafkaWatch{logger: logger, ready: ready, now: time.Now, every: kafkaWarnEvery}
+// NewOutageWatch reports to logger and ready (nil for none). Attach it to
+// every Kafka client of a run with kgo.WithHooks.
+func NewOutageWatch(logger *slog.Logger, ready Readiness) *OutageWatch {
+	if ready == nil {
+		ready = noReadiness{}
+	}
+	return &OutageWatch{logger: logger, ready: ready, now: time.Now, every: kafkaWarnEvery}
 }
 
-// arm starts watching: the pipeline is connected.
-func (w *kafkaWatch) arm() {
+type noReadiness struct{}
+
+func (noReadiness) SetConnected(bool)               {}
+func (noReadiness) SetUnreachable(time.Time, error) {}
+
+// Arm starts watching: call it once the pipeline is connected.
+func (w *OutageWatch) Arm() {
 	w.mu.Lock()
 	w.armed = true
 	w.mu.Unlock()
@@ -63,7 +77,7 @@ func (w *kafkaWatch) arm() {
 
 // OnBrokerConnect implements kgo.HookBrokerConnect. kgo calls it after each
 // connection attempt, once TLS and SASL are done or failed.
-func (w *kafkaWatch) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+func (w *OutageWatch) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
 	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, kgo.ErrClientClosed)) {
 		return // a request given up on, or a client closing: says nothing of the brokers
 	}
@@ -107,9 +121,9 @@ func (w *kafkaWatch) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _
 	}
 }
 
-// unreachable reports whether the last dial failed and, if so, since when
-// and the last failure.
-func (w *kafkaWatch) unreachable() (since time.Time, last error, down bool) {
+// Unreachable reports whether the last dial failed and, if so, since when
+// and the last failure (with its broker).
+func (w *OutageWatch) Unreachable() (since time.Time, last error, down bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.since, w.lastErr, w.down

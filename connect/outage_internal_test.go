@@ -1,10 +1,9 @@
-package cli
+package connect
 
 import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -13,38 +12,21 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"github.com/freshstream/freshchat-kafka/metrics"
 )
 
-// lockedBuilder is a log sink safe for concurrent writes.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// TestKafkaWatchRateLimitsAndRecovers drives the watch through an outage on
+// TestOutageWatchRateLimitsAndRecovers drives the watch through an outage on
 // a fake clock: one warning at once, then at most one per kafkaWarnEvery
 // with the count of failed attempts, readiness failing with the cause, and
 // one line when a dial succeeds again.
-func TestKafkaWatchRateLimitsAndRecovers(t *testing.T) {
+func TestOutageWatchRateLimitsAndRecovers(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	now := t0
-	logs := &lockedBuilder{}
+	logs := &logbuf.Buffer{}
 	ready := &metrics.Readiness{}
 	ready.SetConnected(true)
-	w := newKafkaWatch(slog.New(slog.NewTextHandler(logs, nil)), ready)
+	w := NewOutageWatch(slog.New(slog.NewTextHandler(logs, nil)), ready)
 	w.now = func() time.Time { return now }
 	broker := kgo.BrokerMetadata{NodeID: 1, Host: "127.0.0.1", Port: 9092}
 	refused := fmt.Errorf("unable to dial: dial tcp 127.0.0.1:9092: %w", syscall.ECONNREFUSED)
@@ -54,7 +36,7 @@ func TestKafkaWatchRateLimitsAndRecovers(t *testing.T) {
 	assert.Empty(t, logs.String(), "nothing before arm: the pipeline waits for the brokers itself")
 	require.NoError(t, ready.Check(now, 0))
 
-	w.arm()
+	w.Arm()
 	w.OnBrokerConnect(broker, 0, nil, kgo.ErrClientClosed)
 	assert.Empty(t, logs.String(), "a client closing says nothing of the brokers")
 	require.NoError(t, ready.Check(now, 0))
@@ -84,7 +66,7 @@ func TestKafkaWatchRateLimitsAndRecovers(t *testing.T) {
 	w.OnBrokerConnect(broker, 0, nil, nil)
 	assert.Contains(t, logs.String(), `level=INFO msg="kafka brokers reachable again" broker=127.0.0.1:9092 unreachable_for=42s failed_attempts=22`)
 	assert.NoError(t, ready.Check(now, 0))
-	_, _, down := w.unreachable()
+	_, _, down := w.Unreachable()
 	assert.False(t, down)
 
 	before := logs.String()
@@ -92,11 +74,11 @@ func TestKafkaWatchRateLimitsAndRecovers(t *testing.T) {
 	assert.Equal(t, before, logs.String(), "connections while connected say nothing")
 }
 
-// TestKafkaWatchWithoutMetrics: with metrics off the watch still logs.
-func TestKafkaWatchWithoutMetrics(t *testing.T) {
-	logs := &lockedBuilder{}
-	w := newKafkaWatch(slog.New(slog.NewTextHandler(logs, nil)), nil)
-	w.arm()
+// TestOutageWatchWithoutMetrics: with metrics off the watch still logs.
+func TestOutageWatchWithoutMetrics(t *testing.T) {
+	logs := &logbuf.Buffer{}
+	w := NewOutageWatch(slog.New(slog.NewTextHandler(logs, nil)), nil)
+	w.Arm()
 	broker := kgo.BrokerMetadata{NodeID: 1, Host: "kafka-0.kafka", Port: 9092}
 	w.OnBrokerConnect(broker, 0, nil, syscall.ECONNREFUSED)
 	w.OnBrokerConnect(broker, 0, nil, nil)
