@@ -10,6 +10,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/connect"
+	"github.com/freshstream/freshchat-kafka/lifecycle"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 )
 
@@ -77,7 +78,7 @@ per account and event, among them: run more instances for availability.`, s)
 		return err
 	}
 	watch := connect.NewOutageWatch(logger, tel.readiness())
-	clients := &openClients{}
+	clients := &lifecycle.Clients{}
 	p, err := build(ctx, cfg, logger, func(o *pipeline.Options) {
 		tel.attach(o)
 		o.Kafka = append(o.Kafka, kgo.WithHooks(watch, clients))
@@ -95,22 +96,14 @@ per account and event, among them: run more instances for availability.`, s)
 	if view {
 		stopView = showProgress(s.Out, p, 500*time.Millisecond)
 	}
-	st, err := runBounded(ctx, p, clients, abortBudget)
+	st, err := lifecycle.Run(ctx, p, clients, lifecycle.AbortBudget)
 	stopView()
 	tel.finished(err)
-	if !st.stuck {
-		st.closeErr = closeBy(ctx, p, st.deadline)
-	}
+	st.Close(ctx, p)
 	// Once its clients were closed under it, the pipeline's error says only
 	// that: the stop was the signal's.
-	signaled := errors.Is(err, context.Canceled) || st.forced && ctx.Err() != nil
-	if st.clean() && !(signaled && watchDown(watch)) {
-		if signaled {
-			logger.Info("stopped on signal; open transactions were aborted, the next start resumes from the last commit")
-		}
-	} else {
-		logUnaborted(logger, cfg, watch, st, signaled, err)
-	}
+	signaled := errors.Is(err, context.Canceled) || st.Forced && ctx.Err() != nil
+	st.Log(logger, signaled, err, watch, cfg.Kafka.TransactionTimeout)
 	if signaled {
 		return nil
 	}
@@ -130,4 +123,12 @@ func mode(cfg *config.Config) string {
 		return "bounded"
 	}
 	return "live"
+}
+
+// logRunError logs the error that ends a run, if any: a stop on a signal
+// is no error.
+func logRunError(logger *slog.Logger, err error) {
+	if err != nil && !errors.Is(err, context.Canceled) {
+		logger.Error("connector stopped", "error", err.Error())
+	}
 }
