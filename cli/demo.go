@@ -30,6 +30,7 @@ import (
 	"github.com/freshstream/freshchat-kafka/internal/kread"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
+	"github.com/freshstream/freshchat-kafka/termview"
 )
 
 const demoToken = "demo-token"
@@ -170,8 +171,8 @@ process took over the demo's transactional identity).`, s)
 		fmt.Fprintf(out, "Backfilling %d events from %s to %s in %s windows…\n", len(cfg.Events), cfg.Start.Format(time.RFC3339), to.Format(time.RFC3339), cfg.Window)
 	}
 	began := time.Now()
-	stopProgress := showProgress(out, p, 500*time.Millisecond)
-	if !isTerminal(out) {
+	stopProgress := termview.ShowProgress(out, p, 500*time.Millisecond)
+	if !termview.IsTerminal(out) {
 		stopProgress = progressLine(out, func() string {
 			el := time.Since(began).Seconds()
 			n := windows.Load()

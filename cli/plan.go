@@ -12,6 +12,7 @@ import (
 	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/source"
+	"github.com/freshstream/freshchat-kafka/termview"
 )
 
 const planSynopsis = "plan [--config FILE] [--from TIME] [--to TIME] [--events A,B] [--latency DURATION] [--rows-per-day N] [--timeout DURATION]"
@@ -234,7 +235,7 @@ func (p *plan) print(w io.Writer) error {
 	fmt.Fprintln(w)
 	if c.Backfill.TargetReportRows > 0 {
 		fmt.Fprintf(w, "Windows: up to %s, sized for %s rows a report (an event's first window, its density unknown: %s).\n",
-			window, groupDigits(int64(c.Backfill.TargetReportRows)), fmtDuration(c.Window))
+			window, termview.Digits(int64(c.Backfill.TargetReportRows)), fmtDuration(c.Window))
 	} else {
 		fmt.Fprintf(w, "Windows: %s each (target_report_rows is 0).\n", fmtDuration(c.Window))
 	}
@@ -252,17 +253,17 @@ func (p *plan) print(w io.Writer) error {
 		for _, e := range a.events {
 			density := "unknown"
 			if e.density.Known {
-				density = groupDigits(int64(e.density.PerHour * 24))
+				density = termview.Digits(int64(e.density.PerHour * 24))
 			}
 			req := e.backlog.Requests(a.pace)
 			windows, submits, requests = windows+e.backlog.Windows, submits+e.backlog.Submits(), requests+req
-			row(e.event, fmtPlanTime(e.from), density, groupDigits(int64(e.backlog.Windows)), groupDigits(int64(e.backlog.Submits())),
-				groupDigits(int64(req)), fmtDuration(e.eta))
+			row(e.event, fmtPlanTime(e.from), density, termview.Digits(int64(e.backlog.Windows)), termview.Digits(int64(e.backlog.Submits())),
+				termview.Digits(int64(req)), fmtDuration(e.eta))
 			if e.note != "" {
 				notes = append(notes, e.event+": "+e.note)
 			}
 		}
-		row("total", "", "", groupDigits(int64(windows)), groupDigits(int64(submits)), groupDigits(int64(requests)), fmtDuration(a.eta))
+		row("total", "", "", termview.Digits(int64(windows)), termview.Digits(int64(submits)), termview.Digits(int64(requests)), fmtDuration(a.eta))
 		for _, n := range notes {
 			fmt.Fprintf(w, "  %s\n", n)
 		}
@@ -273,7 +274,7 @@ func (p *plan) print(w io.Writer) error {
 	}
 	if p.fixed != nil {
 		fmt.Fprintf(w, "With fixed windows of %s, one report at a time (target_report_rows 0, reports_ahead 0), it would take %s reports and %s.\n",
-			fmtDuration(c.Window), groupDigits(int64(p.fixed.submits())), fmtDuration(p.fixed.total))
+			fmtDuration(c.Window), termview.Digits(int64(p.fixed.submits())), fmtDuration(p.fixed.total))
 	}
 	if wait := firstSubmitWait(c); p.from.Before(source.Earliest(p.now).Add(wait + time.Hour)) {
 		fmt.Fprintf(w, "Near the 15-month limit an event starts where Freshchat still serves rows when its first report is submitted:\n"+

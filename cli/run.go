@@ -12,6 +12,7 @@ import (
 	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/lifecycle"
 	"github.com/freshstream/freshchat-kafka/pipeline"
+	"github.com/freshstream/freshchat-kafka/termview"
 )
 
 func runCommand(ctx context.Context, args []string, s Streams) (err error) {
@@ -54,9 +55,9 @@ per account and event, among them: run more instances for availability.`, s)
 	}
 	// A bounded run on a terminal shows a live progress view on stdout; info
 	// logs would tear it, so only warnings and errors reach a terminal then.
-	view := cfg.Bounded != nil && isTerminal(s.Out)
+	view := cfg.Bounded != nil && termview.IsTerminal(s.Out)
 	logCfg := cfg.Log
-	if view && isTerminal(s.Err) && logCfg.Level < slog.LevelWarn {
+	if view && termview.IsTerminal(s.Err) && logCfg.Level < slog.LevelWarn {
 		logCfg.Level = slog.LevelWarn
 	}
 	logger := newLogger(logCfg, s.Err)
@@ -94,7 +95,7 @@ per account and event, among them: run more instances for availability.`, s)
 		"group", cfg.Kafka.TransactionalID, "instance_id", cfg.Group.InstanceID)
 	stopView := func() {}
 	if view {
-		stopView = showProgress(s.Out, p, 500*time.Millisecond)
+		stopView = termview.ShowProgress(s.Out, p, 500*time.Millisecond)
 	}
 	st, err := lifecycle.Run(ctx, p, clients, lifecycle.AbortBudget)
 	stopView()

@@ -1,4 +1,7 @@
-package cli
+// Package termview draws what the connector shows people on a terminal:
+// the live progress of a bounded run, redrawn in place, and counts with
+// thousands separators.
+package termview
 
 import (
 	"fmt"
@@ -10,8 +13,8 @@ import (
 	"github.com/freshstream/freshchat-kafka/pipeline"
 )
 
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a character device (a terminal).
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
@@ -53,15 +56,15 @@ func renderProgress(ps []pipeline.Progress) []string {
 		rows, windows, left, rate = rows+p.Rows, windows+p.Windows, left+p.WindowsLeft, rate+p.Rate
 		eta, ahead = max(eta, p.ETA), ahead+p.ReportsAhead
 		lines = append(lines, fmt.Sprintf(row, p.Event,
-			fmt.Sprintf("%d/%d", p.Windows, p.Windows+p.WindowsLeft), groupDigits(p.Rows),
-			groupDigits(int64(p.Rate))+"/s", bar(p.Percent, 16)+fmt.Sprintf(" %5.1f%%", p.Percent), fmt.Sprint(p.ReportsAhead), formatETA(p.ETA)))
+			fmt.Sprintf("%d/%d", p.Windows, p.Windows+p.WindowsLeft), Digits(p.Rows),
+			Digits(int64(p.Rate))+"/s", bar(p.Percent, 16)+fmt.Sprintf(" %5.1f%%", p.Percent), fmt.Sprint(p.ReportsAhead), formatETA(p.ETA)))
 	}
 	total := 100.0
 	if windows+left > 0 {
 		total = 100 * float64(windows) / float64(windows+left)
 	}
 	lines = append(lines, fmt.Sprintf(row, "total",
-		fmt.Sprintf("%d/%d", windows, windows+left), groupDigits(rows), groupDigits(int64(rate))+"/s",
+		fmt.Sprintf("%d/%d", windows, windows+left), Digits(rows), Digits(int64(rate))+"/s",
 		bar(total, 16)+fmt.Sprintf(" %5.1f%%", total), fmt.Sprint(ahead), formatETA(eta)))
 	return lines
 }
@@ -79,8 +82,8 @@ func formatETA(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// groupDigits writes n with thousands separators: 1234567 → 1,234,567.
-func groupDigits(n int64) string {
+// Digits writes n with thousands separators: 1234567 → 1,234,567.
+func Digits(n int64) string {
 	s := fmt.Sprint(n)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
@@ -97,10 +100,16 @@ func groupDigits(n int64) string {
 	return b.String()
 }
 
-// showProgress redraws the view every interval until stop is called, then
-// draws a last frame. It does nothing when w is not a terminal.
-func showProgress(w io.Writer, p *pipeline.Pipeline, interval time.Duration) (stop func()) {
-	if !isTerminal(w) {
+// Progressing is what ShowProgress shows: *pipeline.Pipeline is one.
+type Progressing interface {
+	Progress() []pipeline.Progress
+}
+
+// ShowProgress draws p's progress on w, a table with a line per event and
+// a total, and redraws it in place every interval until stop is called,
+// then draws a last frame. It does nothing when w is not a terminal.
+func ShowProgress(w io.Writer, p Progressing, interval time.Duration) (stop func()) {
+	if !IsTerminal(w) {
 		return func() {}
 	}
 	v := &progressView{w: w}

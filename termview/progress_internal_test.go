@@ -1,4 +1,4 @@
-package cli
+package termview
 
 import (
 	"strings"
@@ -30,9 +30,9 @@ func TestRenderProgress(t *testing.T) {
 	assert.Regexp(t, `87\.5%\s+1\s+1m30s$`, frame[3], "reports ahead and the whole backfill's ETA: the longest")
 }
 
-func TestGroupDigits(t *testing.T) {
+func TestDigits(t *testing.T) {
 	for in, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", -1234567: "-1,234,567"} {
-		assert.Equal(t, want, groupDigits(in))
+		assert.Equal(t, want, Digits(in))
 	}
 }
 
