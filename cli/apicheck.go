@@ -25,7 +25,7 @@ var apiCheckRetry = struct{ Base, Max time.Duration }{time.Second, time.Minute}
 // far as fencing a running instance. tel, when metrics are on, watches the
 // probe's health, so /readyz says why the start waits.
 func waitForAPI(ctx context.Context, cfg *config.Config, logger *slog.Logger, tel *telemetry) error {
-	all := accounts(cfg)
+	all := cfg.AllAccounts()
 	var refused []error
 	for i, a := range all {
 		err := waitForAccount(ctx, cfg, a, logger, tel, i == 0)

@@ -101,7 +101,7 @@ func (c *checker) within(ctx context.Context) (context.Context, context.CancelFu
 // freshchat asks each account's API for a report that does not exist: 404
 // means the token was accepted, 401 or 403 that it was refused.
 func (c *checker) freshchat(ctx context.Context, cfg *config.Config, logger *slog.Logger) {
-	for _, a := range accounts(cfg) {
+	for _, a := range cfg.AllAccounts() {
 		c.freshchatAccount(ctx, cfg, a, logger)
 	}
 }
@@ -220,7 +220,7 @@ func (c *checker) skipKafka() {
 func connectorTopics(cfg *config.Config) []string {
 	var topics []string
 	dlq := false
-	for _, a := range accounts(cfg) {
+	for _, a := range cfg.AllAccounts() {
 		for _, ev := range a.Events {
 			topics = append(topics, a.Topic(ev))
 			dlq = dlq || cfg.DeadLetter.PolicyFor(ev) == config.PolicyDLQ

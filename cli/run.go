@@ -91,7 +91,7 @@ per account and event, among them: run more instances for availability.`, s)
 	tel.serveStatus(cfg, p)
 	tel.started(ctx, p, p.Units())
 	watch.Arm()
-	logger.Info("ready", "units", len(p.Units()), "accounts", len(accounts(cfg)), "framing", p.Framing(), "mode", mode(cfg),
+	logger.Info("ready", "units", len(p.Units()), "accounts", len(cfg.AllAccounts()), "framing", p.Framing(), "mode", mode(cfg),
 		"group", cfg.Kafka.TransactionalID, "instance_id", cfg.Group.InstanceID)
 	stopView := func() {}
 	if view {

@@ -97,15 +97,15 @@ func unitTopics(cfg *config.Config, only string) ([]unitTopic, error) {
 			return nil, err
 		}
 		return []unitTopic{{checkpoint.UnitKey(a.Name, ev), ev, a.Topic(ev)}}, nil
-	case only != "" && len(accounts(cfg)) == 1:
+	case only != "" && len(cfg.AllAccounts()) == 1:
 		ev, err := resolveEvent(cfg, only)
 		if err != nil {
 			return nil, err
 		}
-		a := accounts(cfg)[0]
+		a := cfg.AllAccounts()[0]
 		return []unitTopic{{checkpoint.UnitKey(a.Name, ev), ev, a.Topic(ev)}}, nil
 	}
-	for _, a := range accounts(cfg) {
+	for _, a := range cfg.AllAccounts() {
 		for _, ev := range a.Events {
 			if only == "" || strings.EqualFold(ev, strings.TrimSpace(only)) {
 				out = append(out, unitTopic{checkpoint.UnitKey(a.Name, ev), ev, a.Topic(ev)})
@@ -246,7 +246,7 @@ func resolveEvent(cfg *config.Config, name string) (string, error) {
 func resolveUnit(cfg *config.Config, name string) (config.Account, string, error) {
 	accountName, event := checkpoint.SplitKey(strings.TrimSpace(name))
 	var names []string
-	for _, a := range accounts(cfg) {
+	for _, a := range cfg.AllAccounts() {
 		names = append(names, a.Name)
 		if a.Name != accountName {
 			continue

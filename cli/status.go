@@ -161,7 +161,7 @@ func newStatusReport(cfg *config.Config, positions map[string]checkpoint.Positio
 			owners[u] = &unitOwner{InstanceID: h.InstanceID, Host: h.Host, MemberID: h.MemberID}
 		}
 	}
-	for _, a := range accounts(cfg) {
+	for _, a := range cfg.AllAccounts() {
 		for _, ev := range a.Events {
 			key := checkpoint.UnitKey(a.Name, ev)
 			es := eventStatus{Unit: key, Account: a.Name, Event: ev, Topic: a.Topic(ev), Next: a.Start, Owner: owners[key]}

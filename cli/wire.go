@@ -52,15 +52,6 @@ func spoolDir(cfg *config.Config) string {
 	return filepath.Join(cfg.TempDir, "freshchat-spool-"+strings.TrimSuffix(safe, "-"))
 }
 
-// accounts are the configured accounts: the default one alone when the
-// configuration was not loaded from settings (the demo builds its own).
-func accounts(cfg *config.Config) []config.Account {
-	if len(cfg.Accounts) > 0 {
-		return cfg.Accounts
-	}
-	return []config.Account{cfg.SingleAccount()}
-}
-
 // sourceClient builds the Freshchat client of account a from the settings.
 // httpClient may be nil for the default.
 func sourceClient(cfg *config.Config, a config.Account, logger *slog.Logger, httpClient *http.Client) (*source.Client, error) {
@@ -145,7 +136,7 @@ func pipelineOptions(cfg *config.Config, logger *slog.Logger, watch *connect.Sec
 		Policy:             func(event string) pipeline.Policy { return pipeline.Policy(cfg.DeadLetter.PolicyFor(event)) },
 		Logger:             logger,
 	}
-	for _, a := range accounts(cfg) {
+	for _, a := range cfg.AllAccounts() {
 		src, err := sourceClient(cfg, a, logger, nil)
 		if err != nil {
 			return o, err

@@ -87,6 +87,16 @@ func (c Config) SingleAccount() Account {
 	}
 }
 
+// AllAccounts returns the accounts to extract: Accounts, or SingleAccount
+// alone when Accounts is empty (a Config built by hand from Defaults, such
+// as the demo's, may leave it so).
+func (c Config) AllAccounts() []Account {
+	if len(c.Accounts) > 0 {
+		return c.Accounts
+	}
+	return []Account{c.SingleAccount()}
+}
+
 // AccountSetting describes a key of an entry of accounts, for
 // documentation: the reference's Accounts section is rendered from
 // AccountReference.

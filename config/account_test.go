@@ -704,3 +704,14 @@ done:
 		t.Errorf("Accounts = %+v", cfg.Accounts)
 	}
 }
+
+func TestAllAccounts(t *testing.T) {
+	cfg := Defaults(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	if all := cfg.AllAccounts(); len(all) != 1 || all[0].Name != DefaultAccount {
+		t.Fatalf("a Config built by hand: AllAccounts = %v, want the single account", all)
+	}
+	cfg.Accounts = []Account{{Name: "eu"}, {Name: "us"}}
+	if all := cfg.AllAccounts(); !reflect.DeepEqual(all, cfg.Accounts) {
+		t.Fatalf("AllAccounts = %v, want Accounts", all)
+	}
+}
