@@ -18,6 +18,8 @@ import (
 	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/instance"
 	"github.com/freshstream/freshchat-kafka/sink"
+	"github.com/freshstream/freshchat-kafka/status"
+	"github.com/freshstream/freshchat-kafka/termview"
 )
 
 const resetSynopsis = "reset --event E --to TIME [--config FILE] [--yes]"
@@ -104,7 +106,7 @@ no --yes).`, s)
 		return fmt.Errorf("cannot tell whether a connector is running, so nothing was reset: %w", watch.Explain(err))
 	}
 	if len(holders) > 0 {
-		fmt.Fprintf(s.Out, "A connector with transactional ID prefix %s is running: %s\n", cfg.Kafka.TransactionalID, describeHolders(holders))
+		fmt.Fprintf(s.Out, "A connector with transactional ID prefix %s is running: %s\n", cfg.Kafka.TransactionalID, status.DescribeHolders(holders))
 		return fmt.Errorf("refusing to reset %s while a connector holds transactional identity %s (resetting would fence it): stop every instance first; a connector that was killed is dropped from group %s within group.session_timeout (%s)",
 			ev, cfg.Kafka.TransactionalID, cfg.Kafka.TransactionalID, cfg.Group.SessionTimeout)
 	}
@@ -117,20 +119,20 @@ no --yes).`, s)
 	txnID := cfg.Kafka.TransactionalID + "-" + ev
 	fmt.Fprintf(s.Out, "Event %s (topic %s, transactional ID %s)\n", ev, acct.Topic(evName), txnID)
 	fmt.Fprintf(s.Out, "  old: %s\n", describeResume(old, had, acct.Start))
-	fmt.Fprintf(s.Out, "  new: [%s, %s) done: the next run starts at %s\n", fmtTime(target), fmtTime(target), fmtTime(target))
+	fmt.Fprintf(s.Out, "  new: [%s, %s) done: the next run starts at %s\n", termview.Time(target), termview.Time(target), termview.Time(target))
 	from := acct.Start
 	if had {
 		from = old.Next()
 	}
 	switch {
 	case target.Before(from):
-		fmt.Fprintf(s.Out, "  rewind: rows created from %s to %s will be produced again; consumers see them twice\n", fmtTime(target), fmtTime(from))
+		fmt.Fprintf(s.Out, "  rewind: rows created from %s to %s will be produced again; consumers see them twice\n", termview.Time(target), termview.Time(from))
 	case target.After(from):
-		fmt.Fprintf(s.Out, "  fast-forward: rows created from %s to %s will never be produced\n", fmtTime(from), fmtTime(target))
+		fmt.Fprintf(s.Out, "  fast-forward: rows created from %s to %s will never be produced\n", termview.Time(from), termview.Time(target))
 	}
 
 	if !*yes {
-		ok, err := confirm(fmt.Sprintf("Reset %s to %s?", ev, fmtTime(target)))
+		ok, err := confirm(fmt.Sprintf("Reset %s to %s?", ev, termview.Time(target)))
 		if errors.Is(err, errNoTerminal) {
 			return usageError{errors.New("reset needs confirmation and there is no terminal to ask: pass --yes to reset without asking")}
 		}
@@ -191,9 +193,9 @@ func commitCheckpoint(ctx context.Context, cfg *config.Config, txnID string, log
 // describeResume says where an event stands and where its next run starts.
 func describeResume(p checkpoint.Position, had bool, start time.Time) string {
 	if !had {
-		return fmt.Sprintf("no checkpoint: the next run starts at the configured start %s", fmtTime(start))
+		return fmt.Sprintf("no checkpoint: the next run starts at the configured start %s", termview.Time(start))
 	}
-	return fmt.Sprintf("%s: the next run starts at %s", describePosition(p), fmtTime(p.Next()))
+	return fmt.Sprintf("%s: the next run starts at %s", status.DescribePosition(p), termview.Time(p.Next()))
 }
 
 // loadResetConfig loads the configuration (brokers required, no token) and

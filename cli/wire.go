@@ -10,6 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/instance"
@@ -187,4 +191,25 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, tweak f
 		return nil, connect.ExplainRegistry(watch.Explain(err), cfg.SchemaRegistry)
 	}
 	return p, nil
+}
+
+// kafkaAdmin connects an admin client with the process's Kafka options;
+// watch may be nil.
+func kafkaAdmin(cfg *config.Config, watch *connect.SecurityWatch) (*kgo.Client, *kadm.Client, error) {
+	cl, err := kgo.NewClient(connect.KafkaOptions(cfg.Kafka, watch)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kafka client: %w", err)
+	}
+	return cl, kadm.NewClient(cl), nil
+}
+
+// loadPositions reads the committed positions from the checkpoint topic;
+// watch may be nil.
+func loadPositions(ctx context.Context, cfg *config.Config, watch *connect.SecurityWatch) (map[string]checkpoint.Position, error) {
+	positions, err := checkpoint.NewStore(cfg.Kafka.CheckpointTopic, nil, connect.KafkaOptions(cfg.Kafka, watch)...).Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the checkpoints: %w; check kafka.brokers (KAFKA_BROKERS=%s) and the brokers' health",
+			err, strings.Join(cfg.Kafka.Brokers, ","))
+	}
+	return positions, nil
 }

@@ -130,3 +130,8 @@ func ShowProgress(w io.Writer, p Progressing, interval time.Duration) (stop func
 	}()
 	return func() { close(done); <-finished }
 }
+
+// Time is t in RFC 3339 in UTC with milliseconds when there are any.
+func Time(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.999Z07:00")
+}
