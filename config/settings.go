@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/freshstream/freshchat-kafka/source"
 )
 
 // Setting describes one configuration setting, for documentation: the README
@@ -118,47 +120,47 @@ var settings = slices.Concat([]Setting{
 		},
 	},
 	{
-		Key: "freshchat.poll_interval", Env: "FRESHCHAT_POLL_INTERVAL", Default: "2s",
+		Key: "freshchat.poll_interval", Env: "FRESHCHAT_POLL_INTERVAL", Default: durationText(source.DefaultPollInterval),
 		Doc:   "First wait between polls of a pending report; the wait grows up to freshchat.poll_max_interval.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.PollInterval }, positive),
 	},
 	{
-		Key: "freshchat.poll_max_interval", Env: "FRESHCHAT_POLL_MAX_INTERVAL", Default: "30s",
+		Key: "freshchat.poll_max_interval", Env: "FRESHCHAT_POLL_MAX_INTERVAL", Default: durationText(source.DefaultPollMaxInterval),
 		Doc:   "Longest wait between polls of a pending report.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.PollMaxInterval }, positive),
 	},
 	{
-		Key: "freshchat.pending_timeout", Env: "FRESHCHAT_PENDING_TIMEOUT", Default: "30m",
+		Key: "freshchat.pending_timeout", Env: "FRESHCHAT_PENDING_TIMEOUT", Default: durationText(source.DefaultPendingTimeout),
 		Doc:   "How long a submitted report may stay pending before it is submitted again.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.PendingTimeout }, positive),
 	},
 	{
-		Key: "freshchat.empty_report_settle", Env: "FRESHCHAT_EMPTY_REPORT_SETTLE", Default: "2m",
+		Key: "freshchat.empty_report_settle", Env: "FRESHCHAT_EMPTY_REPORT_SETTLE", Default: durationText(source.DefaultEmptySettle),
 		Doc:   "A report that answers COMPLETED without any download link is taken as an empty window only once it has answered so at least three times over this long (its files may not be attached yet); a report whose links come later than this would be taken as empty.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.EmptyReportSettle }, positive),
 	},
 	{
-		Key: "freshchat.max_submits", Env: "FRESHCHAT_MAX_SUBMITS", Default: "5",
+		Key: "freshchat.max_submits", Env: "FRESHCHAT_MAX_SUBMITS", Default: strconv.Itoa(source.DefaultMaxSubmits),
 		Doc:   "How many reports may be submitted for one window, counted across restarts, before the connector gives up with an error (at least 1).",
 		parse: intField(func(c *Config) *int { return &c.Freshchat.MaxSubmits }, 1, math.MaxInt32),
 	},
 	{
-		Key: "freshchat.request_timeout", Env: "FRESHCHAT_REQUEST_TIMEOUT", Default: "60s",
+		Key: "freshchat.request_timeout", Env: "FRESHCHAT_REQUEST_TIMEOUT", Default: durationText(source.DefaultStallTimeout),
 		Doc:   "An API request without a complete answer, or a download that receives no byte, for this long is abandoned and retried (large downloads may take longer as long as bytes flow).",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.RequestTimeout }, positive),
 	},
 	{
-		Key: "freshchat.retry_base", Env: "FRESHCHAT_RETRY_BASE", Default: "500ms",
+		Key: "freshchat.retry_base", Env: "FRESHCHAT_RETRY_BASE", Default: durationText(source.DefaultRetryBase),
 		Doc:   "First backoff after a failed request (429, 5xx, network error); doubles up to freshchat.retry_max.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.RetryBase }, positive),
 	},
 	{
-		Key: "freshchat.retry_max", Env: "FRESHCHAT_RETRY_MAX", Default: "30s",
+		Key: "freshchat.retry_max", Env: "FRESHCHAT_RETRY_MAX", Default: durationText(source.DefaultRetryMax),
 		Doc:   "Longest backoff between retries.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.RetryMax }, positive),
 	},
 	{
-		Key: "freshchat.retry_attempts", Env: "FRESHCHAT_RETRY_ATTEMPTS", Default: "10",
+		Key: "freshchat.retry_attempts", Env: "FRESHCHAT_RETRY_ATTEMPTS", Default: strconv.Itoa(source.DefaultRetryAttempts),
 		Doc:   "Attempts per request, the first included (at least 1).",
 		parse: intField(func(c *Config) *int { return &c.Freshchat.RetryAttempts }, 1, math.MaxInt32),
 	},
@@ -610,6 +612,22 @@ var settings = slices.Concat([]Setting{
 			between(minSessionTimeout, maxSessionTimeout)),
 	},
 })
+
+// durationText writes d as a setting's default is written: "2s", "30m",
+// "500ms" (time.Duration's String would write "30m0s").
+func durationText(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return d.String()
+}
 
 // tlsPeer is a kind of server the connector reaches over TLS, for
 // tlsSettings.

@@ -11,14 +11,16 @@ import (
 	"time"
 )
 
-// Defaults applied by [NewClient] to zero fields of [ClientConfig].
+// Defaults applied by [NewClient] to zero fields of [ClientConfig]. They
+// are also the connector's defaults: package config declares its settings'
+// defaults from them, so the two never disagree.
 const (
 	DefaultPollInterval    = 2 * time.Second
 	DefaultPollMaxInterval = 30 * time.Second
 	DefaultPendingTimeout  = 30 * time.Minute
 	DefaultMaxSubmits      = 5
 	DefaultEmptySettle     = 2 * time.Minute
-	DefaultStallTimeout    = 2 * time.Minute
+	DefaultStallTimeout    = 60 * time.Second
 	DefaultRetryBase       = 500 * time.Millisecond
 	DefaultRetryMax        = 30 * time.Second
 	DefaultRetryAttempts   = 10
@@ -69,7 +71,9 @@ type ClientConfig struct {
 	LinkRefreshes int
 	// Retry governs retries of transient failures.
 	Retry RetryConfig
-	// Budget paces and caps the client's API requests (zero: unlimited).
+	// Budget paces and caps the client's API requests (zero: unlimited, what
+	// tests and tools want; the connector's default, 60 a minute, is its
+	// setting freshchat.requests_per_minute).
 	Budget BudgetConfig
 	// SubmitsPerMinute paces the client's submits, one every
 	// minute/SubmitsPerMinute, on top of Budget: the most urgent submit
