@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -13,26 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"github.com/freshstream/freshchat-kafka/metrics"
 )
-
-// lockedBuilder is a log sink safe for concurrent writes.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestKafkaWatchRateLimitsAndRecovers drives the watch through an outage on
 // a fake clock: one warning at once, then at most one per kafkaWarnEvery
@@ -41,7 +23,7 @@ func (l *lockedBuilder) String() string {
 func TestKafkaWatchRateLimitsAndRecovers(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	now := t0
-	logs := &lockedBuilder{}
+	logs := &logbuf.Buffer{}
 	ready := &metrics.Readiness{}
 	ready.SetConnected(true)
 	w := newKafkaWatch(slog.New(slog.NewTextHandler(logs, nil)), ready)
@@ -94,7 +76,7 @@ func TestKafkaWatchRateLimitsAndRecovers(t *testing.T) {
 
 // TestKafkaWatchWithoutMetrics: with metrics off the watch still logs.
 func TestKafkaWatchWithoutMetrics(t *testing.T) {
-	logs := &lockedBuilder{}
+	logs := &logbuf.Buffer{}
 	w := newKafkaWatch(slog.New(slog.NewTextHandler(logs, nil)), nil)
 	w.arm()
 	broker := kgo.BrokerMetadata{NodeID: 1, Host: "kafka-0.kafka", Port: 9092}

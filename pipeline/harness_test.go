@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
 	"github.com/freshstream/freshchat-kafka/internal/kread"
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/schemas"
 	"github.com/freshstream/freshchat-kafka/source"
@@ -34,16 +34,16 @@ type env struct {
 	kafka []kgo.Opt
 	reg   *sr.Client
 	log   *slog.Logger
-	logs  *strings.Builder
+	logs  *logbuf.Buffer
 }
 
 func newEnv(t *testing.T, rowsPerHour int, faults freshchattest.Faults, withRegistry bool) *env {
 	t.Helper()
 	sim := freshchattest.NewServer(freshchattest.Options{Token: token, RowsPerHour: rowsPerHour, Faults: faults, TempDir: t.TempDir()})
 	t.Cleanup(sim.Close)
-	logs := &strings.Builder{}
+	logs := &logbuf.Buffer{}
 	e := &env{sim: sim, kafka: kafkatest.Cluster(t), logs: logs,
-		log: slog.New(slog.NewTextHandler(&lockedWriter{b: logs}, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	if withRegistry {
 		reg := srfake.New()
 		t.Cleanup(reg.Close)
@@ -272,15 +272,4 @@ func (e *env) assertExactlyOnce(t *testing.T, event, topic string, from, to time
 			require.NotEmpty(t, headers[h], "header %s", h)
 		}
 	}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	b  *strings.Builder
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }

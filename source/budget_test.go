@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"github.com/freshstream/freshchat-kafka/source"
 )
 
@@ -31,7 +32,7 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // budgetClient is a client of the API at http://api.test served by h
 // in-process; mod adjusts the test configuration.
-func budgetClient(t *testing.T, h http.Handler, mod func(*source.ClientConfig)) (*source.Client, *syncBuffer) {
+func budgetClient(t *testing.T, h http.Handler, mod func(*source.ClientConfig)) (*source.Client, *logbuf.Buffer) {
 	t.Helper()
 	return newClient(t, "http://api.test", func(c *source.ClientConfig) {
 		c.HTTPClient = &http.Client{Transport: handlerTransport{h}}

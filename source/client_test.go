@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"github.com/freshstream/freshchat-kafka/source"
 )
 
@@ -421,7 +422,7 @@ func TestTokenNeverPrinted(t *testing.T) {
 	c, err := source.NewClient(cfg)
 	require.NoError(t, err)
 
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", cfg, "client", c)
 	slog.New(slog.NewTextHandler(&logs, nil)).Info("config", "cfg", cfg, "client", c)
 	for _, s := range []string{

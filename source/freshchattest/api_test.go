@@ -1,7 +1,6 @@
 package freshchattest_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
 )
 
@@ -209,7 +209,9 @@ func TestLegacyLinkShape(t *testing.T) {
 }
 
 func TestStatsAndLogging(t *testing.T) {
-	var logs bytes.Buffer
+	// The simulator logs a request once it has answered it: after the
+	// client may have read the answer.
+	var logs logbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := newSim(t, freshchattest.Options{Logger: logger})
 	id := submit(t, s, "Response-Time", winStart, winEnd)
