@@ -309,7 +309,14 @@ func TestGroupPartitionedInstanceNeverWritesAMovedUnit(t *testing.T) {
 	cutA.cut()
 	require.Eventually(t, func() bool { return len(units.of("b")) == 2 }, 30*time.Second, 50*time.Millisecond,
 		"b gets a's unit once a's session expires")
-	time.Sleep(2 * time.Second) // b works the unit while a is still cut off
+	// b works the unit it took over while a is still cut off: it commits a
+	// window of it past a's last commit.
+	moved := units.of("b")[1]
+	left := pa.Committed()[moved]
+	require.Eventually(t, func() bool {
+		pos := pb.Committed()[moved]
+		return pos.Done && pos.WindowEnd.After(left.WindowEnd)
+	}, time.Minute, 10*time.Millisecond, "b commits a window of %s past a's last commit %s", moved, left)
 	cutA.heal()
 
 	require.NoError(t, <-bDone)
