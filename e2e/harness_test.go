@@ -84,6 +84,16 @@ func buildConnector(dir string) (string, error) {
 	return bin, nil
 }
 
+// rangeEnd is where the tests' bounded ranges end: 22:00 UTC yesterday.
+// It is settled and within Freshchat's retention whenever the tests run,
+// and at the same time of day every time, so that no test depends on the
+// hour it runs at (the simulator's header drift follows the UTC hour). The
+// connector checks --from and --to against its own clock, so the date
+// cannot be fixed as well.
+func rangeEnd() time.Time {
+	return time.Now().UTC().Truncate(24 * time.Hour).Add(-2 * time.Hour)
+}
+
 // harness is one test's world: a Kafka cluster, a Freshchat simulator and
 // the connector processes started against them.
 type harness struct {

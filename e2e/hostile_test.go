@@ -77,7 +77,7 @@ var hostileFaults = freshchattest.Faults{
 // once, every malformed row on the dead-letter topic with its cause, and
 // checkpoints whose counts add up.
 func TestHostileWorldBoundedRun(t *testing.T) {
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	to := rangeEnd()
 	from := to.Add(-5 * time.Hour)
 
 	reg := srfake.New()

@@ -23,7 +23,7 @@ import (
 // account is a second simulated Freshchat account, with a token of its own.
 func (e *env) account(t *testing.T, name, tok string, rowsPerHour int) (pipeline.Account, *freshchattest.Server) {
 	t.Helper()
-	sim := freshchattest.NewServer(freshchattest.Options{Token: tok, RowsPerHour: rowsPerHour, TempDir: t.TempDir()})
+	sim := freshchattest.NewServer(freshchattest.Options{Token: tok, Now: e.now, RowsPerHour: rowsPerHour, TempDir: t.TempDir()})
 	t.Cleanup(sim.Close)
 	return pipeline.Account{Name: name, Source: e.sourceOf(t, sim, tok), Topic: func(ev string) string { return "freshchat." + name + "." + strings.ToLower(ev) }}, sim
 }
@@ -78,8 +78,7 @@ func runAll(t *testing.T, ctx context.Context, opts ...pipeline.Options) []error
 
 func TestGroupSharesUnitsOfTwoAccountsExactlyOnce(t *testing.T) {
 	e := newEnv(t, 3000, freshchattest.Faults{}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	from := to.Add(-3 * time.Hour)
+	from, to := span(3)
 	base := e.options(t, nil, from, to)
 	events := []string{"Message-Sent", "Conversation-Created", "CSAT-Score"}
 	acme := pipeline.Account{Name: checkpoint.DefaultAccount, Source: base.Source, Events: events, Start: from, Topic: base.Topic}
@@ -126,8 +125,7 @@ func TestGroupSharesUnitsOfTwoAccountsExactlyOnce(t *testing.T) {
 
 func TestGroupStandbyTakesOverFromTheLastCommit(t *testing.T) {
 	e := newEnv(t, 4000, freshchattest.Faults{PendingPolls: 2}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	from := to.Add(-6 * time.Hour)
+	from, to := span(6)
 	o := e.options(t, []string{"Message-Sent"}, from, to)
 	var units unitLog
 
@@ -161,8 +159,7 @@ func TestGroupStandbyTakesOverFromTheLastCommit(t *testing.T) {
 
 func TestGroupRevokedTokenStopsOnlyItsAccount(t *testing.T) {
 	e := newEnv(t, 2000, freshchattest.Faults{}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	from := to.Add(-2 * time.Hour)
+	from, to := span(2)
 	base := e.options(t, nil, from, to)
 	good := pipeline.Account{Name: "good", Source: base.Source, Events: []string{"Message-Sent", "CSAT-Score"}, Start: from,
 		Topic: func(ev string) string { return "freshchat.good." + strings.ToLower(ev) }}
@@ -188,8 +185,8 @@ func TestGroupRevokedTokenStopsOnlyItsAccount(t *testing.T) {
 
 func TestGroupRefusesAnotherDeploymentOnTheSameTopics(t *testing.T) {
 	e := newEnv(t, 1000, freshchattest.Faults{PendingPolls: 1000000}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	o := e.options(t, []string{"Message-Sent"}, to.Add(-time.Hour), to)
+	from, to := span(1)
+	o := e.options(t, []string{"Message-Sent"}, from, to)
 	var units unitLog
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -274,8 +271,7 @@ func (p *partition) heal() {
 func TestGroupPartitionedInstanceNeverWritesAMovedUnit(t *testing.T) {
 	// Reports take a while: the backfill outlasts the partition.
 	e := newEnv(t, 1000, freshchattest.Faults{PendingPolls: 20}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	from := to.Add(-12 * time.Hour)
+	from, to := span(12)
 	events := []string{"Message-Sent", "CSAT-Score"}
 	o := e.options(t, events, from, to)
 	o.Planner.Window = 15 * time.Minute
@@ -334,8 +330,7 @@ func TestGroupPartitionedInstanceNeverWritesAMovedUnit(t *testing.T) {
 // backfill. Every row lands once.
 func TestGroupRollingRestartLosesNothing(t *testing.T) {
 	e := newEnv(t, 3000, freshchattest.Faults{PendingPolls: 2}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	from := to.Add(-8 * time.Hour)
+	from, to := span(8)
 	events := []string{"Message-Sent", "CSAT-Score", "Conversation-Created"}
 	o := e.options(t, events, from, to)
 	o.Planner.Window = 15 * time.Minute

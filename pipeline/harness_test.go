@@ -27,9 +27,16 @@ import (
 
 const token = "sim-token-0123456789"
 
+// worldStart is the instant the clock of every test world starts at (see
+// freshchattest.ClockFrom): ranges are fixed (see span), and so are the
+// rows the simulator serves for them, whatever the day and the hour the
+// tests run at.
+var worldStart = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+
 // env is a Freshchat simulator, a Kafka cluster and (optionally) a schema
-// registry, all on loopback.
+// registry, all on loopback, sharing one clock.
 type env struct {
+	now   func() time.Time
 	sim   *freshchattest.Server
 	kafka []kgo.Opt
 	reg   *sr.Client
@@ -39,10 +46,11 @@ type env struct {
 
 func newEnv(t *testing.T, rowsPerHour int, faults freshchattest.Faults, withRegistry bool) *env {
 	t.Helper()
-	sim := freshchattest.NewServer(freshchattest.Options{Token: token, RowsPerHour: rowsPerHour, Faults: faults, TempDir: t.TempDir()})
+	now := freshchattest.ClockFrom(worldStart)
+	sim := freshchattest.NewServer(freshchattest.Options{Token: token, Now: now, RowsPerHour: rowsPerHour, Faults: faults, TempDir: t.TempDir()})
 	t.Cleanup(sim.Close)
 	logs := &logbuf.Buffer{}
-	e := &env{sim: sim, kafka: kafkatest.Cluster(t), logs: logs,
+	e := &env{now: now, sim: sim, kafka: kafkatest.Cluster(t), logs: logs,
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	if withRegistry {
 		reg := srfake.New()
@@ -74,7 +82,7 @@ func (e *env) sourceOf(t *testing.T, sim *freshchattest.Server, tok string) *sou
 	u, err := url.Parse(sim.URL())
 	require.NoError(t, err)
 	c, err := source.NewClient(source.ClientConfig{
-		BaseURL: u, Token: tok, Logger: e.log,
+		BaseURL: u, Token: tok, Logger: e.log, Now: e.now,
 		PollInterval: 5 * time.Millisecond, PollMaxInterval: 20 * time.Millisecond,
 		Retry:   source.RetryConfig{Base: 2 * time.Millisecond, Max: 20 * time.Millisecond},
 		TempDir: t.TempDir(),
@@ -101,6 +109,7 @@ func (e *env) options(t *testing.T, events []string, from, to time.Time) pipelin
 		Registry:           e.reg,
 		Source:             e.source(t),
 		Logger:             e.log,
+		Now:                e.now,
 	}
 }
 

@@ -26,6 +26,17 @@ type Options struct {
 	TempDir string
 }
 
+// ClockFrom returns a clock that reads start at once and then runs at the
+// real pace, for Options.Now and the connector's own clock. A test whose
+// simulated world lives on a fixed date does not depend on the day or the
+// hour it runs at (rows, header drift and window boundaries are always
+// the same), while link and job expiry, timeouts and settle times still
+// take real time.
+func ClockFrom(start time.Time) func() time.Time {
+	began := time.Now()
+	return func() time.Time { return start.Add(time.Since(began)) }
+}
+
 // Faults are the knobs that make the simulator misbehave or vary its output.
 // All counters are deterministic (no randomness) and restart from zero when
 // the simulator is built and on every SetFaults, so "every Nth" counts from
