@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -361,10 +360,11 @@ func printOneRecord(ctx context.Context, w io.Writer, opts []kgo.Opt, rc *sr.Cli
 		fmt.Fprintf(w, "No record on %s yet.\n\n", topic)
 		return nil
 	}
-	if len(first.Value) < 5 || first.Value[0] != 0 {
-		return fmt.Errorf("record on %s is not in the Confluent wire format", topic)
+	var header sr.ConfluentHeader
+	id, avroBody, err := header.DecodeID(first.Value)
+	if err != nil {
+		return fmt.Errorf("record on %s is not in the Confluent wire format: %w", topic, err)
 	}
-	id := int(binary.BigEndian.Uint32(first.Value[1:5]))
 	ss, err := rc.SchemaByID(ctx, id)
 	if err != nil {
 		return fmt.Errorf("looking up schema %d: %w", id, err)
@@ -374,7 +374,7 @@ func printOneRecord(ctx context.Context, w io.Writer, opts []kgo.Opt, rc *sr.Cli
 		return err
 	}
 	var v map[string]any
-	if err := avro.Unmarshal(schema, first.Value[5:], &v); err != nil {
+	if err := avro.Unmarshal(schema, avroBody, &v); err != nil {
 		return fmt.Errorf("decoding a record of %s: %w", topic, err)
 	}
 	body, err := json.MarshalIndent(v, "  ", "  ")

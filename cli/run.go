@@ -80,7 +80,7 @@ per account and event, among them: run more instances for availability.`, s)
 	p, err := build(ctx, cfg, logger, func(o *pipeline.Options) {
 		tel.attach(o)
 		o.Kafka = append(o.Kafka, kgo.WithHooks(watch, clients))
-		o.Group = groupConfig(cfg)
+		o.Group = groupConfig(cfg, *from, *to)
 	})
 	if err != nil {
 		return err
@@ -114,7 +114,11 @@ per account and event, among them: run more instances for availability.`, s)
 		return nil
 	}
 	if err == nil && cfg.Bounded != nil {
-		logger.Info("bounded range committed", "from", cfg.Bounded.From, "to", cfg.Bounded.To)
+		attrs := []any{"to", cfg.Bounded.To}
+		if !cfg.Bounded.From.IsZero() {
+			attrs = append([]any{"from", cfg.Bounded.From}, attrs...)
+		}
+		logger.Info("bounded range committed", attrs...)
 	}
 	return err
 }

@@ -227,7 +227,11 @@ func (r statusReport) printTable(w io.Writer) error {
 		fmt.Fprintf(w, "Transactional identity %s: held by %s\n", r.TransactionalID, describeHolders(r.Holders))
 		for _, h := range r.Holders {
 			units := "no units (standby)"
-			if len(h.Units) > 0 {
+			switch len(h.Units) {
+			case 0:
+			case 1:
+				units = "1 unit: " + h.Units[0]
+			default:
 				units = fmt.Sprintf("%d units: %s", len(h.Units), strings.Join(h.Units, ", "))
 			}
 			fmt.Fprintf(w, "  %s owns %s\n", h, units)

@@ -65,8 +65,8 @@ func (st *stack) hold(t *testing.T, instanceID string, units ...string) *instanc
 // handlerFunc is an instance.Handler calling f on the first assignment.
 type handlerFunc func()
 
-func (f handlerFunc) Assigned([]string)    { f() }
-func (handlerFunc) Revoked([]string, bool) {}
+func (f handlerFunc) Assigned([]string, instance.Span) { f() }
+func (handlerFunc) Revoked([]string, bool)             {}
 
 type statusJSON struct {
 	CheckpointTopic string `json:"checkpoint_topic"`

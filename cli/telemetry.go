@@ -87,11 +87,7 @@ func (t *telemetry) attach(o *pipeline.Options) {
 		if len(stats) == 0 {
 			stats[checkpoint.DefaultAccount] = o.Source.Stats
 		}
-		first := checkpoint.DefaultAccount
-		if len(o.Accounts) > 0 {
-			first = o.Accounts[0].Name
-		}
-		if err := t.m.WatchSources(stats, first); err != nil {
+		if err := t.m.WatchSources(stats); err != nil {
 			t.logger.Warn("source metrics unavailable", "error", err.Error())
 		}
 	}

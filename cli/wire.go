@@ -220,10 +220,20 @@ func sourceClient(cfg *config.Config, a config.Account, logger *slog.Logger, htt
 }
 
 // groupConfig is the instance's group: named after the transactional ID
-// prefix, which already names the connector's identity.
-func groupConfig(cfg *config.Config) *instance.Config {
-	host, _ := os.Hostname()
+// prefix, which already names the connector's identity. from and to are
+// the bounded range as given on the command line: instances given the
+// same one run one range, the group's.
+func groupConfig(cfg *config.Config, from, to string) *instance.Config {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	var rng string
+	if cfg.Bounded != nil {
+		rng = fmt.Sprintf("--from %q --to %q", strings.TrimSpace(from), strings.TrimSpace(to))
+	}
 	return &instance.Config{
+		Manifest:          instance.Manifest{Range: rng},
 		Group:             cfg.Kafka.TransactionalID,
 		InstanceID:        cfg.Group.InstanceID,
 		Host:              host,

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,8 +70,9 @@ const (
 func kafkaTLS(c *Config) *TLS    { return &c.Kafka.TLS }
 func registryTLS(c *Config) *TLS { return &c.SchemaRegistry.TLS }
 
-// settings declares every setting, once.
-var settings = []Setting{
+// settings declares every setting, once: the TLS settings of the brokers
+// and of the registry are one declaration (tlsSettings) made for each.
+var settings = slices.Concat([]Setting{
 	{
 		Key: "freshchat.api_url", Env: "FRESHCHAT_API_URL",
 		Doc: "Freshchat API base URL, required: https://<domain>.freshchat.com/v2, https://api.freshchat.com/v2, " +
@@ -293,36 +295,7 @@ var settings = []Setting{
 			return err
 		},
 	},
-	{
-		Key: "kafka.tls.enabled", Env: "KAFKA_TLS_ENABLED", Default: "false",
-		Doc:   "Connect to the brokers over TLS (true or false). The other kafka.tls settings need it.",
-		parse: boolField(func(c *Config) *bool { return &c.Kafka.TLS.Enabled }),
-	},
-	{
-		Key: "kafka.tls.ca_file", Env: "KAFKA_TLS_CA_FILE",
-		Doc:   "PEM file of the certificate authorities the brokers' certificates are checked against; empty: the system's roots.",
-		parse: caFileField(kafkaTLS),
-	},
-	{
-		Key: "kafka.tls.cert_file", Env: "KAFKA_TLS_CERT_FILE",
-		Doc:   "PEM client certificate (chain) for brokers that require one (mutual TLS). Set it with kafka.tls.key_file, or neither.",
-		parse: certFileField(kafkaTLS),
-	},
-	{
-		Key: "kafka.tls.key_file", Env: "KAFKA_TLS_KEY_FILE",
-		Doc:   "PEM private key of kafka.tls.cert_file (PKCS #8, PKCS #1 or EC; unencrypted: protect the file instead).",
-		parse: keyFileField(kafkaTLS),
-	},
-	{
-		Key: "kafka.tls.server_name", Env: "KAFKA_TLS_SERVER_NAME",
-		Doc:   "Name the brokers' certificates must carry; empty: the host of each broker address.",
-		parse: serverNameField(kafkaTLS),
-	},
-	{
-		Key: "kafka.tls.insecure_skip_verify", Env: "KAFKA_TLS_INSECURE_SKIP_VERIFY", Default: "false",
-		Doc:   "Accept any broker certificate without checking it: for tests only; logged as a warning at start.",
-		parse: boolField(func(c *Config) *bool { return &c.Kafka.TLS.InsecureSkipVerify }),
-	},
+}, tlsSettings(kafkaPeer), []Setting{
 	{
 		Key: "kafka.sasl.mechanism", Env: "KAFKA_SASL_MECHANISM", Default: "none",
 		Doc: "SASL authentication with the brokers: none, PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER or AWS_MSK_IAM " +
@@ -463,26 +436,7 @@ var settings = []Setting{
 		group: registryPasswordGroup,
 		parse: passwordFileField(registryPassword),
 	},
-	{
-		Key: "schema_registry.tls.ca_file", Env: "SCHEMA_REGISTRY_TLS_CA_FILE",
-		Doc:   "PEM file of the certificate authorities the registry's certificate is checked against (https:// URL); empty: the system's roots.",
-		parse: caFileField(registryTLS),
-	},
-	{
-		Key: "schema_registry.tls.cert_file", Env: "SCHEMA_REGISTRY_TLS_CERT_FILE",
-		Doc:   "PEM client certificate (chain) for a registry that requires one. Set it with schema_registry.tls.key_file, or neither.",
-		parse: certFileField(registryTLS),
-	},
-	{
-		Key: "schema_registry.tls.key_file", Env: "SCHEMA_REGISTRY_TLS_KEY_FILE",
-		Doc:   "PEM private key of schema_registry.tls.cert_file (PKCS #8, PKCS #1 or EC; unencrypted).",
-		parse: keyFileField(registryTLS),
-	},
-	{
-		Key: "schema_registry.tls.insecure_skip_verify", Env: "SCHEMA_REGISTRY_TLS_INSECURE_SKIP_VERIFY", Default: "false",
-		Doc:   "Accept any registry certificate without checking it: for tests only; logged as a warning at start.",
-		parse: boolField(func(c *Config) *bool { return &c.SchemaRegistry.TLS.InsecureSkipVerify }),
-	},
+}, tlsSettings(registryPeer), []Setting{
 	{
 		Key: "events", Env: "FRESHCHAT_EVENTS", Default: "all",
 		Doc: "Comma-separated events to extract (a YAML list is accepted too); \"all\" means all 12: " +
@@ -626,6 +580,72 @@ var settings = []Setting{
 		parse: durationField(func(c *Config) *time.Duration { return &c.Group.SessionTimeout },
 			between(minSessionTimeout, maxSessionTimeout)),
 	},
+})
+
+// tlsPeer is a kind of server the connector reaches over TLS, for
+// tlsSettings.
+type tlsPeer struct {
+	prefix, env string // of the settings: "kafka.tls", "KAFKA_TLS"
+	servers     string // "the brokers"
+	require     string // "require", as servers take it
+	certs       string // "the brokers' certificates"
+	caNote      string // added to the CA file's doc
+	tls         func(*Config) *TLS
+	// switched: TLS is turned on by an enabled setting (for the registry,
+	// the URL's https:// does it), and a server_name setting names the
+	// certificates' name.
+	switched bool
+}
+
+var (
+	kafkaPeer = tlsPeer{prefix: "kafka.tls", env: "KAFKA_TLS", servers: "the brokers", require: "require",
+		certs: "the brokers' certificates", tls: kafkaTLS, switched: true}
+	registryPeer = tlsPeer{prefix: "schema_registry.tls", env: "SCHEMA_REGISTRY_TLS", servers: "the registry", require: "requires",
+		certs: "the registry's certificates", caNote: " (https:// URL)", tls: registryTLS}
+)
+
+// tlsSettings declares the TLS settings of p: its CA, client certificate and
+// key, and the insecure switch (with enabled and server_name for a switched
+// peer).
+func tlsSettings(p tlsPeer) []Setting {
+	var out []Setting
+	if p.switched {
+		out = append(out, Setting{
+			Key: p.prefix + ".enabled", Env: p.env + "_ENABLED", Default: "false",
+			Doc:   "Connect to " + p.servers + " over TLS (true or false). The other " + p.prefix + " settings need it.",
+			parse: boolField(func(c *Config) *bool { return &p.tls(c).Enabled }),
+		})
+	}
+	out = append(out,
+		Setting{
+			Key: p.prefix + ".ca_file", Env: p.env + "_CA_FILE",
+			Doc:   "PEM file of the certificate authorities " + p.certs + " are checked against" + p.caNote + "; empty: the system's roots.",
+			parse: caFileField(p.tls),
+		},
+		Setting{
+			Key: p.prefix + ".cert_file", Env: p.env + "_CERT_FILE",
+			Doc: "PEM client certificate (chain), for when " + p.servers + " " + p.require + " one (mutual TLS). Set it with " +
+				p.prefix + ".key_file, or neither.",
+			parse: certFileField(p.tls),
+		},
+		Setting{
+			Key: p.prefix + ".key_file", Env: p.env + "_KEY_FILE",
+			Doc:   "PEM private key of " + p.prefix + ".cert_file (PKCS #8, PKCS #1 or EC; unencrypted: protect the file instead).",
+			parse: keyFileField(p.tls),
+		},
+	)
+	if p.switched {
+		out = append(out, Setting{
+			Key: p.prefix + ".server_name", Env: p.env + "_SERVER_NAME",
+			Doc:   "Name " + p.certs + " must carry; empty: the host of each address.",
+			parse: serverNameField(p.tls),
+		})
+	}
+	return append(out, Setting{
+		Key: p.prefix + ".insecure_skip_verify", Env: p.env + "_INSECURE_SKIP_VERIFY", Default: "false",
+		Doc:   "Accept " + p.certs + " without checking them: for tests only; logged as a warning at start.",
+		parse: boolField(func(c *Config) *bool { return &p.tls(c).InsecureSkipVerify }),
+	})
 }
 
 // checkToken refuses tokens that could not go into an HTTP header.

@@ -10,7 +10,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/cli"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
 )
@@ -198,6 +201,7 @@ func TestMismatchedInstanceIsRefused(t *testing.T) {
 	log := odd.log(t)
 	assert.Contains(t, log, "refused this instance")
 	assert.Contains(t, log, "units only here: Agent-Activity; units only there: CSAT-Score")
+	assert.NotContains(t, h.topics(), topic("Agent-Activity"), "the refused instance created nothing")
 
 	h.sim.SetFaults(freshchattest.Faults{})
 	require.Equal(t, cli.ExitOK, h.wait(a), "the running instance goes on")
@@ -220,4 +224,53 @@ func values(m map[string]string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+// topics lists the cluster's topics.
+func (h *harness) topics() []string {
+	h.t.Helper()
+	cl, err := kgo.NewClient(h.kafka...)
+	require.NoError(h.t, err)
+	defer cl.Close()
+	tds, err := kadm.NewClient(cl).ListTopics(h.ctx)
+	require.NoError(h.t, err)
+	return tds.Names()
+}
+
+// TestInstancesGivenTheSameRelativeRangeRunOne starts three instances with
+// the same relative range (--from -5h --to -1h), which each resolves at its
+// own instant: they run one range, the group's, and every unit ends at its
+// end with every row once.
+func TestInstancesGivenTheSameRelativeRangeRunOne(t *testing.T) {
+	events := []string{"Message-Sent", "CSAT-Score", "Conversation-Created"}
+	h := newHarness(t, freshchattest.Options{RowsPerHour: 3000, Faults: freshchattest.Faults{PendingPolls: 6}}, events, map[string]string{
+		"FRESHCHAT_WINDOW":       "15m",
+		"KAFKA_TRANSACTIONAL_ID": "e2e-relative",
+	})
+	var cs []*connector
+	for _, id := range []string{"a", "b", "c"} {
+		// Each resolves -5h later than the one before, and takes units
+		// over in the middle of the range.
+		c := h.start(id, "run", "--from", "-5h", "--to", "-1h")
+		h.waitForCheckpoints(len(h.checkpoints())+len(events), c)
+		cs = append(cs, c)
+	}
+	assert.Contains(t, cs[1].log(t)+cs[2].log(t), "running the group's bounded range")
+	for _, c := range cs {
+		require.Equal(t, cli.ExitOK, h.wait(c), "exit code of %s", c.name)
+	}
+	last := map[string]checkpoint.Position{}
+	for _, p := range h.checkpoints() {
+		last[p.Key()] = p
+	}
+	require.Len(t, last, len(events))
+	first := last[events[0]]
+	for _, ev := range events {
+		p := last[ev]
+		assert.True(t, p.Done && p.WindowEnd.Equal(first.WindowEnd), "%s ends at the group's end: %+v", ev, p)
+		assert.True(t, p.Covered().Equal(first.Covered()), "%s starts at the group's start: %+v", ev, p)
+	}
+	for _, ev := range events {
+		h.assertExactlyOnce(ev, first.Covered(), first.WindowEnd)
+	}
 }

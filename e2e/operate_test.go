@@ -41,7 +41,7 @@ func TestOperatorCommandsSeeTheRunningInstance(t *testing.T) {
 	out := status.log(t)
 	assert.Contains(t, out, "CSAT-Score")
 	assert.Contains(t, out, "run on ", "the running instance is named by its group.instance_id and host")
-	assert.Contains(t, out, "owns 1 units: CSAT-Score")
+	assert.Contains(t, out, "owns 1 unit: CSAT-Score")
 
 	reset := h.start("reset-refused", "reset", "--event", "CSAT-Score", "--to", from.Format(time.RFC3339), "--yes")
 	require.Equal(t, cli.ExitError, h.wait(reset), reset.log(t))

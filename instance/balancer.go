@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -26,6 +27,17 @@ type Manifest struct {
 	Units           []string `json:"units"`
 	// Topics are the topics the units write, sorted.
 	Topics []string `json:"topics,omitempty"`
+	// Range is a bounded run's range as the operator gave it (such as
+	// "--from -6h --to -1h"); "" for a live run. Instances that give the
+	// same range, even relative, run the same one: the group's (see
+	// Member.Range).
+	Range string `json:"range,omitempty"`
+}
+
+// Span is a bounded run's range resolved to instants.
+type Span struct {
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
 }
 
 // Diff describes how other differs from m, from m's point of view; ""
@@ -45,10 +57,20 @@ func (m Manifest) Diff(other Manifest) string {
 	if th, tt := missing(m.Topics, other.Topics), missing(other.Topics, m.Topics); len(th)+len(tt) > 0 {
 		out = append(out, fmt.Sprintf("topics only here: [%s], only there: [%s]", strings.Join(th, ", "), strings.Join(tt, ", ")))
 	}
+	if m.Range != other.Range {
+		out = append(out, fmt.Sprintf("%s here, %s there", describeRange(m.Range), describeRange(other.Range)))
+	}
 	if len(out) == 0 && !slices.Equal(m.Units, other.Units) {
 		out = append(out, "the units are listed in another order")
 	}
 	return strings.Join(out, "; ")
+}
+
+func describeRange(r string) string {
+	if r == "" {
+		return "a live run"
+	}
+	return "a bounded run " + r
 }
 
 // missing returns the elements of a that b lacks.
@@ -67,14 +89,18 @@ func missing(a, b []string) []string {
 type memberData struct {
 	V        int      `json:"v"`
 	Manifest Manifest `json:"manifest"`
-	Host     string   `json:"host"`
-	Sticky   []byte   `json:"sticky,omitempty"`
+	// Span is the member's bounded range, resolved: its own, or the
+	// group's once it adopted it.
+	Span   Span   `json:"span,omitzero"`
+	Host   string `json:"host"`
+	Sticky []byte `json:"sticky,omitempty"`
 }
 
-// assignmentData is the user data of an assignment: set only to refuse a
-// member, with the reason.
+// assignmentData is the user data of an assignment: why the member is
+// refused, or the group's resolved range for an accepted one.
 type assignmentData struct {
 	Refused string `json:"refused,omitempty"`
+	Span    Span   `json:"span,omitzero"`
 }
 
 // balancer is the cooperative-sticky assignor with a manifest check. Every
@@ -87,13 +113,15 @@ type balancer struct {
 	inner    kgo.GroupBalancer
 	manifest Manifest
 	host     string
+	topic    string // the coordination topic
 
 	mu      sync.Mutex
+	span    Span   // this member's range: its own until it adopts the group's
 	refusal string // why the leader refused this member; "" when it did not
 }
 
-func newBalancer(m Manifest, host string) *balancer {
-	return &balancer{inner: kgo.CooperativeStickyBalancer(), manifest: m, host: host}
+func newBalancer(topic string, m Manifest, span Span, host string) *balancer {
+	return &balancer{inner: kgo.CooperativeStickyBalancer(), manifest: m, span: span, host: host, topic: topic}
 }
 
 func (b *balancer) ProtocolName() string { return Protocol }
@@ -107,7 +135,10 @@ func (b *balancer) JoinGroupMetadata(topics []string, current map[string][]int32
 	if err := meta.ReadFrom(raw); err != nil {
 		panic("instance: the sticky assignor's own metadata does not parse: " + err.Error())
 	}
-	data, err := json.Marshal(memberData{V: 1, Manifest: b.manifest, Host: b.host, Sticky: meta.UserData})
+	b.mu.Lock()
+	span := b.span
+	b.mu.Unlock()
+	data, err := json.Marshal(memberData{V: 1, Manifest: b.manifest, Span: span, Host: b.host, Sticky: meta.UserData})
 	if err != nil {
 		panic("instance: encoding member data: " + err.Error())
 	}
@@ -132,11 +163,22 @@ func (b *balancer) ParseSyncAssignment(assignment []byte) (map[string][]int32, e
 	}
 	b.mu.Lock()
 	b.refusal = d.Refused
+	if d.Refused == "" && !d.Span.To.IsZero() {
+		b.span = d.Span // the group's: advertised from now on
+	}
 	b.mu.Unlock()
 	if d.Refused != "" {
 		return map[string][]int32{}, nil
 	}
 	return kgo.ParseConsumerSyncAssignment(assignment)
+}
+
+// groupSpan is the range this member runs: the group's once the leader
+// sent it, its own before.
+func (b *balancer) groupSpan() Span {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.span
 }
 
 // refused is why the leader refused this member in the last assignment;
@@ -175,18 +217,21 @@ func (b *balancer) MemberBalancer(members []kmsg.JoinGroupResponseMember) (kgo.G
 	// The group's manifest is that of the members already owning units:
 	// a newcomer never changes what a running group does. Without owners
 	// (the group forms), the leader's own.
-	group, adopted := b.manifest, false
+	b.mu.Lock()
+	own := b.span
+	b.mu.Unlock()
+	group, span, adopted := b.manifest, own, false
 	for i, m := range members {
 		meta, _, _ := decodeMember(m.ProtocolMetadata)
 		if len(meta.OwnedPartitions) == 0 {
 			continue
 		}
 		if datas[i].Manifest.Diff(b.manifest) == "" {
-			group, adopted = b.manifest, true
+			group, span, adopted = b.manifest, datas[i].Span, true
 			break
 		}
 		if !adopted {
-			group, adopted = datas[i].Manifest, true
+			group, span, adopted = datas[i].Manifest, datas[i].Span, true
 		}
 	}
 	var kept []kmsg.JoinGroupResponseMember
@@ -205,13 +250,20 @@ func (b *balancer) MemberBalancer(members []kmsg.JoinGroupResponseMember) (kgo.G
 	if err != nil {
 		return nil, nil, err
 	}
-	return &memberBalancer{inner: inner, refused: refused}, topics, nil
+	return &memberBalancer{inner: inner, refused: refused, span: span, topic: b.topic, units: int32(len(group.Units))}, topics, nil
 }
 
-// memberBalancer adds the refused members' assignments to the sticky plan.
+// memberBalancer adds the refused members' assignments to the sticky plan,
+// and shares only the coordination topic's partitions that stand for a
+// unit: the topic never shrinks, so after units were removed its last
+// partitions stand for none, and sharing them would leave the real units
+// unevenly spread.
 type memberBalancer struct {
 	inner   kgo.GroupMemberBalancer
 	refused map[string]string
+	span    Span // the group's range, for every accepted member
+	topic   string
+	units   int32
 }
 
 func (m *memberBalancer) SetBalanceInfo(info kgo.BalanceInfo) {
@@ -229,6 +281,9 @@ func (m *memberBalancer) Balance(topics map[string]int32) kgo.IntoSyncAssignment
 }
 
 func (m *memberBalancer) BalanceOrError(topics map[string]int32) (kgo.IntoSyncAssignment, error) {
+	if n, ok := topics[m.topic]; ok && n > m.units {
+		topics[m.topic] = m.units
+	}
 	var plan kgo.IntoSyncAssignment
 	if e, ok := m.inner.(kgo.GroupMemberBalancerOrError); ok {
 		p, err := e.BalanceOrError(topics)
@@ -240,6 +295,20 @@ func (m *memberBalancer) BalanceOrError(topics map[string]int32) (kgo.IntoSyncAs
 		plan = m.inner.Balance(topics)
 	}
 	out := plan.IntoSyncAssignment()
+	if !m.span.To.IsZero() {
+		for i := range out {
+			var a kmsg.ConsumerMemberAssignment
+			if err := a.ReadFrom(out[i].MemberAssignment); err != nil {
+				return nil, fmt.Errorf("instance: reading the sticky plan: %w", err)
+			}
+			data, err := json.Marshal(assignmentData{Span: m.span})
+			if err != nil {
+				return nil, err
+			}
+			a.UserData = data
+			out[i].MemberAssignment = a.AppendTo(nil)
+		}
+	}
 	for _, id := range sortedKeys(m.refused) {
 		data, err := json.Marshal(assignmentData{Refused: m.refused[id]})
 		if err != nil {

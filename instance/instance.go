@@ -179,3 +179,39 @@ func Conflicts(ctx context.Context, adm *kadm.Client, group string, m Manifest) 
 	}
 	return out, nil
 }
+
+// Precheck refuses, before an instance creates or joins anything, a
+// configuration that the running instances of group would refuse: it
+// returns a *MismatchError when a member that owns units has a manifest
+// other than m. (The group's leader makes the same check at every join, so
+// two instances started at the same instant with different configurations
+// are still told apart; Precheck only spares the odd one from creating
+// topics it will never use.)
+func Precheck(ctx context.Context, adm *kadm.Client, group string, m Manifest) error {
+	described, err := adm.DescribeGroups(ctx, group)
+	if err != nil {
+		return fmt.Errorf("describing group %s: %w", group, err)
+	}
+	g, ok := described[group]
+	if !ok || g.Err != nil || g.Protocol != Protocol {
+		return nil // no group yet, or nothing of ours in it (the join says more)
+	}
+	for _, mem := range g.Members {
+		a, ok := mem.Assigned.AsConsumer()
+		if !ok || len(a.Topics) == 0 {
+			continue
+		}
+		meta, ok := mem.Join.AsConsumer()
+		if !ok {
+			continue
+		}
+		_, d, err := decodeMember(meta.AppendTo(nil))
+		if err != nil {
+			continue
+		}
+		if diff := m.Diff(d.Manifest); diff != "" {
+			return &MismatchError{Group: group, Reason: fmt.Sprintf("its configuration differs from the group's (%s)", diff)}
+		}
+	}
+	return nil
+}

@@ -51,7 +51,7 @@ type recorder struct {
 	revoked []string
 }
 
-func (r *recorder) Assigned(us []string) {
+func (r *recorder) Assigned(us []string, _ instance.Span) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.owned = append(r.owned, us...)
@@ -281,4 +281,18 @@ func TestConflictsFindAnotherDeploymentOnTheSameTopics(t *testing.T) {
 	cs, err = instance.Conflicts(ctx, adm, "another-connector", instance.Manifest{CheckpointTopic: "cp-3", Topics: []string{"freshchat.z"}})
 	require.NoError(t, err)
 	assert.Empty(t, cs)
+}
+
+func TestPartitionsBeyondTheUnitsAreNotShared(t *testing.T) {
+	opts, adm := cluster(t)
+	ensure(t, adm, 12) // an earlier configuration had 12 units
+	all := units(3)
+	m := instance.Manifest{CheckpointTopic: "cp", Units: all}
+	a, b, c := join(t, opts, "a", m), join(t, opts, "b", m), join(t, opts, "c", m)
+	waitOwned(t, all, map[*recorder]int{a.r: 1, b.r: 1, c.r: 1})
+	hs, err := a.m.Holders(context.Background())
+	require.NoError(t, err)
+	for _, h := range hs {
+		assert.Len(t, h.Units, 1, "%s", h)
+	}
 }

@@ -25,6 +25,10 @@ type Config struct {
 	// Manifest holds the units (sorted) and what else the instances must
 	// agree on.
 	Manifest Manifest
+	// Span is this instance's bounded range, resolved (zero for a live
+	// run). Instances given the same Manifest.Range run the group's: that
+	// of the instances already owning units, else the leader's.
+	Span Span
 	// InstanceID is the member's stable ID (KIP-345 static membership): an
 	// instance restarted with the same ID gets its units back at once,
 	// without waiting for its old session to expire. Required.
@@ -45,8 +49,9 @@ type Config struct {
 // called from one goroutine, never at the same time.
 type Handler interface {
 	// Assigned: the member now owns units too. It must not block for long:
-	// it starts them.
-	Assigned(units []string)
+	// it starts them. span is the bounded range the group runs (see
+	// Config.Span); zero for a live run.
+	Assigned(units []string, span Span)
 	// Revoked: the member must give units up. It returns once they have
 	// stopped writing: only then may the group hand them to another member.
 	Revoked(units []string, lost bool)
@@ -78,9 +83,10 @@ type Member struct {
 	handler Handler
 	opts    []kgo.Opt // the cluster's connection options
 
-	mu    sync.Mutex
-	owned []string // units owned now, sorted
-	fatal chan error
+	mu        sync.Mutex
+	owned     []string // units owned now, sorted
+	everOwned bool
+	fatal     chan error
 }
 
 // EnsureTopic creates the coordination topic with a partition per unit, or
@@ -127,7 +133,7 @@ func Join(cfg Config, h Handler, opts ...kgo.Opt) (*Member, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	m := &Member{cfg: cfg, bal: newBalancer(cfg.Manifest, cfg.Host), logger: logger, handler: h, opts: opts, fatal: make(chan error, 1)}
+	m := &Member{cfg: cfg, bal: newBalancer(cfg.Topic, cfg.Manifest, cfg.Span, cfg.Host), logger: logger, handler: h, opts: opts, fatal: make(chan error, 1)}
 	all := append(slices.Clone(opts),
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topic),
@@ -187,10 +193,11 @@ func (m *Member) assigned(parts map[string][]int32) {
 	m.mu.Lock()
 	m.owned = mergeSorted(m.owned, gained)
 	owned := len(m.owned)
+	m.everOwned = m.everOwned || owned > 0
 	m.mu.Unlock()
 	if len(gained) > 0 {
 		m.logger.Info("units assigned to this instance", "gained", gained, "owned", owned)
-		m.handler.Assigned(gained)
+		m.handler.Assigned(gained, m.bal.groupSpan())
 	} else {
 		m.logger.Debug("rebalanced: no new units for this instance", "owned", owned)
 	}
@@ -206,13 +213,19 @@ func (m *Member) revoked(parts map[string][]int32, lost bool) {
 	owned := len(m.owned)
 	m.mu.Unlock()
 	if lost {
-		m.logger.Warn("units lost: this instance's group session ended (it could not reach the group coordinator in time); "+
-			"they are stopped here and go to other instances", "lost", gone, "owned", owned)
+		m.logger.Warn("units lost: this instance's group membership ended (its session expired while it could not reach the group coordinator, "+
+			"or another process joined with its instance ID); they are stopped here and go to other instances", "lost", gone, "owned", owned)
 	} else {
 		m.logger.Info("units revoked from this instance", "lost", gone, "owned", owned)
 	}
 	m.handler.Revoked(gone, lost)
 }
+
+// Span is the bounded range this instance runs: the group's, once the
+// leader assigned this instance units (instances given the same relative
+// range resolve it at different instants: they run one), else its own.
+// Call it from Handler.Assigned.
+func (m *Member) Span() Span { return m.bal.groupSpan() }
 
 // Owned returns the units the member owns now.
 func (m *Member) Owned() []string {
@@ -271,7 +284,14 @@ func (m *Member) Close(ctx context.Context, leave bool) error {
 	if err != nil {
 		return fmt.Errorf("instance: leaving group %s: %w", m.cfg.Group, err)
 	}
-	m.logger.Info("left the group: this instance's units go to the other instances now", "group", m.cfg.Group, "instance_id", m.cfg.InstanceID)
+	m.mu.Lock()
+	owned := m.everOwned
+	m.mu.Unlock()
+	if owned {
+		m.logger.Info("left the group: this instance's units go to the other instances now", "group", m.cfg.Group, "instance_id", m.cfg.InstanceID)
+	} else {
+		m.logger.Info("left the group", "group", m.cfg.Group, "instance_id", m.cfg.InstanceID)
+	}
 	return nil
 }
 

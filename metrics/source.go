@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,18 +68,46 @@ func (m *Metrics) WatchSource(stats func() source.Stats) error {
 }
 
 // WatchSources is WatchSource for the sources of several accounts, by
-// account name; api_ready and the Readiness follow first's.
-func (m *Metrics) WatchSources(stats map[string]func() source.Stats, first string) error {
+// account name. api_ready and the Readiness follow the best of their APIs
+// (see BestHealth): the instance is not ready only when no account's API
+// works; an account whose token is refused shows in account_up.
+func (m *Metrics) WatchSources(stats map[string]func() source.Stats) error {
 	if m == nil {
 		return nil
 	}
 	if err := m.reg.Register(SourcesCollector(stats)); err != nil {
 		return err
 	}
-	if f := stats[first]; f != nil {
-		m.WatchAPI(func() source.APIHealth { return f().API })
+	healths := make([]func() source.APIHealth, 0, len(stats))
+	for _, name := range slices.Sorted(maps.Keys(stats)) {
+		f := stats[name]
+		healths = append(healths, func() source.APIHealth { return f().API })
+	}
+	if len(healths) > 0 {
+		m.WatchAPI(BestHealth(healths...))
 	}
 	return nil
+}
+
+// BestHealth is the health of the best-off of several APIs, whatever their
+// order: one that is not failing, else one whose token is not refused and
+// that has failed for the shortest time, else the first.
+func BestHealth(hs ...func() source.APIHealth) func() source.APIHealth {
+	return func() source.APIHealth {
+		var best source.APIHealth
+		for i, h := range hs {
+			cur := h()
+			switch {
+			case !cur.Failing():
+				return cur
+			case i == 0,
+				best.TokenRefused() && !cur.TokenRefused(),
+				best.TokenRefused() == cur.TokenRefused() && cur.FailingSince.After(best.FailingSince):
+				best = cur
+			}
+		}
+		return best
+	}
 }
 
 type sourceCollector struct {

@@ -158,11 +158,39 @@ func TestWatchSourcesLabelsEachAccount(t *testing.T) {
 	stats := func(n int64) func() source.Stats {
 		return func() source.Stats { return source.Stats{BytesDownloaded: n} }
 	}
-	require.NoError(t, m.WatchSources(map[string]func() source.Stats{"acme": stats(10), "globex": stats(20)}, "acme"))
+	require.NoError(t, m.WatchSources(map[string]func() source.Stats{"acme": stats(10), "globex": stats(20)}))
 	want := `# HELP freshchat_connector_download_bytes_total Bytes of report links downloaded.
 # TYPE freshchat_connector_download_bytes_total counter
 freshchat_connector_download_bytes_total{account="acme"} 10
 freshchat_connector_download_bytes_total{account="globex"} 20
 `
 	assert.NoError(t, testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "freshchat_connector_download_bytes_total"))
+}
+
+func TestBestHealthIsOrderFree(t *testing.T) {
+	now := time.Now()
+	ok := source.APIHealth{}
+	refused := source.APIHealth{FailingSince: now.Add(-time.Minute), LastStatus: 401, LastError: "no"}
+	down := source.APIHealth{FailingSince: now.Add(-time.Hour), LastError: "dial"}
+	downLater := source.APIHealth{FailingSince: now.Add(-time.Minute), LastError: "dial"}
+	of := func(h source.APIHealth) func() source.APIHealth { return func() source.APIHealth { return h } }
+	for _, tc := range []struct {
+		name string
+		hs   []source.APIHealth
+		want source.APIHealth
+	}{
+		{"one works", []source.APIHealth{refused, ok}, ok},
+		{"one works, other order", []source.APIHealth{ok, refused}, ok},
+		{"failing beats refused", []source.APIHealth{refused, down}, down},
+		{"the shortest failure", []source.APIHealth{down, downLater}, downLater},
+		{"the shortest failure, other order", []source.APIHealth{downLater, down}, downLater},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := make([]func() source.APIHealth, len(tc.hs))
+			for i, h := range tc.hs {
+				fs[i] = of(h)
+			}
+			assert.Equal(t, tc.want, metrics.BestHealth(fs...)())
+		})
+	}
 }

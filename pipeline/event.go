@@ -316,15 +316,25 @@ func (e *eventRunner) commit(ctx context.Context, p checkpoint.Position) error {
 // timeout explains: reopen then first makes sure no other instance took the
 // transactional ID over.
 func (e *eventRunner) recover(ctx context.Context, epochBumped bool) (checkpoint.Position, error) {
+	pos, err := e.open(ctx, epochBumped)
+	if err != nil {
+		return pos, err
+	}
+	if pos.IsZero() {
+		e.logger.Info("resumed after failure: nothing is committed yet, the event starts again from its start",
+			"event", e.event, "start", e.start.UTC().Format(time.RFC3339Nano))
+	} else {
+		e.logger.Info("resumed after failure", "event", e.event, "window_start", pos.WindowStart, "rows", pos.Rows, "done", pos.Done)
+	}
+	return pos, nil
+}
+
+// open is reopen retried until it succeeds, fails for good or ctx ends:
+// the unit's producer started and its committed position read.
+func (e *eventRunner) open(ctx context.Context, askOthers bool) (checkpoint.Position, error) {
 	for attempt := 1; ; attempt++ {
-		pos, err := e.reopen(ctx, epochBumped)
+		pos, err := e.reopen(ctx, askOthers)
 		if err == nil {
-			if pos.IsZero() {
-				e.logger.Info("resumed after failure: nothing is committed yet, the event starts again from its start",
-					"event", e.event, "start", e.start.UTC().Format(time.RFC3339Nano))
-			} else {
-				e.logger.Info("resumed after failure", "event", e.event, "window_start", pos.WindowStart, "rows", pos.Rows, "done", pos.Done)
-			}
 			return pos, nil
 		}
 		if ctx.Err() != nil || sink.IsFenced(err) {

@@ -48,19 +48,14 @@ func (p *Pipeline) Member() *instance.Member { return p.member.Load() }
 // unit of the configuration is extracted, by this instance or others.
 func (p *Pipeline) runGroup(ctx context.Context) error {
 	o := p.opts
-	g := *o.Group
-	if g.Topic == "" {
-		g.Topic = o.CheckpointTopic + ".units"
-	}
-	g.Manifest = instance.Manifest{CheckpointTopic: o.CheckpointTopic, Units: p.Units(), Topics: p.topics()}
-	g.Logger = p.logger
-	if err := p.checkGroup(ctx, g); err != nil {
+	g := p.groupConfig(p.Units(), p.topics())
+	if err := p.ensureGroupTopic(ctx, g); err != nil {
 		return err
 	}
 
 	ectx, stop := context.WithCancel(ctx)
 	defer stop()
-	s := &scheduler{p: p, ctx: ectx, instanceID: g.InstanceID, running: map[string]*unitRun{},
+	s := &scheduler{p: p, ctx: ectx, opts: o, span: g.Span, instanceID: g.InstanceID, running: map[string]*unitRun{},
 		failedAccounts: map[string]error{}, finished: map[string]bool{},
 		fatal: make(chan error, 1), changed: make(chan struct{}, 1)}
 	for _, r := range p.runners {
@@ -120,16 +115,33 @@ func (p *Pipeline) runGroup(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// checkGroup refuses to start next to another deployment writing the same
-// topics (see ConflictError), and makes sure the coordination topic has a
-// partition per unit.
-func (p *Pipeline) checkGroup(ctx context.Context, g instance.Config) error {
-	cl, err := kgo.NewClient(p.opts.Kafka...)
-	if err != nil {
-		return fmt.Errorf("kafka client: %w", err)
+// groupConfig is the group's configuration for units writing topics
+// (both sorted).
+func (p *Pipeline) groupConfig(units, topics []string) instance.Config {
+	g := *p.opts.Group
+	if g.Topic == "" {
+		g.Topic = p.opts.CheckpointTopic + ".units"
 	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
+	g.Manifest = instance.Manifest{CheckpointTopic: p.opts.CheckpointTopic, Units: units, Topics: topics, Range: p.opts.Group.Manifest.Range}
+	if !p.opts.Planner.To.IsZero() {
+		g.Span = instance.Span{From: p.opts.From, To: p.opts.Planner.To}
+	}
+	g.Logger = p.logger
+	return g
+}
+
+// checkGroup refuses, before anything is created, to start next to
+// another deployment writing the same topics (ConflictError), or with a
+// configuration the running instances would refuse (instance.MismatchError).
+func (p *Pipeline) checkGroup(ctx context.Context, adm *kadm.Client, accounts []Account) error {
+	var units, topics []string
+	for _, a := range accounts {
+		for _, ev := range a.Events {
+			units = append(units, checkpoint.UnitKey(a.Name, ev))
+			topics = append(topics, a.Topic(ev))
+		}
+	}
+	g := p.groupConfig(sortedCopy(units), slices.Compact(sortedCopy(topics)))
 	conflicts, err := instance.Conflicts(ctx, adm, g.Group, g.Manifest)
 	if err != nil {
 		return &kafkaError{fmt.Errorf("looking for other deployments of the connector: %w", err)}
@@ -137,7 +149,25 @@ func (p *Pipeline) checkGroup(ctx context.Context, g instance.Config) error {
 	if len(conflicts) > 0 {
 		return &ConflictError{Group: g.Group, Conflicts: conflicts}
 	}
-	return instance.EnsureTopic(ctx, adm, g.Topic, len(g.Manifest.Units), p.opts.ReplicationFactor)
+	if err := instance.Precheck(ctx, adm, g.Group, g.Manifest); err != nil {
+		var me *instance.MismatchError
+		if errors.As(err, &me) {
+			return err
+		}
+		return &kafkaError{err}
+	}
+	return nil
+}
+
+// ensureGroupTopic makes sure the coordination topic has a partition per
+// unit.
+func (p *Pipeline) ensureGroupTopic(ctx context.Context, g instance.Config) error {
+	cl, err := kgo.NewClient(p.opts.Kafka...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	return instance.EnsureTopic(ctx, kadm.NewClient(cl), g.Topic, len(g.Manifest.Units), p.opts.ReplicationFactor)
 }
 
 // ConflictError is another deployment of the connector, with another
@@ -183,6 +213,9 @@ func (p *Pipeline) runner(key string) *eventRunner {
 type scheduler struct {
 	p          *Pipeline
 	ctx        context.Context
+	opts       Options       // the pipeline's, with the group's range (see adopt)
+	span       instance.Span // the range the units run
+	started    bool          // a unit was started: the range is fixed
 	instanceID string
 	accounts   []string // every configured account, sorted
 
@@ -199,10 +232,12 @@ type unitRun struct {
 	done   chan struct{}
 }
 
-// Assigned starts the units, once the budgets are shared anew.
-func (s *scheduler) Assigned(keys []string) {
+// Assigned starts the units, once the budgets are shared anew, in the
+// group's range.
+func (s *scheduler) Assigned(keys []string, span instance.Span) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.adopt(span)
 	var start []func()
 	defer func() {
 		s.ownedChanged(keys, nil)
@@ -227,6 +262,7 @@ func (s *scheduler) Assigned(keys []string) {
 			close(u.done)
 			continue
 		}
+		s.started = true
 		start = append(start, func() {
 			go func() {
 				defer close(u.done)
@@ -234,6 +270,27 @@ func (s *scheduler) Assigned(keys []string) {
 				s.notify()
 			}()
 		})
+	}
+}
+
+// adopt makes span, the group's bounded range, the range of every unit:
+// instances given the same relative range (--from -6h) resolve it at
+// slightly different instants, and one range is what the operator asked
+// for. It changes nothing once a unit was started here (the group's range
+// cannot change while this instance is a member). s.mu is held.
+func (s *scheduler) adopt(span instance.Span) {
+	if s.started || span.To.IsZero() || span == s.span {
+		return
+	}
+	s.p.logger.Info("running the group's bounded range: this instance resolved the same --from/--to a moment apart",
+		"from", span.From, "to", span.To, "own_from", s.span.From, "own_to", s.span.To)
+	s.span = span
+	s.opts.From, s.opts.Planner.To = span.From, span.To
+	for _, r := range s.p.runners {
+		r.planner.To = span.To
+		if !span.From.IsZero() {
+			r.start = span.From
+		}
 	}
 }
 
@@ -336,11 +393,11 @@ func (s *scheduler) run(ctx context.Context, r *eventRunner) {
 // the read. A unit fenced while the group still assigns it here was written
 // by a stale instance: it is taken back.
 func (s *scheduler) extract(ctx context.Context, r *eventRunner) error {
-	pos, err := r.recover(ctx, true)
+	pos, err := r.open(ctx, true)
 	if err != nil {
 		return err
 	}
-	if err := checkResume(s.p.opts, []*eventRunner{r}, map[string]checkpoint.Position{r.key: pos}, r.now()); err != nil {
+	if err := checkResume(s.opts, []*eventRunner{r}, map[string]checkpoint.Position{r.key: pos}, r.now()); err != nil {
 		return err
 	}
 	r.schema, r.prefix, r.columns = r.initialSchema, r.initialPrefix, nil
@@ -483,13 +540,12 @@ func (s *scheduler) busy() bool {
 func (s *scheduler) allComplete(positions map[string]checkpoint.Position) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	to := s.p.opts.Planner.To
 	for _, r := range s.p.runners {
 		if s.failedAccounts[r.account] != nil {
 			continue
 		}
 		pos := positions[r.key]
-		if pos.IsZero() || pos.Next().Before(to) {
+		if pos.IsZero() || !r.planner.Reached(pos.Next()) {
 			return false
 		}
 	}

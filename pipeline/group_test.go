@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
@@ -203,6 +204,13 @@ func TestGroupRefusesAnotherDeploymentOnTheSameTopics(t *testing.T) {
 	var ce *pipeline.ConflictError
 	require.ErrorAs(t, errs[0], &ce)
 	assert.Contains(t, errs[0].Error(), "group test-connector (kafka.transactional_id test-connector) also writes freshchat.message-sent")
+	cl, err := kgo.NewClient(e.kafka...)
+	require.NoError(t, err)
+	defer cl.Close()
+	tds, err := kadm.NewClient(cl).ListTopics(context.Background())
+	require.NoError(t, err)
+	assert.False(t, tds.Has("another.checkpoints"), "the refused deployment created nothing")
+	assert.False(t, tds.Has("another.checkpoints.units"), "the refused deployment created nothing")
 	cancel()
 	<-done
 	require.NoError(t, pa.Close(context.Background()))
@@ -319,7 +327,7 @@ func TestGroupPartitionedInstanceNeverWritesAMovedUnit(t *testing.T) {
 	require.NoError(t, pb.Close(context.Background()))
 	require.NoError(t, <-aDone, "a finishes as a member once every unit is done")
 	require.NoError(t, pa.Close(context.Background()))
-	assert.Contains(t, e.logs.String(), "units lost: this instance's group session ended", "a learns its session ended")
+	assert.Contains(t, e.logs.String(), "units lost: this instance's group membership ended", "a learns its session ended")
 	for _, ev := range events {
 		e.assertExactlyOnce(t, ev, o.Topic(ev), from, to)
 	}
@@ -373,4 +381,20 @@ func TestGroupRollingRestartLosesNothing(t *testing.T) {
 	for _, ev := range events {
 		e.assertExactlyOnce(t, ev, o.Topic(ev), from, to)
 	}
+}
+
+// TestGroupBoundedRunEndsAtAnyPrecision: a --to with more than millisecond
+// precision (any relative one, such as -4h) ends the run once every unit is
+// committed to it; windows and checkpoints are at millisecond precision.
+func TestGroupBoundedRunEndsAtAnyPrecision(t *testing.T) {
+	e := newEnv(t, 2000, freshchattest.Faults{}, false)
+	to := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond).Add(123456 * time.Nanosecond)
+	from := to.Add(-2 * time.Hour).Truncate(time.Hour)
+	o := e.options(t, []string{"Message-Sent"}, from, to)
+	var units unitLog
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	errs := runAll(t, ctx, groupOptions(o, "a", &units))
+	require.NoError(t, errs[0], "the run ends on its own")
+	e.assertExactlyOnce(t, "Message-Sent", o.Topic("Message-Sent"), from, to.Truncate(time.Millisecond))
 }

@@ -291,6 +291,13 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 			}
 		}
 	}
+	if o.Group != nil {
+		// A configuration the running instances would refuse creates
+		// nothing: no topic, no partition.
+		if err := p.checkGroup(ctx, adm, accounts); err != nil {
+			return nil, err
+		}
+	}
 	if err := sink.EnsureTopicsWithConfig(ctx, adm, o.Logger, o.Partitions, o.ReplicationFactor, o.TopicConfig, topics...); err != nil {
 		return nil, err
 	}
@@ -358,8 +365,13 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		if p.positions, err = p.store.Load(ctx); err != nil {
 			return nil, err
 		}
-		if err := checkResume(o, p.runners, p.positions, o.Now()); err != nil {
-			return nil, err
+		// A bounded range is the group's (instances resolve a relative
+		// one a moment apart): each unit is checked against it when
+		// taken over.
+		if o.Planner.To.IsZero() {
+			if err := checkResume(o, p.runners, p.positions, o.Now()); err != nil {
+				return nil, err
+			}
 		}
 		return p, nil
 	}

@@ -23,6 +23,16 @@ type Planner struct {
 	To time.Time
 }
 
+// end is where a bounded range ends, at the millisecond precision of
+// windows (and so of checkpoints).
+func (p Planner) end() time.Time { return p.To.UTC().Truncate(time.Millisecond) }
+
+// Reached reports whether a bounded walk whose cursor is at cursor has
+// reached the end of its range.
+func (p Planner) Reached(cursor time.Time) bool {
+	return !p.To.IsZero() && !cursor.UTC().Truncate(time.Millisecond).Before(p.end())
+}
+
 // Plan returns the next window starting at cursor. done is true when a
 // bounded walk is over. In live mode a window that cannot be extracted yet
 // has ready set to the moment it can.
@@ -37,7 +47,7 @@ func (p Planner) Plan(cursor, now time.Time) (w source.Window, ready time.Time, 
 		end = month
 	}
 	if !p.To.IsZero() {
-		to := p.To.UTC().Truncate(time.Millisecond)
+		to := p.end()
 		if !cursor.Before(to) {
 			return source.Window{}, time.Time{}, true
 		}

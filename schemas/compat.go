@@ -94,21 +94,28 @@ func (e *IncompatibleError) Error() string {
 // every field that breaks the rule when it may not, and another error when
 // either text is not a valid Avro schema.
 //
-// The rules are the Avro specification's schema resolution, as the Java
-// library (and so Confluent Schema Registry) applies them: a field the
-// reader has and the writer lacks needs a default in the reader; a field
-// only the writer has is skipped; int, long and float promote to wider
-// numbers and string and bytes to each other; a writer's union branch must
-// be readable by the reader's type (by one of its branches if it is a
-// union); named types match by unqualified name or by the reader's aliases;
-// enums may lose symbols only if the reader has a default; fixed sizes must
-// match. One rule is stricter than Java's, which ignores logical types: a
-// changed logical type (timestamp-millis to timestamp-micros, a decimal's
-// precision or scale, one added or removed) is incompatible, because the
-// bytes still decode but the values change meaning.
+// The verdict is hamba's [avro.SchemaCompatibility], which applies the Avro
+// specification's schema resolution as the Java library does, and so as
+// Confluent Schema Registry does (its Avro compatibility check is Java's
+// SchemaCompatibility). Two rules are added, each a difference kept on
+// purpose:
 //
-// The verdict is also asked of hamba's SchemaCompatibility: should it refuse
-// what these rules accept, the new schema is refused with its reason.
+//   - Logical types: a changed logical type (timestamp-millis to
+//     timestamp-micros, a decimal's precision or scale, one added or removed,
+//     or a promotion to or from one, such as date to timestamp-millis) is
+//     incompatible. This is stricter than the registry, which, like hamba,
+//     ignores logical types: the bytes still decode, but the values change
+//     meaning.
+//   - A field that matches two fields of the schema it reads (one by its
+//     name, one by an alias) is incompatible. The registry refuses it (Java's
+//     SchemaCompatibility.lookupWriterField throws on the ambiguity); hamba
+//     takes the first match and may accept it.
+//
+// hamba's errors name neither the field nor which schema is the old one
+// ("reader schema long not compatible with writer schema string"), so the
+// two schemas are walked side by side, asking hamba about each pair of
+// fields, to say where and what: `field "agent.id": type changed from
+// string to long`.
 func CheckCompatible(mode Compatibility, oldText, newText string) error {
 	if mode > Full {
 		return fmt.Errorf("schemas: unknown compatibility mode %s", mode)
@@ -138,155 +145,154 @@ func CheckCompatible(mode Compatibility, oldText, newText string) error {
 
 // resolve returns why data written with writer cannot be read with reader.
 func resolve(dir Compatibility, reader, writer avro.Schema) []Incompatibility {
-	c := &checker{dir: dir, active: map[string]bool{}}
+	// A SchemaCompatibility of its own: hamba caches verdicts by
+	// fingerprint, which leaves out defaults and aliases, so one shared by
+	// two checks answers for a field without a default what it found for
+	// the same field with one. Within one reader and one writer the cache
+	// is sound (a name is defined once in a schema), and the walk below
+	// relies on it to ask about every pair once.
+	c := &checker{dir: dir, hamba: avro.NewSchemaCompatibility(), active: map[string]bool{}}
+	verdict := c.hamba.Compatible(reader, writer)
 	problems := c.check("", reader, writer)
-	if len(problems) == 0 {
-		// A fresh SchemaCompatibility every time: hamba caches verdicts by
-		// fingerprint, which ignores defaults, so a shared one answers for a
-		// field without a default what it found for the same field with one.
-		if err := avro.NewSchemaCompatibility().Compatible(reader, writer); err != nil {
-			problems = append(problems, Incompatibility{Direction: dir, Change: "the Avro library finds them incompatible: " + err.Error()})
-		}
+	if verdict != nil && !c.placed {
+		// Refused for a reason the walk could not place on a field.
+		problems = append(problems, c.problem("", "the Avro library finds them incompatible: "+verdict.Error()))
 	}
 	return problems
 }
 
 // checker walks a reader and a writer schema side by side.
 type checker struct {
-	dir    Compatibility   // Backward: reader is new, writer old; Forward: the reverse
-	active map[string]bool // record pairs being checked, to stop on recursive types
+	dir    Compatibility // Backward: reader is new, writer old; Forward: the reverse
+	hamba  *avro.SchemaCompatibility
+	active map[string]bool // record pairs being walked, to stop on recursive types
+	placed bool            // a problem hamba's verdict accounts for was found
 }
 
 // check returns why data written with w cannot be read with r at path.
 func (c *checker) check(path string, r, w avro.Schema) []Incompatibility {
 	r, w = deref(r), deref(w)
-	writers := []avro.Schema{w}
-	if u, ok := w.(*avro.UnionSchema); ok {
-		writers = u.Types()
-	}
-	readers := []avro.Schema{r}
-	if u, ok := r.(*avro.UnionSchema); ok {
-		readers = u.Types()
-	}
 	var out []Incompatibility
 	unreadable := false
-	for _, wb := range writers {
-		problems, ok := c.branch(path, readers, deref(wb))
-		if !ok {
+	for _, wb := range branches(w) {
+		rb := c.readerOf(r, wb)
+		if rb == nil {
 			unreadable = true
+			continue
 		}
-		out = append(out, problems...)
+		out = append(out, c.pair(path, rb, wb)...)
 	}
 	if unreadable {
+		c.placed = true
 		out = append(out, c.typeChanged(path, r, w))
 	}
 	return out
 }
 
-// branch returns why w, which is not a union, cannot be read by the first of
-// readers of its kind, and false when none has its kind or promotes it.
-func (c *checker) branch(path string, readers []avro.Schema, w avro.Schema) ([]Incompatibility, bool) {
-	var first []Incompatibility
-	found := false
+// readerOf returns what reads the writer's w (not a union): r, or a branch
+// of r if r is a union. That is the first of w's kind (type, and name for
+// named types) that hamba accepts, else the first hamba accepts (a
+// promotion), else the first of w's kind, to say why it cannot; nil if
+// there is none.
+func (c *checker) readerOf(r, w avro.Schema) avro.Schema {
+	readers := branches(r)
+	var kin avro.Schema
 	for _, rb := range readers {
-		problems, same := c.same(path, deref(rb), w)
-		if !same {
-			continue
+		if sameKind(rb, w) {
+			if c.hamba.Compatible(rb, w) == nil {
+				return rb
+			}
+			if kin == nil {
+				kin = rb
+			}
 		}
-		if len(problems) == 0 {
-			return nil, true
-		}
-		if !found {
-			first, found = problems, true
-		}
-	}
-	if found {
-		return first, true
 	}
 	for _, rb := range readers {
-		if promotes(deref(rb), w) {
-			return nil, true
+		if c.hamba.Compatible(rb, w) == nil {
+			return rb
 		}
 	}
-	return nil, false
+	return kin
 }
 
-// same returns why w cannot be read by r, and false when they are not of one
-// kind (type, and name for named types), which leaves only promotion.
-func (c *checker) same(path string, r, w avro.Schema) ([]Incompatibility, bool) {
+// pair returns why w cannot be read by r, neither a union: r is of w's kind
+// or reads it by promotion (see readerOf).
+func (c *checker) pair(path string, r, w avro.Schema) []Incompatibility {
 	if r.Type() != w.Type() {
-		return nil, false
+		// A promotion, which hamba accepts. Refused here when either side
+		// has a logical type: its meaning would not carry over.
+		if logicalOf(r) != "" || logicalOf(w) != "" {
+			return []Incompatibility{c.typeChanged(path, r, w)}
+		}
+		return nil
 	}
+	refused := c.hamba.Compatible(r, w) != nil
+	var out []Incompatibility
 	switch rs := r.(type) {
 	case *avro.RecordSchema:
 		ws := w.(*avro.RecordSchema)
-		if !sameName(rs, ws) {
-			return nil, false
-		}
 		key := rs.FullName() + "\x00" + ws.FullName()
 		if c.active[key] {
-			return nil, true
+			return nil
 		}
 		c.active[key] = true
 		defer delete(c.active, key)
-		var out []Incompatibility
 		for _, rf := range rs.Fields() {
 			fpath := rf.Name()
 			if path != "" {
 				fpath = path + "." + fpath
 			}
-			wf := findField(ws, rf)
-			if wf == nil {
-				if !rf.HasDefault() {
-					out = append(out, c.problem(fpath, c.pick("removed, and the old schema has no default for it", "added without a default")))
-				}
-				continue
+			switch wfs := matchingFields(ws, rf); {
+			case len(wfs) > 1:
+				out = append(out, c.ambiguous(fpath, wfs))
+			case len(wfs) == 1:
+				out = append(out, c.check(fpath, rf.Type(), wfs[0].Type())...)
+			case refused && !rf.HasDefault():
+				c.placed = true
+				out = append(out, c.problem(fpath, c.pick("removed, and the old schema has no default for it", "added without a default")))
 			}
-			out = append(out, c.check(fpath, rf.Type(), wf.Type())...)
 		}
-		return out, true
 	case *avro.EnumSchema:
-		ws := w.(*avro.EnumSchema)
-		if !sameName(rs, ws) {
-			return nil, false
-		}
-		var lost []string
-		for _, sym := range ws.Symbols() {
-			if !slices.Contains(rs.Symbols(), sym) {
-				lost = append(lost, strconv.Quote(sym))
+		if lost := lostSymbols(rs, w.(*avro.EnumSchema)); refused && len(lost) > 0 {
+			c.placed = true
+			noun := "symbol"
+			if len(lost) > 1 {
+				noun = "symbols"
 			}
+			list := strings.Join(lost, ", ")
+			out = append(out, c.problem(path, c.pick(
+				fmt.Sprintf("enum %s %s added, and the old enum has no default", noun, list),
+				fmt.Sprintf("enum %s %s removed, and the new enum has no default", noun, list),
+			)))
 		}
-		if len(lost) == 0 || rs.HasDefault() {
-			return nil, true
-		}
-		noun := "symbol"
-		if len(lost) > 1 {
-			noun = "symbols"
-		}
-		list := strings.Join(lost, ", ")
-		return []Incompatibility{c.problem(path, c.pick(
-			fmt.Sprintf("enum %s %s added, and the old enum has no default", noun, list),
-			fmt.Sprintf("enum %s %s removed, and the new enum has no default", noun, list),
-		))}, true
 	case *avro.FixedSchema:
-		ws := w.(*avro.FixedSchema)
-		if !sameName(rs, ws) {
-			return nil, false
-		}
-		if rs.Size() != ws.Size() {
+		if ws := w.(*avro.FixedSchema); refused && rs.Size() != ws.Size() {
+			c.placed = true
 			o, n := c.oldNew(strconv.Itoa(rs.Size()), strconv.Itoa(ws.Size()))
-			return []Incompatibility{c.problem(path, fmt.Sprintf("fixed size changed from %s to %s", o, n))}, true
+			return []Incompatibility{c.problem(path, fmt.Sprintf("fixed size changed from %s to %s", o, n))}
 		}
-		return c.logical(path, logicalName(rs.Logical()), logicalName(ws.Logical())), true
+		out = c.logical(path, logicalOf(r), logicalOf(w))
 	case *avro.ArraySchema:
-		return c.check(path+"[]", rs.Items(), w.(*avro.ArraySchema).Items()), true
+		out = c.check(path+"[]", rs.Items(), w.(*avro.ArraySchema).Items())
 	case *avro.MapSchema:
-		return c.check(path+"{}", rs.Values(), w.(*avro.MapSchema).Values()), true
+		out = c.check(path+"{}", rs.Values(), w.(*avro.MapSchema).Values())
 	case *avro.PrimitiveSchema:
-		return c.logical(path, logicalName(rs.Logical()), logicalName(w.(*avro.PrimitiveSchema).Logical())), true
-	default: // null
-		return nil, true
+		out = c.logical(path, logicalOf(r), logicalOf(w))
 	}
+	return out
+}
+
+// ambiguous describes a reader's field that matches several of the
+// writer's fields: the registry's Java library throws on it, and so
+// refuses the schema; hamba takes the first match, and may accept it.
+func (c *checker) ambiguous(path string, fields []*avro.Field) Incompatibility {
+	c.placed = true
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = strconv.Quote(f.Name())
+	}
+	side := c.pick("new", "old")
+	return c.problem(path, fmt.Sprintf("matches the %s fields %s by name and alias, which the registry refuses as ambiguous", side, strings.Join(names, " and ")))
 }
 
 // logical compares the logical types of a reader and a writer of one type.
@@ -338,50 +344,60 @@ func (c *checker) pick(whenReaderOld, whenReaderNew string) string {
 	return whenReaderOld
 }
 
-// promotes reports whether a writer's primitive w is read as r by promotion.
-// A logical type on either side rules it out: its meaning would not carry.
-func promotes(r, w avro.Schema) bool {
-	rp, ok1 := r.(*avro.PrimitiveSchema)
-	wp, ok2 := w.(*avro.PrimitiveSchema)
-	if !ok1 || !ok2 || rp.Logical() != nil || wp.Logical() != nil {
+// sameKind reports whether r reads w without promotion: the same type and,
+// for named types, the same unqualified name or w's full name among r's
+// aliases (the registry's rule, and hamba's).
+func sameKind(r, w avro.Schema) bool {
+	if r.Type() != w.Type() {
 		return false
 	}
-	switch wp.Type() {
-	case avro.Int:
-		return rp.Type() == avro.Long || rp.Type() == avro.Float || rp.Type() == avro.Double
-	case avro.Long:
-		return rp.Type() == avro.Float || rp.Type() == avro.Double
-	case avro.Float:
-		return rp.Type() == avro.Double
-	case avro.String:
-		return rp.Type() == avro.Bytes
-	case avro.Bytes:
-		return rp.Type() == avro.String
+	rn, ok := r.(avro.NamedSchema)
+	if !ok {
+		return true
 	}
-	return false
+	wn := w.(avro.NamedSchema)
+	return rn.Name() == wn.Name() || slices.Contains(rn.Aliases(), wn.FullName())
 }
 
-// sameName reports whether a reader's named type reads the writer's: the
-// same unqualified name, or the writer's full name among the reader's
-// aliases (as Java's SchemaCompatibility matches them).
-func sameName(r, w avro.NamedSchema) bool {
-	return r.Name() == w.Name() || slices.Contains(r.Aliases(), w.FullName())
+// matchingFields returns the writer's fields that the reader's field f
+// reads, as Java's SchemaCompatibility.lookupWriterField finds them: the one
+// of its name, then one for each of its aliases that names a field. More
+// than one is an ambiguity the registry refuses.
+func matchingFields(w *avro.RecordSchema, f *avro.Field) []*avro.Field {
+	var out []*avro.Field
+	for _, name := range append([]string{f.Name()}, f.Aliases()...) {
+		for _, wf := range w.Fields() {
+			if wf.Name() == name {
+				out = append(out, wf)
+			}
+		}
+	}
+	return out
 }
 
-// findField returns the writer's field that the reader's field f reads: the
-// one of its name, or of one of its aliases.
-func findField(w *avro.RecordSchema, f *avro.Field) *avro.Field {
-	for _, wf := range w.Fields() {
-		if wf.Name() == f.Name() {
-			return wf
+// lostSymbols returns, quoted, the writer's symbols the reader lacks.
+func lostSymbols(r, w *avro.EnumSchema) []string {
+	var lost []string
+	for _, sym := range w.Symbols() {
+		if !slices.Contains(r.Symbols(), sym) {
+			lost = append(lost, strconv.Quote(sym))
 		}
 	}
-	for _, wf := range w.Fields() {
-		if slices.Contains(f.Aliases(), wf.Name()) {
-			return wf
-		}
+	return lost
+}
+
+// branches returns the branches of a union, or s alone, references
+// resolved.
+func branches(s avro.Schema) []avro.Schema {
+	u, ok := s.(*avro.UnionSchema)
+	if !ok {
+		return []avro.Schema{deref(s)}
 	}
-	return nil
+	out := make([]avro.Schema, len(u.Types()))
+	for i, b := range u.Types() {
+		out[i] = deref(b)
+	}
+	return out
 }
 
 func deref(s avro.Schema) avro.Schema {
@@ -433,6 +449,14 @@ func describe(s avro.Schema) string {
 	default:
 		return string(s.Type())
 	}
+}
+
+// logicalOf names the logical type of a primitive or fixed s; "" for none.
+func logicalOf(s avro.Schema) string {
+	if l, ok := s.(avro.LogicalTypeSchema); ok {
+		return logicalName(l.Logical())
+	}
+	return ""
 }
 
 // logicalName names a logical type, with a decimal's precision and scale;

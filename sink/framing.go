@@ -3,7 +3,6 @@ package sink
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,10 +81,10 @@ func (c Confluent) Prefix(ctx context.Context, topic, schemaText string, _ [8]by
 	switch {
 	case p.Reuse.ID != 0 && p.Reuse.Version == p.Latest.Version:
 		log.Debug("schema already registered as the latest version", "version", p.Reuse.Version, "id", p.Reuse.ID)
-		return ConfluentPrefix(p.Reuse.ID), nil
+		return ConfluentPrefix(p.Reuse.ID)
 	case p.Reuse.ID != 0:
 		log.Info("schema already registered as an earlier version; reusing it", "version", p.Reuse.Version, "id", p.Reuse.ID, "latest_version", p.Latest.Version)
-		return ConfluentPrefix(p.Reuse.ID), nil
+		return ConfluentPrefix(p.Reuse.ID)
 	case p.Level == sr.CompatNone:
 		log.Warn("subject compatibility is NONE: registering a new schema version without a compatibility check", "latest_version", p.Latest.Version)
 	}
@@ -99,7 +98,7 @@ func (c Confluent) Prefix(ctx context.Context, topic, schemaText string, _ [8]by
 		log.Info("registered a new schema version", "version", ss.Version, "id", ss.ID,
 			"previous_version", p.Latest.Version, "previous_id", p.Latest.ID, "compatibility", p.Level.String())
 	}
-	return ConfluentPrefix(ss.ID), nil
+	return ConfluentPrefix(ss.ID)
 }
 
 // Plan says what Prefix does with a schema on topic, reading the registry
@@ -315,9 +314,10 @@ func isCode(err error, codes ...*sr.Error) bool {
 	return false
 }
 
-// ConfluentPrefix is the 5-byte Confluent wire-format header for id.
-func ConfluentPrefix(id int) []byte {
-	b := make([]byte, 5)
-	binary.BigEndian.PutUint32(b[1:], uint32(id))
-	return b
+// ConfluentPrefix is the 5-byte Confluent wire-format header for id: the
+// zero magic byte and the ID big-endian, as franz-go's sr.ConfluentHeader
+// writes it (Avro has no message indexes, so none follow).
+func ConfluentPrefix(id int) ([]byte, error) {
+	var h sr.ConfluentHeader
+	return h.AppendEncode(make([]byte, 0, 5), id, nil)
 }

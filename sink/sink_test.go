@@ -107,7 +107,9 @@ func TestFraming(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []byte{0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8}, p)
 
-	assert.Equal(t, []byte{0, 0, 0, 1, 0x2c}, sink.ConfluentPrefix(300))
+	cp, err := sink.ConfluentPrefix(300)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0, 0, 0, 1, 0x2c}, cp)
 
 	reg := srfake.New()
 	defer reg.Close()

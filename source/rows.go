@@ -17,6 +17,7 @@ import (
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/readahead"
 )
 
 // Row is one CSV record of a report.
@@ -348,8 +349,11 @@ func (r *Rows) nextFile() (bool, error) {
 				if err != nil {
 					return false, fmt.Errorf("freshchat report %s, %s: %w", r.id, name, unreadable(err))
 				}
-				// Inflate on another core, ahead of the CSV parser.
-				if ok, err := r.startFile(newReadahead(rc), name); ok || err != nil {
+				ahead, err := inflateAhead(rc)
+				if err != nil {
+					return false, fmt.Errorf("freshchat report %s, %s: %w", r.id, name, err)
+				}
+				if ok, err := r.startFile(ahead, name); ok || err != nil {
 					return ok, err
 				}
 			}
@@ -415,11 +419,31 @@ func (r *Rows) openBody(b *linkBody) (bool, error) {
 			return false, fmt.Errorf("freshchat report %s, %s: reading gzip: %w", r.id, name, unreadable(err))
 		}
 		r.log.Debug("reading freshchat report link", "link", r.link, "format", "gzip")
-		return r.startFile(newReadahead(gz), name)
+		ahead, err := inflateAhead(gz)
+		if err != nil {
+			return false, fmt.Errorf("freshchat report %s, %s: %w", r.id, name, err)
+		}
+		return r.startFile(ahead, name)
 	default:
 		r.log.Debug("reading freshchat report link", "link", r.link, "format", "csv")
 		return r.startFile(io.NopCloser(io.NewSectionReader(b, 0, b.size)), name)
 	}
+}
+
+// inflateAhead reads rc on a goroutine of its own, up to five buffers of
+// 256 KiB ahead of the consumer, so that inflating a zip entry or a gzip
+// stream runs on one core while the CSV parser runs on another. An io.Pipe
+// would not do: its Write blocks until the reader has taken every byte, so
+// the two sides take turns. rc's errors reach the reader unchanged once the
+// bytes before them are read; Close stops the goroutine and closes rc. It
+// fails only on a nil rc.
+func inflateAhead(rc io.ReadCloser) (io.ReadCloser, error) {
+	const buffers, size = 5, 256 << 10
+	ahead, err := readahead.NewReadCloserSize(rc, buffers, size)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("reading ahead: %w", err), rc.Close())
+	}
+	return ahead, nil
 }
 
 // unreadableError marks a failure to decode a link's body that was

@@ -1,9 +1,13 @@
 package source_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -209,6 +213,66 @@ func TestOpenReportsCSVErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "line 3")
 	assert.False(t, source.Retryable(err))
 	emptyDir(t, dir)
+}
+
+// TestOpenReportsDamagedBodies: a compressed body is inflated on a
+// goroutine of its own, ahead of the parser, over several buffers; the rows
+// before the damage still arrive, then the decoder's own error, unchanged
+// and not retryable (the same bytes would fail the same way).
+func TestOpenReportsDamagedBodies(t *testing.T) {
+	t.Parallel()
+	const rows = 40_000 // about 1.3 MB of CSV: several read-ahead buffers
+	var csv strings.Builder
+	csv.WriteString("id,name\n")
+	for i := range rows {
+		fmt.Fprintf(&csv, "%d,name number %d\n", i, i)
+	}
+
+	gz := gzipOf(t, csv.String())
+	truncated := gz[:len(gz)*2/3]
+
+	// A stored (uncompressed) zip entry with one digit changed: the CSV
+	// stays valid, so only the CRC-32 check at the end of the entry fails.
+	var zbuf bytes.Buffer
+	zw := zip.NewWriter(&zbuf)
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: "x.csv", Method: zip.Store})
+	require.NoError(t, err)
+	_, err = w.Write([]byte(csv.String()))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	damaged := bytes.Replace(zbuf.Bytes(), []byte("\n20000,"), []byte("\n20001,"), 1)
+	require.NotEqual(t, zbuf.Bytes(), damaged)
+
+	for _, tt := range []struct {
+		name string
+		body []byte
+		want error
+		all  bool // every row arrives before the error
+	}{
+		{name: "truncated gzip", body: truncated, want: io.ErrUnexpectedEOF},
+		{name: "zip entry with a bad checksum", body: damaged, want: zip.ErrChecksum, all: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := newObjectStore(t, map[string][]byte{"/a": tt.body})
+			dir := t.TempDir()
+			got, err := collect(t, apiOnly(t, dir).Open(context.Background(), store.report("/a"), source.Position{}))
+			require.ErrorIs(t, err, tt.want)
+			assert.False(t, source.Retryable(err))
+			if tt.all {
+				assert.Len(t, got, rows)
+			} else {
+				assert.NotEmpty(t, got)
+				assert.Less(t, len(got), rows)
+			}
+			for i, r := range got {
+				if r.Fields[0] != strconv.Itoa(i) && !(tt.all && i == 20000) {
+					t.Fatalf("row %d is %q", i, r.Fields)
+				}
+			}
+			emptyDir(t, dir)
+		})
+	}
 }
 
 func TestCloseMidwayRemovesTempFiles(t *testing.T) {
