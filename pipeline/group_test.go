@@ -388,7 +388,7 @@ func TestGroupRollingRestartLosesNothing(t *testing.T) {
 // committed to it; windows and checkpoints are at millisecond precision.
 func TestGroupBoundedRunEndsAtAnyPrecision(t *testing.T) {
 	e := newEnv(t, 2000, freshchattest.Faults{}, false)
-	to := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond).Add(123456 * time.Nanosecond)
+	to := e.now().Add(-time.Hour).Truncate(time.Millisecond).Add(123456 * time.Nanosecond) // as --to -1h resolves
 	from := to.Add(-2 * time.Hour).Truncate(time.Hour)
 	o := e.options(t, []string{"Message-Sent"}, from, to)
 	var units unitLog
