@@ -61,11 +61,29 @@ type Position struct {
 	// headers, are the header column sets that shaped the schema, in the
 	// order they were applied: replaying them gives the same schema again.
 	Columns [][]string `json:"columns,omitempty"`
+	// Ahead are the windows that follow this one, in order, each starting
+	// where the previous ends (the first at WindowEnd), whose reports were
+	// submitted before this window was read (ReportID set), or that are
+	// planned and not submitted yet (ReportID empty, after a window was
+	// split). A restart polls these reports instead of submitting again.
+	Ahead []Ahead `json:"ahead,omitempty"`
 	// File and Line name the last committed row, for operators.
 	File string `json:"file,omitempty"`
 	Line int64  `json:"line,omitempty"`
 	// CommittedAt is when the record was written.
 	CommittedAt time.Time `json:"committed_at"`
+}
+
+// Ahead is a window after the one in progress and its report, submitted
+// ahead of time: see Position.Ahead.
+type Ahead struct {
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+	// ReportID is the report submitted for the window; empty when none is
+	// yet.
+	ReportID string `json:"report_id,omitempty"`
+	// Submits counts the reports submitted for the window so far.
+	Submits int `json:"submits,omitempty"`
 }
 
 // DefaultAccount is the account of a single-account configuration. Its
@@ -168,6 +186,9 @@ func (p Position) String() string {
 	if p.Done {
 		state = fmt.Sprintf("done, %d rows", p.Rows)
 	}
+	if n := len(p.Ahead); n > 0 {
+		state += fmt.Sprintf(", %d window(s) ahead", n)
+	}
 	return fmt.Sprintf("%s window [%s, %s) %s", p.Event, p.WindowStart.UTC().Format(time.RFC3339Nano), p.WindowEnd.UTC().Format(time.RFC3339Nano), state)
 }
 
@@ -205,6 +226,14 @@ func Encode(p Position) ([]byte, error) {
 	p.WindowStart, p.WindowEnd, p.CommittedAt = p.WindowStart.UTC(), p.WindowEnd.UTC(), p.CommittedAt.UTC()
 	if !p.CoveredFrom.IsZero() {
 		p.CoveredFrom = p.CoveredFrom.UTC()
+	}
+	if len(p.Ahead) > 0 {
+		ahead := make([]Ahead, len(p.Ahead))
+		for i, a := range p.Ahead {
+			a.WindowStart, a.WindowEnd = a.WindowStart.UTC(), a.WindowEnd.UTC()
+			ahead[i] = a
+		}
+		p.Ahead = ahead
 	}
 	return json.Marshal(wire{V: Version, Position: p})
 }

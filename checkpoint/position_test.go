@@ -184,3 +184,28 @@ func TestEncodeOmitsDefaultAccount(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "acme/Message-Sent", p.Key())
 }
+
+func TestReportsAheadRoundTrip(t *testing.T) {
+	start := time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
+	feb := time.Date(2026, 2, 28, 0, 0, 0, 0, time.UTC)
+	p := checkpoint.Position{
+		Event: "Message-Sent", WindowStart: start, WindowEnd: feb, ReportID: "r-1", Submits: 1,
+		Ahead: []checkpoint.Ahead{
+			{WindowStart: feb, WindowEnd: feb.AddDate(0, 1, 0), ReportID: "r-2", Submits: 1},
+			{WindowStart: feb.AddDate(0, 1, 0), WindowEnd: feb.AddDate(0, 1, 10)},
+		},
+		Digest: checkpoint.NewDigest, CommittedAt: start,
+	}
+	b, err := checkpoint.Encode(p)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"ahead":[{"window_start":"2026-02-28T00:00:00Z","window_end":"2026-03-28T00:00:00Z","report_id":"r-2","submits":1},`)
+	got, err := checkpoint.Decode(b)
+	require.NoError(t, err)
+	assert.Equal(t, p, got)
+	assert.Contains(t, got.String(), "2 window(s) ahead")
+
+	p.Ahead = nil
+	b, err = checkpoint.Encode(p)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "ahead", "records without reports ahead stay as they were")
+}

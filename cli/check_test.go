@@ -59,6 +59,7 @@ func newStack(t *testing.T) *stack {
 		"FRESHCHAT_POLL_INTERVAL":       "10ms",
 		"FRESHCHAT_POLL_MAX_INTERVAL":   "50ms",
 		"FRESHCHAT_REQUESTS_PER_MINUTE": "0",
+		"FRESHCHAT_SUBMITS_PER_MINUTE":  "0",
 		"FRESHCHAT_WINDOW":              "1h",
 		"FRESHCHAT_TEMP_DIR":            t.TempDir(),
 		"KAFKA_PARTITIONS":              "1",

@@ -36,6 +36,7 @@ const usage = `connector moves Freshchat raw reports into Kafka, exactly once, a
 Usage:
   connector run         [--config FILE] [--from TIME --to TIME] [--events A,B]
   connector check       [--config FILE] [--timeout DURATION]
+  connector plan        [--config FILE] [--from TIME] [--to TIME] [--events A,B] [--latency D]
   connector status      [--config FILE] [--json] [--timeout DURATION]
   connector reset       --event E --to TIME [--config FILE] [--yes]
   connector schemas     [print|register|check] [--event E] [--config FILE]
@@ -51,6 +52,9 @@ Commands:
                exit code 0
   check        check the configuration, the Freshchat token, the brokers,
                transactions, topics and schema registry, one line each
+  plan         what a backfill takes, per event and in total: windows,
+               reports, API requests and the time under the budgets
+               (writes nothing; reads the checkpoints when Kafka answers)
   status       each unit's committed checkpoint, freshness and owning
                instance, and the running instances of the group
   reset        move an event's checkpoint so that the next run starts at TIME
@@ -86,6 +90,8 @@ func Main(ctx context.Context, args []string, s Streams) int {
 		return exitCode(s, demoCommand(ctx, rest, s))
 	case "check":
 		return exitCode(s, checkCommand(ctx, rest, s))
+	case "plan":
+		return exitCode(s, planCommand(ctx, rest, s))
 	case "status":
 		return exitCode(s, statusCommand(ctx, rest, s))
 	case "reset":

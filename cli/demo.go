@@ -124,12 +124,14 @@ process took over the demo's transactional identity).`, s)
 	cfg.Freshchat.PollInterval = 100 * time.Millisecond
 	cfg.Freshchat.PollMaxInterval = time.Second
 	cfg.Freshchat.RequestsPerMinute = 0 // the simulator has no request budget
+	cfg.Freshchat.SubmitsPerMinute = 0  // nor a submit budget
 	cfg.Kafka.Brokers = brokers
 	cfg.Kafka.Partitions = 3
 	cfg.Kafka.ReplicationFactor = 1
 	cfg.SchemaRegistry.URL, _ = url.Parse(regURL)
 	cfg.Start = now.Add(-time.Duration(*days) * 24 * time.Hour).Truncate(time.Hour)
 	cfg.Window = 6 * time.Hour
+	cfg.Backfill.TargetReportRows = 0 // fixed windows: the demo shows them go by
 	cfg.MinWindow = 10 * time.Second
 	cfg.Settle = 5 * time.Second
 	cfg.Concurrency = 4

@@ -40,24 +40,29 @@ func (v *progressView) draw(ps []pipeline.Progress) {
 
 // renderProgress lays out one frame: a line per event and a total.
 func renderProgress(ps []pipeline.Progress) []string {
-	lines := []string{fmt.Sprintf("%-30s %13s %12s %11s  %-24s %s", "EVENT", "WINDOWS", "ROWS", "RATE", "PROGRESS", "ETA")}
+	// ETA is the whole backfill's estimate (pipeline.EstimateBackfill):
+	// the total's is the longest, since the events run at once. AHEAD
+	// counts the reports submitted for windows after the one being read.
+	const row = "%-30s %13s %12s %11s  %-24s %5s  %s"
+	lines := []string{fmt.Sprintf(row, "EVENT", "WINDOWS", "ROWS", "RATE", "PROGRESS", "AHEAD", "ETA")}
 	var rows, windows, left int64
 	var rate float64
 	var eta time.Duration
+	ahead := 0
 	for _, p := range ps {
 		rows, windows, left, rate = rows+p.Rows, windows+p.Windows, left+p.WindowsLeft, rate+p.Rate
-		eta = max(eta, p.ETA)
-		lines = append(lines, fmt.Sprintf("%-30s %13s %12s %11s  %-24s %s", p.Event,
+		eta, ahead = max(eta, p.ETA), ahead+p.ReportsAhead
+		lines = append(lines, fmt.Sprintf(row, p.Event,
 			fmt.Sprintf("%d/%d", p.Windows, p.Windows+p.WindowsLeft), groupDigits(p.Rows),
-			groupDigits(int64(p.Rate))+"/s", bar(p.Percent, 16)+fmt.Sprintf(" %5.1f%%", p.Percent), formatETA(p.ETA)))
+			groupDigits(int64(p.Rate))+"/s", bar(p.Percent, 16)+fmt.Sprintf(" %5.1f%%", p.Percent), fmt.Sprint(p.ReportsAhead), formatETA(p.ETA)))
 	}
 	total := 100.0
 	if windows+left > 0 {
 		total = 100 * float64(windows) / float64(windows+left)
 	}
-	lines = append(lines, fmt.Sprintf("%-30s %13s %12s %11s  %-24s %s", "total",
+	lines = append(lines, fmt.Sprintf(row, "total",
 		fmt.Sprintf("%d/%d", windows, windows+left), groupDigits(rows), groupDigits(int64(rate))+"/s",
-		bar(total, 16)+fmt.Sprintf(" %5.1f%%", total), formatETA(eta)))
+		bar(total, 16)+fmt.Sprintf(" %5.1f%%", total), fmt.Sprint(ahead), formatETA(eta)))
 	return lines
 }
 

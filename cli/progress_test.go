@@ -12,7 +12,7 @@ import (
 
 func TestRenderProgress(t *testing.T) {
 	frame := renderProgress([]pipeline.Progress{
-		{Event: "Message-Sent", Windows: 3, WindowsLeft: 1, Rows: 1234567, Rate: 4321, Percent: 75, ETA: 90 * time.Second},
+		{Event: "Message-Sent", Windows: 3, WindowsLeft: 1, Rows: 1234567, Rate: 4321, Percent: 75, ETA: 90 * time.Second, ReportsAhead: 1},
 		{Event: "CSAT-Score", Windows: 4, WindowsLeft: 0, Rows: 12, Rate: 1, Percent: 100},
 	})
 	assert.Len(t, frame, 4)
@@ -27,6 +27,7 @@ func TestRenderProgress(t *testing.T) {
 	assert.Contains(t, frame[3], "7/8")
 	assert.Contains(t, frame[3], "1,234,579")
 	assert.Contains(t, frame[3], "87.5%")
+	assert.Regexp(t, `87\.5%\s+1\s+1m30s$`, frame[3], "reports ahead and the whole backfill's ETA: the longest")
 }
 
 func TestGroupDigits(t *testing.T) {

@@ -121,6 +121,7 @@ func secureEnv(t *testing.T, brokers string) {
 		"FRESHCHAT_POLL_INTERVAL":       "10ms",
 		"FRESHCHAT_POLL_MAX_INTERVAL":   "50ms",
 		"FRESHCHAT_REQUESTS_PER_MINUTE": "0",
+		"FRESHCHAT_SUBMITS_PER_MINUTE":  "0",
 		"FRESHCHAT_WINDOW":              "1h",
 		"FRESHCHAT_TEMP_DIR":            t.TempDir(),
 		"KAFKA_PARTITIONS":              "1",

@@ -210,6 +210,9 @@ func (r statusReport) printTable(w io.Writer) error {
 		if report == "" {
 			report = "-"
 		}
+		if n := submittedAhead(*p); n > 0 {
+			report += fmt.Sprintf(" (+%d ahead)", n) // reports of the windows after it
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", e.Unit, fmtTime(p.Covered()), describePosition(*p),
 			fmtAge(time.Duration(*e.FreshnessSeconds*float64(time.Second))), report,
 			p.Rows, p.Produced, p.DeadLettered, fmtTime(p.CommittedAt), e.Owner)
@@ -298,4 +301,15 @@ func loadPositions(ctx context.Context, cfg *config.Config, watch *securityWatch
 			err, strings.Join(cfg.Kafka.Brokers, ","))
 	}
 	return positions, nil
+}
+
+// submittedAhead counts the reports submitted ahead that p lists.
+func submittedAhead(p checkpoint.Position) int {
+	n := 0
+	for _, a := range p.Ahead {
+		if a.ReportID != "" {
+			n++
+		}
+	}
+	return n
 }

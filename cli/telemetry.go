@@ -117,6 +117,7 @@ func (t *telemetry) started(ctx context.Context, p *pipeline.Pipeline, events []
 			for _, pr := range p.Progress() {
 				if !pr.Cursor.IsZero() {
 					t.m.SetProgress(pr.Event, pr.Cursor, pr.Target)
+					t.m.SetBackfillETA(pr.Event, pr.ETA)
 				}
 			}
 			select {

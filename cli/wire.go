@@ -214,8 +214,9 @@ func sourceClient(cfg *config.Config, a config.Account, logger *slog.Logger, htt
 			Max:         f.RetryMax,
 			MaxAttempts: f.RetryAttempts,
 		},
-		Budget:  source.BudgetConfig{PerMinute: a.RequestsPerMinute, PerDay: a.RequestsPerDay},
-		TempDir: spoolDir(cfg),
+		Budget:           source.BudgetConfig{PerMinute: a.RequestsPerMinute, PerDay: a.RequestsPerDay},
+		SubmitsPerMinute: f.SubmitsPerMinute,
+		TempDir:          spoolDir(cfg),
 	})
 }
 
@@ -249,10 +250,13 @@ func pipelineOptions(cfg *config.Config, logger *slog.Logger, watch *securityWat
 		Events: cfg.Events,
 		Start:  cfg.Start,
 		Planner: pipeline.Planner{
-			Window:    cfg.Window,
-			MinWindow: cfg.MinWindow,
-			Settle:    cfg.Settle,
+			Window:     cfg.Window,
+			MaxWindow:  cfg.Backfill.MaxWindow,
+			TargetRows: int64(cfg.Backfill.TargetReportRows),
+			MinWindow:  cfg.MinWindow,
+			Settle:     cfg.Settle,
 		},
+		ReportsAhead:       cfg.Backfill.ReportsAhead,
 		Concurrency:        cfg.Concurrency,
 		Limits:             pipeline.Limits{Rows: cfg.Kafka.ChunkRows, Bytes: cfg.Kafka.ChunkBytes},
 		Topic:              cfg.Kafka.Topic,

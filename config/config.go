@@ -46,6 +46,8 @@ type Config struct {
 	// Settle: in live mode only windows that ended at least this long ago
 	// are extracted.
 	Settle time.Duration
+	// Backfill sizes windows by density and submits reports ahead.
+	Backfill Backfill
 	// Concurrency is the number of events extracted at once.
 	Concurrency int
 	// TempDir holds downloads; never empty after Load or Defaults.
@@ -103,6 +105,9 @@ type Freshchat struct {
 	RequestsPerMinute int
 	// RequestsPerDay caps API requests in any 24 hours; 0 means no cap.
 	RequestsPerDay int
+	// SubmitsPerMinute paces report submits, shared by all events of an
+	// account, on top of the request budget; 0 means no pacing of its own.
+	SubmitsPerMinute int
 }
 
 // Kafka configures the Kafka producer and topics.

@@ -40,6 +40,7 @@ func TestLoadDefaults(t *testing.T) {
 			RetryMax:          30 * time.Second,
 			RetryAttempts:     10,
 			RequestsPerMinute: 60,
+			SubmitsPerMinute:  1,
 		},
 		Kafka: Kafka{
 			Brokers:            []string{"localhost:9092"},
@@ -60,6 +61,7 @@ func TestLoadDefaults(t *testing.T) {
 		Window:      24 * time.Hour,
 		MinWindow:   15 * time.Minute,
 		Settle:      10 * time.Minute,
+		Backfill:    Backfill{MaxWindow: 31 * 24 * time.Hour, TargetReportRows: 1_000_000, ReportsAhead: 2},
 		Concurrency: 4,
 		TempDir:     os.TempDir(),
 		Log:         Log{Level: slog.LevelInfo, Format: LogText},
@@ -309,8 +311,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 
 func TestReference(t *testing.T) {
 	ref := Reference()
-	if len(ref) != 68 {
-		t.Errorf("Reference has %d settings, want 68", len(ref))
+	if len(ref) != 72 {
+		t.Errorf("Reference has %d settings, want 72", len(ref))
 	}
 	keys, envs := map[string]bool{}, map[string]bool{}
 	for _, s := range ref {

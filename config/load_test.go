@@ -114,13 +114,13 @@ func TestLoadProblems(t *testing.T) {
 			loadCase: loadCase{yaml: "freshchat:\n  pol_interval: 2s\n"},
 			want: []string{`FILE line 2: unknown key "freshchat.pol_interval" (known keys under freshchat: ` +
 				`api_url, api_token, api_token_file, poll_interval, poll_max_interval, pending_timeout, empty_report_settle, max_submits, ` +
-				`request_timeout, retry_base, retry_max, retry_attempts, requests_per_minute, requests_per_day)`},
+				`request_timeout, retry_base, retry_max, retry_attempts, requests_per_minute, requests_per_day, submits_per_minute)`},
 		},
 		{
 			name:     "unknown top-level key",
 			loadCase: loadCase{yaml: "kafka_brokers: a:1\n"},
 			want: []string{`FILE line 1: unknown key "kafka_brokers" (known keys: freshchat, accounts, kafka, ` +
-				`dead_letter, schema_registry, events, start, window, min_window, settle, concurrency, temp_dir, log, metrics, group)`},
+				`dead_letter, schema_registry, events, start, window, min_window, settle, max_window, target_report_rows, reports_ahead, concurrency, temp_dir, log, metrics, group)`},
 		},
 		{
 			name:     "duplicate key",
@@ -394,7 +394,7 @@ func TestLoadProblems(t *testing.T) {
 			want: []string{
 				`FILE line 3: unknown key "freshchat.colour" (known keys under freshchat: api_url, api_token, ` +
 					`api_token_file, poll_interval, poll_max_interval, pending_timeout, empty_report_settle, max_submits, request_timeout, ` +
-					`retry_base, retry_max, retry_attempts, requests_per_minute, requests_per_day)`,
+					`retry_base, retry_max, retry_attempts, requests_per_minute, requests_per_day, submits_per_minute)`,
 				`freshchat.api_url (env FRESHCHAT_API_URL): bad value "ftp://x" from FILE line 2: ` +
 					`must be an absolute URL starting with https:// (or http://)`,
 				`events (env FRESHCHAT_EVENTS): bad value "no pe" from the environment: an invalid event name "no pe": ` +

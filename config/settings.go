@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/freshstream/freshchat-kafka/source"
 )
 
 // Setting describes one configuration setting, for documentation: the README
@@ -118,47 +120,47 @@ var settings = slices.Concat([]Setting{
 		},
 	},
 	{
-		Key: "freshchat.poll_interval", Env: "FRESHCHAT_POLL_INTERVAL", Default: "2s",
+		Key: "freshchat.poll_interval", Env: "FRESHCHAT_POLL_INTERVAL", Default: durationText(source.DefaultPollInterval),
 		Doc:   "First wait between polls of a pending report; the wait grows up to freshchat.poll_max_interval.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.PollInterval }, positive),
 	},
 	{
-		Key: "freshchat.poll_max_interval", Env: "FRESHCHAT_POLL_MAX_INTERVAL", Default: "30s",
+		Key: "freshchat.poll_max_interval", Env: "FRESHCHAT_POLL_MAX_INTERVAL", Default: durationText(source.DefaultPollMaxInterval),
 		Doc:   "Longest wait between polls of a pending report.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.PollMaxInterval }, positive),
 	},
 	{
-		Key: "freshchat.pending_timeout", Env: "FRESHCHAT_PENDING_TIMEOUT", Default: "30m",
+		Key: "freshchat.pending_timeout", Env: "FRESHCHAT_PENDING_TIMEOUT", Default: durationText(source.DefaultPendingTimeout),
 		Doc:   "How long a submitted report may stay pending before it is submitted again.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.PendingTimeout }, positive),
 	},
 	{
-		Key: "freshchat.empty_report_settle", Env: "FRESHCHAT_EMPTY_REPORT_SETTLE", Default: "2m",
+		Key: "freshchat.empty_report_settle", Env: "FRESHCHAT_EMPTY_REPORT_SETTLE", Default: durationText(source.DefaultEmptySettle),
 		Doc:   "A report that answers COMPLETED without any download link is taken as an empty window only once it has answered so at least three times over this long (its files may not be attached yet); a report whose links come later than this would be taken as empty.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.EmptyReportSettle }, positive),
 	},
 	{
-		Key: "freshchat.max_submits", Env: "FRESHCHAT_MAX_SUBMITS", Default: "5",
+		Key: "freshchat.max_submits", Env: "FRESHCHAT_MAX_SUBMITS", Default: strconv.Itoa(source.DefaultMaxSubmits),
 		Doc:   "How many reports may be submitted for one window, counted across restarts, before the connector gives up with an error (at least 1).",
 		parse: intField(func(c *Config) *int { return &c.Freshchat.MaxSubmits }, 1, math.MaxInt32),
 	},
 	{
-		Key: "freshchat.request_timeout", Env: "FRESHCHAT_REQUEST_TIMEOUT", Default: "60s",
+		Key: "freshchat.request_timeout", Env: "FRESHCHAT_REQUEST_TIMEOUT", Default: durationText(source.DefaultStallTimeout),
 		Doc:   "An API request without a complete answer, or a download that receives no byte, for this long is abandoned and retried (large downloads may take longer as long as bytes flow).",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.RequestTimeout }, positive),
 	},
 	{
-		Key: "freshchat.retry_base", Env: "FRESHCHAT_RETRY_BASE", Default: "500ms",
+		Key: "freshchat.retry_base", Env: "FRESHCHAT_RETRY_BASE", Default: durationText(source.DefaultRetryBase),
 		Doc:   "First backoff after a failed request (429, 5xx, network error); doubles up to freshchat.retry_max.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.RetryBase }, positive),
 	},
 	{
-		Key: "freshchat.retry_max", Env: "FRESHCHAT_RETRY_MAX", Default: "30s",
+		Key: "freshchat.retry_max", Env: "FRESHCHAT_RETRY_MAX", Default: durationText(source.DefaultRetryMax),
 		Doc:   "Longest backoff between retries.",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Freshchat.RetryMax }, positive),
 	},
 	{
-		Key: "freshchat.retry_attempts", Env: "FRESHCHAT_RETRY_ATTEMPTS", Default: "10",
+		Key: "freshchat.retry_attempts", Env: "FRESHCHAT_RETRY_ATTEMPTS", Default: strconv.Itoa(source.DefaultRetryAttempts),
 		Doc:   "Attempts per request, the first included (at least 1).",
 		parse: intField(func(c *Config) *int { return &c.Freshchat.RetryAttempts }, 1, math.MaxInt32),
 	},
@@ -173,6 +175,14 @@ var settings = slices.Concat([]Setting{
 		Doc: "Most API requests in any 24 hours; once reached, requests wait until the window frees (the log says " +
 			"when they resume) instead of failing. 0 means no cap.",
 		parse: intField(func(c *Config) *int { return &c.Freshchat.RequestsPerDay }, 0, math.MaxInt32),
+	},
+	{
+		Key: "freshchat.submits_per_minute", Env: "FRESHCHAT_SUBMITS_PER_MINUTE", Default: "1",
+		Doc: "Most reports submitted per minute, shared by all events of an account, paced evenly on top of " +
+			"freshchat.requests_per_minute: a backfill's length is mostly submits times this pace (connector plan says how long). " +
+			"Reports needed now go before those submitted ahead, the earliest window first. 0 means submits are paced by " +
+			"freshchat.requests_per_minute alone.",
+		parse: intField(func(c *Config) *int { return &c.Freshchat.SubmitsPerMinute }, 0, maxRequestsPerMinute),
 	},
 	{
 		Key: "kafka.brokers", Env: "KAFKA_BROKERS",
@@ -468,7 +478,8 @@ var settings = slices.Concat([]Setting{
 	},
 	{
 		Key: "window", Env: "FRESHCHAT_WINDOW", Default: "24h",
-		Doc:   "Largest window requested in one report: a duration such as 6h or 1d, at most 31d (744h).",
+		Doc: "First window of an event whose row density is not known yet (later windows are sized by target_report_rows), " +
+			"and every window when target_report_rows is 0: a duration such as 6h or 1d, at most 31d (744h).",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Window }, positiveAtMost(maxWindow)),
 	},
 	{
@@ -480,6 +491,26 @@ var settings = slices.Concat([]Setting{
 		Key: "settle", Env: "FRESHCHAT_SETTLE", Default: "10m",
 		Doc:   "Live mode: only windows that ended at least this long ago are extracted (0 or more).",
 		parse: durationField(func(c *Config) *time.Duration { return &c.Settle }, nonNegative),
+	},
+	{
+		Key: "max_window", Env: "FRESHCHAT_MAX_WINDOW", Default: "month",
+		Doc: "Longest window requested in one report: month (one calendar month, the API's limit) or a duration such as 7d, " +
+			"at most 31d (744h); no window ends more than a calendar month after its start, so 31d is month too.",
+		parse: parseMaxWindow,
+	},
+	{
+		Key: "target_report_rows", Env: "FRESHCHAT_TARGET_REPORT_ROWS", Default: "1000000",
+		Doc: "Rows a report aims to hold: each event's windows are sized from the row density of the windows it read, " +
+			"between a minute and max_window, so that one report downloads and reads in seconds to a minute. A window that " +
+			"the API refuses, or whose reports keep failing, is split. 0 turns this off: every window is window long.",
+		parse: intField(func(c *Config) *int { return &c.Backfill.TargetReportRows }, 0, maxTargetReportRows),
+	},
+	{
+		Key: "reports_ahead", Env: "FRESHCHAT_REPORTS_AHEAD", Default: "2",
+		Doc: "Reports each event submits for the windows after the one it reads (0 to 10), so that Freshchat generates them " +
+			"meanwhile; they are recorded in the checkpoint, and a restart polls them instead of submitting again. 0 submits " +
+			"each window's report once the window before is committed.",
+		parse: intField(func(c *Config) *int { return &c.Backfill.ReportsAhead }, 0, maxReportsAhead),
 	},
 	{
 		Key: "concurrency", Env: "FRESHCHAT_CONCURRENCY", Default: "4",
@@ -581,6 +612,22 @@ var settings = slices.Concat([]Setting{
 			between(minSessionTimeout, maxSessionTimeout)),
 	},
 })
+
+// durationText writes d as a setting's default is written: "2s", "30m",
+// "500ms" (time.Duration's String would write "30m0s").
+func durationText(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return d.String()
+}
 
 // tlsPeer is a kind of server the connector reaches over TLS, for
 // tlsSettings.

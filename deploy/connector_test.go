@@ -186,6 +186,7 @@ func startConnector() (_ *running, err error) {
 		"FRESHCHAT_POLL_INTERVAL":       "10ms",
 		"FRESHCHAT_POLL_MAX_INTERVAL":   "50ms",
 		"FRESHCHAT_REQUESTS_PER_MINUTE": "1200",
+		"FRESHCHAT_SUBMITS_PER_MINUTE":  "0",
 		"FRESHCHAT_TEMP_DIR":            dir + "/connector",
 		"KAFKA_BROKERS":                 kafkaPort.Addr(),
 		"KAFKA_PARTITIONS":              "1",

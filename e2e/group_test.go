@@ -107,9 +107,12 @@ func TestThreeInstancesTwoAccountsSurviveAKill(t *testing.T) {
 		// Reports take a few polls: the kill lands while units wait for one.
 		Faults: freshchattest.Faults{PendingPolls: 3, LinksPerReport: 2},
 	}, events, map[string]string{
-		"FRESHCHAT_WINDOW":       "15m",
-		"KAFKA_TRANSACTIONAL_ID": "e2e-group",
-		"FRESHCHAT_CONCURRENCY":  "2",
+		"FRESHCHAT_WINDOW": "15m",
+		// 1,500 rows a report at 6,000 an hour: adaptive windows stay 15
+		// minutes long, so the backfill lasts long enough to kill b in it.
+		"FRESHCHAT_TARGET_REPORT_ROWS": "1500",
+		"KAFKA_TRANSACTIONAL_ID":       "e2e-group",
+		"FRESHCHAT_CONCURRENCY":        "2",
 	})
 	args := runArgs(from, to)
 	a, b, c := h.start("a", args...), h.start("b", args...), h.start("c", args...)
@@ -244,8 +247,11 @@ func (h *harness) topics() []string {
 func TestInstancesGivenTheSameRelativeRangeRunOne(t *testing.T) {
 	events := []string{"Message-Sent", "CSAT-Score", "Conversation-Created"}
 	h := newHarness(t, freshchattest.Options{RowsPerHour: 3000, Faults: freshchattest.Faults{PendingPolls: 6}}, events, map[string]string{
-		"FRESHCHAT_WINDOW":       "15m",
-		"KAFKA_TRANSACTIONAL_ID": "e2e-relative",
+		"FRESHCHAT_WINDOW": "15m",
+		// 750 rows a report at 3,000 an hour: adaptive windows stay 15
+		// minutes long, so the range lasts until the last instance joins.
+		"FRESHCHAT_TARGET_REPORT_ROWS": "750",
+		"KAFKA_TRANSACTIONAL_ID":       "e2e-relative",
 	})
 	var cs []*connector
 	for _, id := range []string{"a", "b", "c"} {

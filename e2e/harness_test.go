@@ -148,6 +148,7 @@ func newHarnessOn(t *testing.T, broker *kafkatest.Broker, sim freshchattest.Opti
 		"FRESHCHAT_RETRY_MAX":         "200ms",
 		// The simulator has no request budget; a default one would only slow the test.
 		"FRESHCHAT_REQUESTS_PER_MINUTE": "0",
+		"FRESHCHAT_SUBMITS_PER_MINUTE":  "0",
 		// Instances run side by side: each takes a free port.
 		"METRICS_ADDR":              "127.0.0.1:0",
 		"KAFKA_TRANSACTION_TIMEOUT": "10s",

@@ -84,7 +84,10 @@ func TestHostileWorldBoundedRun(t *testing.T) {
 	t.Cleanup(reg.Close)
 	broker := kafkatest.StartBroker(t, kfake.DataDir(t.TempDir()))
 	h := newHarnessOn(t, broker, freshchattest.Options{RowsPerHour: 2400, Faults: hostileFaults}, hostileEvents, map[string]string{
-		"FRESHCHAT_WINDOW":              hostileWindow.String(),
+		"FRESHCHAT_WINDOW": hostileWindow.String(),
+		// Fixed windows, so that the checkpoints follow planWindows; the
+		// reports are still submitted ahead (reports_ahead's default).
+		"FRESHCHAT_TARGET_REPORT_ROWS":  "0",
 		"KAFKA_CHUNK_ROWS":              "300",
 		"FRESHCHAT_REQUESTS_PER_MINUTE": "1200",
 		"DEAD_LETTER_POLICY":            "dlq",

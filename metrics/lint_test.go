@@ -29,6 +29,7 @@ func TestMetricNamesFollowConventions(t *testing.T) {
 	m.TransactionAborted("E")
 	m.WindowCommitted("E", time.Now())
 	m.SetProgress("E", time.Now(), time.Now())
+	m.SetBackfillETA("E", time.Minute)
 	m.ReportReady("E", time.Second)
 	m.EventFailed("E", assert.AnError)
 	m.SetUnits([]string{"E", "acme/E"})

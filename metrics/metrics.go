@@ -114,6 +114,8 @@ type eventSeries struct {
 
 	mu                             sync.Mutex
 	committedEnd, position, target time.Time
+	eta                            time.Duration // of the backfill, as of the last SetBackfillETA
+	etaSet                         bool
 	longestTxn                     time.Duration
 	state                          string    // one of States; see EventStatus
 	caughtUp                       bool      // the event waited for a live window once: it follows live windows now
@@ -389,6 +391,19 @@ func (m *Metrics) SetProgress(event string, position, target time.Time) {
 	s.mu.Unlock()
 }
 
+// SetBackfillETA sets the unit's estimated time until its backfill is
+// done (backfill_eta_seconds); negative durations count as 0.
+func (m *Metrics) SetBackfillETA(event string, eta time.Duration) {
+	if m == nil {
+		return
+	}
+	s := m.series(event)
+	s.mu.Lock()
+	s.eta = max(eta, 0)
+	s.etaSet = true
+	s.mu.Unlock()
+}
+
 // Waiting says the event is idle until until, waiting for its next live
 // window to settle; it is passed to the Readiness (see Readiness.Waiting).
 func (m *Metrics) Waiting(event string, until time.Time) {
@@ -436,6 +451,8 @@ var (
 		"Time since the end of the event's last committed window (now - end), at least 0.", unitLabels, nil)
 	remainingDesc = prometheus.NewDesc(Namespace+"_backfill_remaining_seconds",
 		"Span the event still has to extract: target - position, at least 0 (bounded: --to; live: now - settle, as of the last SetProgress).", unitLabels, nil)
+	etaDesc = prometheus.NewDesc(Namespace+"_backfill_eta_seconds",
+		"Estimated time until the event's backfill is done, from its windows left, its report latency and read time, and the API budgets; 0 once it follows live windows or its range is done.", unitLabels, nil)
 	positionDesc = prometheus.NewDesc(Namespace+"_position_timestamp_seconds",
 		"Where the event stands: the Unix time up to which its rows are committed or its cursor.", unitLabels, nil)
 	stateDesc = prometheus.NewDesc(Namespace+"_event_state",
@@ -446,6 +463,7 @@ var (
 func (progressCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- freshnessDesc
 	ch <- remainingDesc
+	ch <- etaDesc
 	ch <- positionDesc
 	ch <- stateDesc
 }
@@ -459,8 +477,12 @@ func (c progressCollector) Collect(ch chan<- prometheus.Metric) {
 		account, event := checkpoint.SplitKey(key)
 		s.mu.Lock()
 		end, pos, target := s.committedEnd, s.position, s.target
+		eta, etaSet := s.eta, s.etaSet
 		state := s.stateAt(now)
 		s.mu.Unlock()
+		if etaSet {
+			ch <- prometheus.MustNewConstMetric(etaDesc, prometheus.GaugeValue, eta.Seconds(), account, event)
+		}
 		for _, st := range States {
 			v := 0.0
 			if st == state {

@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -324,4 +325,26 @@ func TestConcurrentUse(t *testing.T) {
 		want += `freshchat_connector_rows_produced_total{account="default",event="` + ev + `"} 200` + "\n"
 	}
 	require.NoError(t, testutil.ScrapeAndCompare(url, strings.NewReader(want), "freshchat_connector_rows_produced_total"))
+}
+
+func TestBackfillETA(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	m.SetBackfillETA("Message-Sent", 90*time.Minute)
+	m.SetBackfillETA("acme/CSAT-Score", -time.Second)
+	m.InitEvents("Agent-Activity") // no estimate yet: no series
+	var b strings.Builder
+	families, err := m.Registry().Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == "freshchat_connector_backfill_eta_seconds" {
+			for _, s := range f.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range s.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				fmt.Fprintf(&b, "%s/%s=%g\n", labels["account"], labels["event"], s.GetGauge().GetValue())
+			}
+		}
+	}
+	assert.Equal(t, "acme/CSAT-Score=0\ndefault/Message-Sent=5400\n", b.String())
 }

@@ -1,12 +1,15 @@
 package pipeline
 
 import (
-	"math/rand/v2"
 	"time"
+
+	"github.com/sethvargo/go-retry"
 )
 
-// Backoff is an exponential delay with jitter: Base doubled per failure,
-// capped at Max, each delay drawn from [d/2, d].
+// Backoff paces the retries of a failing window: go-retry's exponential
+// backoff from Base, doubled per failure, each delay jittered by up to half
+// of it, and capped at Max (the source's request retries use the same
+// library).
 type Backoff struct {
 	Base, Max time.Duration
 }
@@ -24,12 +27,17 @@ func (b Backoff) withDefaults() Backoff {
 	return b
 }
 
-// delay is the pause before the retry after the n-th consecutive failure.
+// delay is the pause before the retry after the n-th consecutive failure
+// (n >= 1).
 func (b Backoff) delay(n int) time.Duration {
-	d := b.Base
-	for i := 1; i < n && d < b.Max; i++ {
-		d *= 2
+	bo := retry.WithCappedDuration(b.Max, retry.WithJitterPercent(50, retry.NewExponential(b.Base)))
+	var d time.Duration
+	for range max(n, 1) {
+		next, stop := bo.Next()
+		if stop {
+			break
+		}
+		d = next
 	}
-	d = min(d, b.Max)
-	return d/2 + rand.N(d/2+1)
+	return d
 }

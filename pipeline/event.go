@@ -42,7 +42,8 @@ type eventRunner struct {
 	writer     *sink.Writer
 	store      *checkpoint.Store
 	planner    Planner
-	start      time.Time // where to begin without a checkpoint
+	queue      *windowQueue // the windows after the one in progress, and the density that sizes them
+	start      time.Time    // where to begin without a checkpoint
 	limits     Limits
 	sem        chan struct{}
 	now        func() time.Time
@@ -85,6 +86,7 @@ type Limits struct {
 
 // run extracts windows until the walk is over (bounded) or ctx ends.
 func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
+	defer e.startQueue(ctx, pos)()
 	failures := 0
 	for {
 		var w source.Window
@@ -114,7 +116,8 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 			}
 			var ready time.Time
 			var done bool
-			w, ready, done = e.planner.Plan(cursor, e.now())
+			n, ahead := e.queue.next(cursor, e.now())
+			w, ready, done = n.Window, n.Ready, n.Done
 			e.stats.setCursor(cursor)
 			if done {
 				e.obs.Done(e.key)
@@ -134,10 +137,12 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 				covered = pos.Covered()
 			}
 			pos = checkpoint.Position{Account: e.posAccount, Event: e.event, WindowStart: w.Start, WindowEnd: w.End, Digest: checkpoint.NewDigest, CoveredFrom: covered}
+			pos = e.startWindow(pos, n, ahead)
 		}
 		next, err := e.extract(ctx, w, pos)
 		if err == nil {
 			pos, failures = next, 0
+			e.queue.done(next)
 			continue
 		}
 		if ctx.Err() != nil {
@@ -158,6 +163,7 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 		if pos, err = e.recover(ctx, errors.As(err, &te)); err != nil {
 			return err
 		}
+		e.queue.reset(pos)
 	}
 }
 
@@ -187,22 +193,29 @@ func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoi
 			if pos.Submits >= e.src.MaxSubmits() {
 				return pos, e.src.Exhausted(e.event, w, pos.Submits, last)
 			}
-			id, err := e.src.Submit(ctx, e.event, w)
+			var p checkpoint.Position
+			var id string
+			var err error
+			w, p, id, log, err = e.submitWindow(ctx, log, w, pos)
+			if errors.Is(err, errWindowLost) {
+				return p, nil
+			}
 			if err != nil {
 				return pos, err
 			}
-			p := pos
-			p.ReportID, p.Submits = id, pos.Submits+1
 			if err := e.commit(ctx, p); err != nil {
 				return pos, fmt.Errorf("freshchat report %s submitted, but recording it failed: %w", id, err)
 			}
 			pos, fresh, submittedAt = p, true, e.now()
 		}
-		report, err := e.src.Await(ctx, e.event, w, pos.ReportID, fresh)
+		report, err := e.await(ctx, w, pos, fresh)
 		if errors.As(err, &last) {
 			log.Warn("freshchat report cannot be read, submitting again", "report", last.ReportID, "reason", last.Reason,
 				"submits", pos.Submits, "max_submits", e.src.MaxSubmits(), "committed_rows", pos.Rows)
 			pos.ReportID = ""
+			if split, p, ok := e.splitFailing(log, w, pos, last); ok {
+				w, pos, log = split, p, e.logger.With("event", e.event, "window", split.String())
+			}
 			continue
 		}
 		if err != nil {
@@ -211,6 +224,7 @@ func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoi
 		if fresh {
 			e.obs.ReportReady(e.key, e.now().Sub(submittedAt))
 		}
+		e.noteReady(pos.ReportID, submittedAt, fresh)
 
 		// Concurrency bounds the events reading at once, not those waiting
 		// for Freshchat to generate a report: every event's report is
@@ -266,7 +280,7 @@ func (e *eventRunner) extract(ctx context.Context, w source.Window, pos checkpoi
 
 // commitOpen commits the open transaction with p as its checkpoint.
 func (e *eventRunner) commitOpen(ctx context.Context, p checkpoint.Position) error {
-	p.CommittedAt = e.now()
+	p.CommittedAt, p.Ahead = e.now(), e.queue.snapshot()
 	rec, err := e.store.Record(p)
 	if err != nil {
 		return err

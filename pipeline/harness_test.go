@@ -46,12 +46,7 @@ type env struct {
 
 func newEnv(t *testing.T, rowsPerHour int, faults freshchattest.Faults, withRegistry bool) *env {
 	t.Helper()
-	now := freshchattest.ClockFrom(worldStart)
-	sim := freshchattest.NewServer(freshchattest.Options{Token: token, Now: now, RowsPerHour: rowsPerHour, Faults: faults, TempDir: t.TempDir()})
-	t.Cleanup(sim.Close)
-	logs := &logbuf.Buffer{}
-	e := &env{now: now, sim: sim, kafka: kafkatest.Cluster(t), logs: logs,
-		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	e := newEnvWith(t, freshchattest.Options{Token: token, RowsPerHour: rowsPerHour, Faults: faults})
 	if withRegistry {
 		reg := srfake.New()
 		t.Cleanup(reg.Close)
@@ -59,6 +54,24 @@ func newEnv(t *testing.T, rowsPerHour int, faults freshchattest.Faults, withRegi
 		require.NoError(t, err)
 		e.reg = rc
 	}
+	return e
+}
+
+// newEnvWith is newEnv, without a registry, with the simulator's options
+// given whole; the simulator runs on the world's clock unless opts.Now
+// says otherwise.
+func newEnvWith(t *testing.T, opts freshchattest.Options) *env {
+	t.Helper()
+	now := freshchattest.ClockFrom(worldStart)
+	if opts.Now == nil {
+		opts.Now = now
+	}
+	opts.TempDir = t.TempDir()
+	sim := freshchattest.NewServer(opts)
+	t.Cleanup(sim.Close)
+	logs := &logbuf.Buffer{}
+	e := &env{now: now, sim: sim, kafka: kafkatest.Cluster(t), logs: logs,
+		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	t.Cleanup(func() {
 		if t.Failed() {
 			out := logs.String()

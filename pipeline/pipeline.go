@@ -41,8 +41,14 @@ type Options struct {
 	// (see RangeError). Optional: zero continues every event from its
 	// checkpoint.
 	From time.Time
-	// Planner shapes the windows; Planner.To set means a bounded run.
+	// Planner shapes the windows; Planner.To set means a bounded run. A nil
+	// Planner.Earliest takes each account's source's
+	// (source.Client.EarliestAt).
 	Planner Planner
+	// ReportsAhead is how many reports each event submits ahead of the
+	// window it reads (0: none), so that their generation overlaps reading.
+	// Optional.
+	ReportsAhead int
 	// Concurrency is how many events read a report at the same time; the
 	// others may be waiting for theirs to be generated meanwhile.
 	Concurrency int
@@ -326,6 +332,9 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 		if a.Window > 0 {
 			planner.Window = a.Window
 		}
+		if planner.Earliest == nil && a.Source != nil {
+			planner.Earliest = a.Source.EarliestAt
+		}
 		posAccount, logger := a.Name, o.Logger.With("account", a.Name)
 		if a.Name == checkpoint.DefaultAccount {
 			posAccount, logger = "", o.Logger
@@ -350,6 +359,7 @@ func New(ctx context.Context, o Options) (*Pipeline, error) {
 				event: ev, key: key, account: a.Name, posAccount: posAccount,
 				topic: topic, schema: s, prefix: prefix, initialSchema: s, initialPrefix: prefix,
 				src: a.Source, store: p.store, planner: planner,
+				queue: newWindowQueue(ev, planner, a.Source, logger, o.Now, o.ReportsAhead),
 				start: start, limits: o.Limits, sem: sem, now: o.Now,
 				logger: logger, warnedCols: map[string]bool{}, onWindow: o.OnWindow,
 				policy: policyFor(o, ev), deadLetterTopic: o.DeadLetterTopic,
@@ -535,9 +545,11 @@ func (p *Pipeline) reportProgress(done <-chan struct{}) {
 }
 
 func (p *Pipeline) logProgress() {
-	for _, pr := range p.Progress() {
+	ps := p.Progress()
+	for _, pr := range ps {
 		p.logger.Info("progress", pr.logAttrs()...)
 	}
+	logBackfill(p.logger, ps)
 }
 
 // Progress returns every event's progress.
@@ -553,7 +565,7 @@ func (p *Pipeline) Progress() []Progress {
 			out = append(out, r.stats.snapshot(now, target, r.planner.Window))
 		}
 	}
-	return out
+	return p.estimate(out, target)
 }
 
 // Close aborts open transactions and closes every producer, all events at

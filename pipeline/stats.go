@@ -22,6 +22,54 @@ type eventStats struct {
 	lastEnd   time.Time
 	startedAt time.Time
 	committed checkpoint.Position // the newest position committed (or read at start)
+
+	// For the backfill estimate (see EstimateBackfill).
+	clock   func() time.Time
+	latency time.Duration // moving average of the reports' latency, submit to ready; 0: none seen
+	read    time.Duration // moving average of the time from a report ready to its window committed
+	readyAt time.Time     // when the report of the window in progress was ready
+}
+
+// setClock sets the clock that times reports and reads.
+func (s *eventStats) setClock(now func() time.Time) {
+	s.mu.Lock()
+	s.clock = now
+	s.mu.Unlock()
+}
+
+// reportReady records that the report of the window in progress was ready
+// at at, latency after its submit (0: unknown). An upper bound (the report
+// was ready when first polled) only lowers the estimate.
+func (s *eventStats) reportReady(at time.Time, latency time.Duration, upperBound bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.readyAt = at
+	if latency > 0 && (!upperBound || s.latency == 0 || latency < s.latency) {
+		s.latency = average(s.latency, latency)
+	}
+}
+
+// average is a moving average that weighs the newest value 1/3; the first
+// value stands alone.
+func average(avg, v time.Duration) time.Duration {
+	if avg <= 0 {
+		return v
+	}
+	return avg + (v-avg)/3
+}
+
+// started is when the event's stats began: the run's start.
+func (s *eventStats) started() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.startedAt
+}
+
+// timings returns the moving averages of report latency and read time.
+func (s *eventStats) timings() (latency, read time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latency, s.read
 }
 
 func (s *eventStats) setCommitted(p checkpoint.Position) {
@@ -67,21 +115,31 @@ func (s *eventStats) windowDone(w source.Window) {
 		s.from = w.Start
 	}
 	s.cursor, s.lastEnd = w.End, w.End
+	if !s.readyAt.IsZero() && s.clock != nil {
+		s.read = average(s.read, max(s.clock().Sub(s.readyAt), time.Millisecond))
+		s.readyAt = time.Time{}
+	}
 	s.mu.Unlock()
 }
 
 // Progress is a snapshot of one event's progress.
 type Progress struct {
 	Event   string
-	Windows int64         // windows committed since start
-	Rows    int64         // rows committed since start
-	Cursor  time.Time     // where the event stands
-	Target  time.Time     // where the walk is heading (bounded: --to; live: now - settle)
-	Percent float64       // share of the span from the run's first cursor to Target that is done
-	ETA     time.Duration // time left at the rate the span has been walked since start
-	Rate    float64       // rows per second since start
+	Windows int64     // windows committed since start
+	Rows    int64     // rows committed since start
+	Cursor  time.Time // where the event stands
+	Target  time.Time // where the walk is heading (bounded: --to; live: now - settle)
+	Percent float64   // share of the span from the run's first cursor to Target that is done
+	// ETA is the time the event's backfill has left: estimated from its
+	// windows left, its report latency and read time and the API budgets
+	// (see EstimateBackfill), or, without a source to estimate with, at the
+	// rate the span has been walked since start.
+	ETA  time.Duration
+	Rate float64 // rows per second since start
 	// WindowsLeft estimates the windows still to extract up to Target.
 	WindowsLeft int64
+	// ReportsAhead counts the windows ahead whose report is submitted.
+	ReportsAhead int
 	// DeadLettered counts rows sent to the dead-letter topic since start.
 	DeadLettered int64
 }

@@ -128,3 +128,12 @@ func logLine(p Progress) string {
 	slog.New(slog.NewTextHandler(&b, nil)).Info("progress", p.logAttrs()...)
 	return b.String()
 }
+
+func TestBlendLeansOnWhatWasObservedTowardsTheEnd(t *testing.T) {
+	// 10 windows done in 10 minutes, 10 left: a minute a window observed.
+	assert.Equal(t, 15*time.Minute, blend(20*time.Minute, 10, 10, 10*time.Minute), "half way: half model, half observed")
+	assert.Equal(t, 20*time.Minute, blend(20*time.Minute, 1, 10, 10*time.Minute), "too little observed: the model")
+	assert.Equal(t, time.Duration(0), blend(0, 10, 0, time.Minute), "nothing left")
+	got := blend(10*time.Minute, 90, 10, 90*time.Minute)
+	assert.Equal(t, 10*time.Minute, got, "near the end, the observed pace: 10 windows at a minute each")
+}

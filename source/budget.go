@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // BudgetConfig is a client's API request budget. It is shared by every API
@@ -54,9 +56,9 @@ type limiter struct {
 	full     BudgetConfig  // the configured budget
 	budget   BudgetConfig  // this client's share of it (see share)
 	interval time.Duration // between two paced requests; 0: no pacing
+	pace     *rate.Limiter // one request every interval, no bursts; nil: no pacing (under mu)
 
 	mu        sync.Mutex
-	next      time.Time // the earliest slot not yet reserved
 	notBefore time.Time // no API request before this instant (after a 429)
 	day       []int64   // send times (Unix ns) of the last PerDay requests, a ring
 	oldest    int       // index of the oldest entry of day once it is full
@@ -84,6 +86,17 @@ func (l *limiter) setBudget(b BudgetConfig) {
 	if b.PerMinute > 0 {
 		// Rounded up: PerMinute intervals never fit in less than a minute.
 		l.interval = (time.Minute + time.Duration(b.PerMinute) - 1) / time.Duration(b.PerMinute)
+		// rate counts tokens in float64 seconds, so its delays are off by
+		// nanoseconds either way: a microsecond more per interval keeps
+		// PerMinute+1 requests from ever fitting in a minute.
+		every := rate.Every(l.interval + time.Microsecond)
+		if l.pace == nil {
+			l.pace = rate.NewLimiter(every, 1)
+		} else {
+			l.pace.SetLimitAt(l.now(), every)
+		}
+	} else {
+		l.pace = nil
 	}
 	if b.PerDay > 0 && len(l.day) > b.PerDay {
 		// Keep the newest requests of the window, oldest first.
@@ -119,7 +132,11 @@ func (l *limiter) share(f float64) {
 // or a full day that comes while it waits for its slot voids the slot, and the
 // request takes a new one once it may go again. Only ctx ends the wait.
 func (l *limiter) wait(ctx context.Context) error {
-	var slot time.Time // reserved pace slot; zero: none
+	// The reserved pace slot (zero: none). A voided slot is not given back
+	// (no rate.Reservation.Cancel): the requests around a pause stay an
+	// interval apart, so no 60 seconds hold more than PerMinute.
+	var slot time.Time
+	var res *rate.Reservation
 	var budgetWaited time.Duration
 	defer func() {
 		if budgetWaited > 0 {
@@ -133,16 +150,19 @@ func (l *limiter) wait(ctx context.Context) error {
 		throttled, logCap := false, false
 		switch free := l.dayFree(); {
 		case now.Before(l.notBefore):
-			until, throttled, slot = l.notBefore, true, time.Time{}
+			until, throttled = l.notBefore, true
+			slot, res = time.Time{}, nil
 		case now.Before(free):
-			until, slot = free, time.Time{}
+			until = free
+			slot, res = time.Time{}, nil
 			if logCap = !free.Equal(l.capLogged); logCap {
 				l.capLogged = free
 			}
 		default:
-			if slot.IsZero() && l.interval > 0 {
-				slot = later(now, l.next)
-				l.next = slot.Add(l.interval)
+			if res == nil && l.pace != nil {
+				// Burst 1, one token: the reservation always succeeds.
+				res = l.pace.ReserveN(now, 1)
+				slot = now.Add(res.DelayFrom(now))
 			}
 			until = slot
 		}
@@ -236,11 +256,4 @@ func (l *limiter) sentSince(t time.Time) int {
 		}
 	}
 	return n
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }

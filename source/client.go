@@ -102,46 +102,12 @@ type submitRequest struct {
 	Format string `json:"format"`
 }
 
-// Submit asks the API to extract the report of event for w:
-// POST {base}/reports/raw with {"start": "<Start>", "end": "<End-1ms>",
-// "event": event, "format": "csv"}, times in UTC with milliseconds. Any 2xx
-// answer (the API sends 202) must carry the report id. Transient failures are
-// retried, so a lost answer may leave an orphan report behind on the server.
+// Submit asks the API to extract the report of event for w, as
+// [Client.SubmitReport] does for Submission{Event: event, Window: w}, and
+// returns the report's id.
 func (c *Client) Submit(ctx context.Context, event string, w Window) (id string, err error) {
-	return c.submit(ctx, c.log.With("event", event, "window", w.String()), event, w)
-}
-
-func (c *Client) submit(ctx context.Context, log *slog.Logger, event string, w Window) (string, error) {
-	if strings.TrimSpace(event) == "" {
-		return "", errors.New("freshchat submit: event name is empty")
-	}
-	if err := w.Validate(); err != nil {
-		return "", fmt.Errorf("freshchat submit %s: %w", event, err)
-	}
-	body, err := json.Marshal(submitRequest{Start: w.apiStart(), End: w.apiEnd(), Event: event, Format: "csv"})
-	if err != nil {
-		return "", fmt.Errorf("freshchat submit %s: %w", event, err)
-	}
-	const op = "POST /reports/raw"
-	data, err := c.call(ctx, log, EndpointSubmit, op, http.MethodPost, c.base.JoinPath("reports", "raw"), body)
-	var ae *APIError
-	if errors.As(err, &ae) && ae.StatusCode == http.StatusBadRequest {
-		return "", fmt.Errorf("freshchat refused the report of event %s for window %s: %w", event, w, err)
-	}
-	if err != nil {
-		return "", err
-	}
-	var ans struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(data, &ans); err != nil {
-		return "", fmt.Errorf("freshchat API %s: malformed answer %s: %w", op, c.snippet(data), err)
-	}
-	if ans.ID == "" {
-		return "", fmt.Errorf("freshchat API %s: answer has no report id: %s", op, c.snippet(data))
-	}
-	log.Info("submitted freshchat report", "report", ans.ID)
-	return ans.ID, nil
+	got, err := c.SubmitReport(ctx, Submission{Event: event, Window: w})
+	return got.ID, err
 }
 
 // Get fetches a report job: GET {base}/reports/raw/{id}. A 404 answer is
@@ -235,13 +201,23 @@ func isSelfLink(rel, href, id string) bool {
 // attempt first waits for the client's limiter (budget, 429 pauses); the
 // stall timeout starts only once the request is sent.
 func (c *Client) call(ctx context.Context, log *slog.Logger, endpoint, op, method string, u *url.URL, body []byte) ([]byte, error) {
+	return c.callWith(ctx, log, endpoint, op, method, u, func() ([]byte, error) { return body, nil })
+}
+
+// callWith is call with a body built for each attempt, once the limiter
+// admitted it: a submit's window may depend on the time it is sent. An
+// error from body ends the call.
+func (c *Client) callWith(ctx context.Context, log *slog.Logger, endpoint, op, method string, u *url.URL, body func() ([]byte, error)) ([]byte, error) {
 	var data []byte
 	err := c.newRetrier(log, op, c.lim).do(ctx, func(ctx context.Context) error {
 		if err := c.lim.wait(ctx); err != nil {
 			return fmt.Errorf("freshchat API %s: %w", op, err)
 		}
-		var err error
-		data, err = c.callOnce(ctx, endpoint, op, method, u, body)
+		b, err := body()
+		if err != nil {
+			return err
+		}
+		data, err = c.callOnce(ctx, endpoint, op, method, u, b)
 		return err
 	})
 	return data, err

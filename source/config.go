@@ -11,20 +11,25 @@ import (
 	"time"
 )
 
-// Defaults applied by [NewClient] to zero fields of [ClientConfig].
+// Defaults applied by [NewClient] to zero fields of [ClientConfig]. They
+// are also the connector's defaults: package config declares its settings'
+// defaults from them, so the two never disagree.
 const (
 	DefaultPollInterval    = 2 * time.Second
 	DefaultPollMaxInterval = 30 * time.Second
 	DefaultPendingTimeout  = 30 * time.Minute
 	DefaultMaxSubmits      = 5
 	DefaultEmptySettle     = 2 * time.Minute
-	DefaultStallTimeout    = 2 * time.Minute
+	DefaultStallTimeout    = 60 * time.Second
 	DefaultRetryBase       = 500 * time.Millisecond
 	DefaultRetryMax        = 30 * time.Second
 	DefaultRetryAttempts   = 10
 	// DefaultLinkRefreshes bounds how often one download asks the API for
 	// fresh links after the object store refused an expired one.
 	DefaultLinkRefreshes = 3
+	// DefaultHistoryMargin is how far after the API's 15-month limit a
+	// trimmed window starts (see Submission.Trim).
+	DefaultHistoryMargin = 2 * time.Minute
 )
 
 // ClientConfig configures a [Client]. Zero values take the defaults above.
@@ -66,8 +71,19 @@ type ClientConfig struct {
 	LinkRefreshes int
 	// Retry governs retries of transient failures.
 	Retry RetryConfig
-	// Budget paces and caps the client's API requests (zero: unlimited).
+	// Budget paces and caps the client's API requests (zero: unlimited, what
+	// tests and tools want; the connector's default, 60 a minute, is its
+	// setting freshchat.requests_per_minute).
 	Budget BudgetConfig
+	// SubmitsPerMinute paces the client's submits, one every
+	// minute/SubmitsPerMinute, on top of Budget: the most urgent submit
+	// goes first (see SubmitReport). 0 means submits are paced by Budget
+	// alone.
+	SubmitsPerMinute int
+	// HistoryMargin is how far after the API's 15-month limit a trimmed
+	// window starts (see Submission.Trim): it covers the two clocks
+	// disagreeing and a request's time in flight.
+	HistoryMargin time.Duration
 	// TempDir receives the temporary files downloads are spooled to.
 	// Default: os.TempDir().
 	TempDir string
@@ -97,8 +113,8 @@ func (c ClientConfig) String() string {
 	if c.BaseURL != nil {
 		base = redactURL(c.BaseURL)
 	}
-	return fmt.Sprintf("ClientConfig{BaseURL: %s, Token: %s, PollInterval: %s, PollMaxInterval: %s, PendingTimeout: %s, EmptySettle: %s, MaxSubmits: %d, StallTimeout: %s, LinkRefreshes: %d, Retry: %+v, Budget: %s, TempDir: %q}",
-		base, "[REDACTED]", c.PollInterval, c.PollMaxInterval, c.PendingTimeout, c.EmptySettle, c.MaxSubmits, c.StallTimeout, c.LinkRefreshes, c.Retry, c.Budget, c.TempDir)
+	return fmt.Sprintf("ClientConfig{BaseURL: %s, Token: %s, PollInterval: %s, PollMaxInterval: %s, PendingTimeout: %s, EmptySettle: %s, MaxSubmits: %d, StallTimeout: %s, LinkRefreshes: %d, Retry: %+v, Budget: %s, SubmitsPerMinute: %d, TempDir: %q}",
+		base, "[REDACTED]", c.PollInterval, c.PollMaxInterval, c.PendingTimeout, c.EmptySettle, c.MaxSubmits, c.StallTimeout, c.LinkRefreshes, c.Retry, c.Budget, c.SubmitsPerMinute, c.TempDir)
 }
 
 // GoString is String: %#v must not print the token either.
@@ -122,6 +138,7 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	c.EmptySettle = orDefault(c.EmptySettle, DefaultEmptySettle)
 	c.StallTimeout = orDefault(c.StallTimeout, DefaultStallTimeout)
 	c.LinkRefreshes = orDefault(c.LinkRefreshes, DefaultLinkRefreshes)
+	c.HistoryMargin = orDefault(c.HistoryMargin, DefaultHistoryMargin)
 	c.Retry.Base = orDefault(c.Retry.Base, DefaultRetryBase)
 	c.Retry.Max = orDefault(c.Retry.Max, max(DefaultRetryMax, c.Retry.Base))
 	c.Retry.MaxAttempts = orDefault(c.Retry.MaxAttempts, DefaultRetryAttempts)
@@ -154,7 +171,7 @@ func (c ClientConfig) validate() error {
 	}{
 		{"PollInterval", c.PollInterval}, {"PollMaxInterval", c.PollMaxInterval},
 		{"PendingTimeout", c.PendingTimeout}, {"StallTimeout", c.StallTimeout}, {"EmptySettle", c.EmptySettle},
-		{"Retry.Base", c.Retry.Base}, {"Retry.Max", c.Retry.Max},
+		{"Retry.Base", c.Retry.Base}, {"Retry.Max", c.Retry.Max}, {"HistoryMargin", c.HistoryMargin},
 	} {
 		if d.v < 0 {
 			problems = append(problems, fmt.Sprintf("%s must not be negative", d.name))
@@ -173,6 +190,7 @@ func (c ClientConfig) validate() error {
 		{"MaxSubmits", c.MaxSubmits}, {"LinkRefreshes", c.LinkRefreshes},
 		{"Retry.MaxAttempts", c.Retry.MaxAttempts}, {"Retry.MaxThrottled", c.Retry.MaxThrottled},
 		{"Budget.PerMinute", c.Budget.PerMinute}, {"Budget.PerDay", c.Budget.PerDay},
+		{"SubmitsPerMinute", c.SubmitsPerMinute},
 	} {
 		if n.v < 0 {
 			problems = append(problems, fmt.Sprintf("%s must not be negative", n.name))
@@ -212,6 +230,7 @@ type Client struct {
 	base  *url.URL      // copy of cfg.BaseURL without query or fragment
 	log   *slog.Logger
 	lim   *limiter // admits every API request: budget and 429 pauses
+	subs  *submitQueue
 	meter *meter
 }
 
@@ -230,6 +249,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	return &Client{
 		cfg: cfg, token: func() string { return tok }, base: &base, log: cfg.Logger,
 		lim: newLimiter(cfg.Budget, cfg.Now, cfg.Logger, m), meter: m,
+		subs: newSubmitQueue(cfg.SubmitsPerMinute, cfg.Now),
 	}, nil
 }
 

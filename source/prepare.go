@@ -117,7 +117,7 @@ func (c *Client) Prepare(ctx context.Context, event string, w Window, resumeID s
 				return nil, c.Exhausted(event, w, submits, last)
 			}
 			var err error
-			if id, err = c.submit(ctx, log, event, w); err != nil {
+			if id, err = c.Submit(ctx, event, w); err != nil {
 				return nil, err
 			}
 			submits, fresh = submits+1, true
@@ -136,11 +136,16 @@ func (c *Client) Prepare(ctx context.Context, event string, w Window, resumeID s
 func (c *Client) MaxSubmits() int { return c.cfg.MaxSubmits }
 
 // ShareBudget makes the client use the fraction f (0 < f <= 1, rounded up
-// to whole requests) of its configured request budget: the part of an
+// to whole requests) of its configured request budget, and the same
+// fraction of its submit budget (not rounded: one submit a minute shared
+// by three is one every three minutes): the part of an
 // account's work, and so of its budget, that this instance runs when
 // several share the account. Safe to call at any time; requests already
 // waiting take the new pace from their next slot.
-func (c *Client) ShareBudget(f float64) { c.lim.share(f) }
+func (c *Client) ShareBudget(f float64) {
+	c.lim.share(f)
+	c.subs.share(f)
+}
 
 // Budget is the request budget the client paces itself to now: the
 // configured one, or the share ShareBudget gave it.

@@ -36,6 +36,10 @@ type Stats struct {
 	// (BudgetConfig), BudgetWait their total wait.
 	BudgetWaits int64
 	BudgetWait  time.Duration
+	// SubmitWaits counts submits that waited for the submit budget
+	// (ClientConfig.SubmitsPerMinute), SubmitWait their total wait.
+	SubmitWaits int64
+	SubmitWait  time.Duration
 	// BytesDownloaded counts bytes of report links spooled to temp files.
 	BytesDownloaded int64
 	// API is what the answers of the API requests (submit, get; not
@@ -129,6 +133,13 @@ func (m *meter) budgetWait(d time.Duration) {
 	defer m.mu.Unlock()
 	m.s.BudgetWaits++
 	m.s.BudgetWait += d
+}
+
+func (m *meter) submitWait(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.s.SubmitWaits++
+	m.s.SubmitWait += d
 }
 
 func (m *meter) downloaded(n int64) {

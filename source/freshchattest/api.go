@@ -33,9 +33,10 @@ type job struct {
 	emptyLinksLeft int // GETs still answered without links once completed
 	inProgressLeft int // GETs still answered with links IN_PROGRESS
 	pendingStatus  string
-	vanishAfter    int // link bodies served before the job vanishes; 0 = never
-	relapseLeft    int // GETs still answered with links IN_PROGRESS again, once a body was served
-	bodiesServed   int // link bodies served
+	vanishAfter    int       // link bodies served before the job vanishes; 0 = never
+	relapseLeft    int       // GETs still answered with links IN_PROGRESS again, once a body was served
+	readyAt        time.Time // no completion before (ReportLatency, ReportTimePerRow)
+	bodiesServed   int       // link bodies served
 	vanished       bool
 }
 
@@ -195,11 +196,20 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	j := &job{id: newUUID(), event: d, start: start.UTC(), end: end.UTC()}
 	s.mu.Lock()
-	s.jobCount++
 	f := s.faults
+	if retry := s.submitBudget(now); retry > 0 {
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10))
+		writeError(w, http.StatusTooManyRequests, "submit budget exceeded, retry later")
+		return
+	}
+	s.jobCount++
+	rows := s.gen.count(d, j.start.UnixMilli(), j.end.UnixMilli()+1)
+	j.fail = f.MaxReportRows > 0 && rows > int64(f.MaxReportRows)
+	j.readyAt = now.Add(f.ReportLatency + time.Duration(rows)*f.ReportTimePerRow)
 	j.status, j.pendingStatus = f.PendingStatus, f.PendingStatus
 	j.pendingLeft = f.PendingPolls
-	j.fail = s.jobCount <= f.FailJobs
+	j.fail = j.fail || s.jobCount <= f.FailJobs
 	j.emptyLinksLeft, j.inProgressLeft = f.EmptyLinksPolls, f.LinksInProgressPolls
 	if s.jobCount <= f.VanishJobs {
 		j.vanishAfter = f.VanishAfterLinks
@@ -268,6 +278,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case j.pendingLeft > 0:
 			j.pendingLeft--
+		case now.Before(j.readyAt):
 		case j.fail:
 			j.status = statusFailed
 		default:
@@ -319,6 +330,27 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, body)
+}
+
+// submitBudget records a submit at now and returns 0, or, when
+// Faults.SubmitsPerMinute submits were accepted in the last minute, records
+// nothing and returns how long until the oldest of them is a minute old.
+// Called with s.mu held.
+func (s *Server) submitBudget(now time.Time) time.Duration {
+	n := s.faults.SubmitsPerMinute
+	if n <= 0 {
+		return 0
+	}
+	cut := 0
+	for cut < len(s.submitTimes) && !now.Before(s.submitTimes[cut].Add(time.Minute)) {
+		cut++
+	}
+	s.submitTimes = s.submitTimes[cut:]
+	if len(s.submitTimes) >= n {
+		return s.submitTimes[0].Add(time.Minute).Sub(now)
+	}
+	s.submitTimes = append(s.submitTimes, now)
+	return 0
 }
 
 // complete ends job j at now: its window [start, end] is split into

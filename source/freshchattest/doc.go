@@ -43,6 +43,17 @@
 // not change files already handed out, so a re-download (or a Range resume)
 // always returns the same bytes.
 //
+// # Latency and budgets
+//
+// By default a job completes on its first GET. Faults.ReportLatency and
+// Faults.ReportTimePerRow make it answer PENDING until a time that grows
+// with the rows of its window has passed on Options.Now, and
+// Faults.SubmitsPerMinute answers 429 to submits over an account's budget:
+// with these and the client's intervals and budgets scaled down alike, a
+// backfill of months runs in minutes with the proportions of the real
+// service (bench.Backfill).
+// Faults.MaxReportRows fails jobs whose window holds too many rows.
+//
 // # Downloads
 //
 // Links are absolute URLs under /files/ (not under /v2) on the same origin

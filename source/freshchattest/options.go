@@ -151,6 +151,23 @@ type Faults struct {
 	// IN_PROGRESS again (no href), as a job being regenerated does; then
 	// their links are finished again.
 	RelapseJobs int
+
+	// ReportLatency is the least time a job takes to complete after its
+	// submit, measured on Options.Now: it answers PENDING until then (on
+	// top of PendingPolls). ReportTimePerRow adds this much per row of its
+	// window, as report generation that grows with the rows does. Together
+	// they are a latency model of the real service for backfill benchmarks.
+	ReportLatency    time.Duration
+	ReportTimePerRow time.Duration
+	// SubmitsPerMinute caps the submits accepted in any 60 seconds (on
+	// Options.Now): one more answers 429 with a Retry-After of the seconds
+	// until one of them is a minute old, as an account's submit budget
+	// would. 0 = no cap.
+	SubmitsPerMinute int
+	// MaxReportRows: a job whose window holds more rows than this ends
+	// FAILED instead of completing, as a report too large to generate does
+	// (0 = no limit).
+	MaxReportRows int
 }
 
 // Validate reports a knob the simulator cannot honour.
@@ -163,8 +180,9 @@ func (f Faults) Validate() error {
 	if f.ExpireDownloadEvery == 1 || f.ExpireDownloadEvery < 0 {
 		return fmt.Errorf("freshchattest: ExpireDownloadEvery must be 0 or at least 2, got %d", f.ExpireDownloadEvery)
 	}
-	if f.RetryAfter < 0 || f.LinkTTL < 0 || f.JobTTL < 0 || f.DownloadDelay < 0 || f.DownloadBytesPerSecond < 0 {
-		return fmt.Errorf("freshchattest: durations must not be negative")
+	if f.RetryAfter < 0 || f.LinkTTL < 0 || f.JobTTL < 0 || f.DownloadDelay < 0 || f.DownloadBytesPerSecond < 0 ||
+		f.ReportLatency < 0 || f.ReportTimePerRow < 0 || f.SubmitsPerMinute < 0 || f.MaxReportRows < 0 {
+		return fmt.Errorf("freshchattest: durations and counts must not be negative")
 	}
 	return nil
 }

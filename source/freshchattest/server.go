@@ -25,18 +25,19 @@ type Server struct {
 	secret  []byte // signs download links
 	reuse   bool   // Options.ReuseReports
 
-	mu         sync.Mutex
-	baseURL    string
-	faults     Faults
-	apiCalls   int // API requests since the last SetFaults
-	jobCount   int // jobs submitted since the last SetFaults
-	bodyGets   int // downloads that would send a body, since the last SetFaults
-	signedGets int // correctly signed downloads, since the last SetFaults
-	jobs       map[string]*job
-	objects    map[string]*object
-	stats      Stats
-	cacheDir   string
-	closed     bool
+	mu          sync.Mutex
+	baseURL     string
+	faults      Faults
+	apiCalls    int         // API requests since the last SetFaults
+	jobCount    int         // jobs submitted since the last SetFaults
+	bodyGets    int         // downloads that would send a body, since the last SetFaults
+	signedGets  int         // correctly signed downloads, since the last SetFaults
+	submitTimes []time.Time // accepted submits of the last minute (Faults.SubmitsPerMinute)
+	jobs        map[string]*job
+	objects     map[string]*object
+	stats       Stats
+	cacheDir    string
+	closed      bool
 }
 
 // Stats are the simulator's request counters since it was built.
@@ -135,6 +136,7 @@ func (s *Server) SetFaults(f Faults) {
 	defer s.mu.Unlock()
 	s.faults = f.withDefaults()
 	s.apiCalls, s.jobCount, s.bodyGets, s.signedGets = 0, 0, 0, 0
+	s.submitTimes = nil
 }
 
 // Stats returns a snapshot of the counters.

@@ -172,6 +172,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 			"FRESHCHAT_WINDOW=24h",
 			"FRESHCHAT_POLL_INTERVAL="+pollInterval.String(),
 			"FRESHCHAT_REQUESTS_PER_MINUTE=0",
+			"FRESHCHAT_SUBMITS_PER_MINUTE=0",
 			// The metrics server stays on, as deployed, on a free port so
 			// that runs never collide with another process.
 			"METRICS_ADDR=127.0.0.1:0",
