@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/freshstream/freshchat-kafka/source"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
 )
 
@@ -43,49 +44,32 @@ func TestPlanRows(t *testing.T) {
 	}
 }
 
-// TestSourceAnswersRepeatedSubmitsWithTheGeneratedReport checks the cache
-// in front of the simulator: the same window gets the generated report
-// (no new job, so no new file), anything else reaches the simulator.
-func TestSourceAnswersRepeatedSubmitsWithTheGeneratedReport(t *testing.T) {
+// TestGenerateMakesTheReportLaterSubmitsGet: Generate submits, polls and
+// downloads once, and a connector that submits the same window later gets
+// that report, already generated.
+func TestGenerateMakesTheReportLaterSubmitsGet(t *testing.T) {
 	const token = "bench-test-token-0123"
-	src := NewSource(freshchattest.Options{Token: token, RowsPerHour: 600, TempDir: t.TempDir()})
-	t.Cleanup(src.Close)
-	ctx := context.Background()
-	from := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	to := from.Add(time.Hour)
+	sim := freshchattest.NewServer(freshchattest.Options{Token: token, RowsPerHour: 600, TempDir: t.TempDir(),
+		Now: freshchattest.ClockFrom(from.AddDate(0, 0, 3)), ReuseReports: true})
+	t.Cleanup(sim.Close)
+	ctx := context.Background()
 
-	rep, err := src.Generate(ctx, "Message-Sent", from, to)
+	rep, err := Generate(ctx, sim, token, "Message-Sent", from, to)
 	require.NoError(t, err)
 	require.Equal(t, 1, rep.Links)
 	require.Positive(t, rep.Bytes)
-	require.Equal(t, Requests{Submits: 1, Gets: 1, Downloads: 1, DownloadBytes: rep.Bytes}, src.Requests())
+	require.Equal(t, Requests{Submits: 1, Gets: 1, Downloads: 1, DownloadBytes: rep.Bytes}, RequestsOf(sim))
 
-	submit := func(tok, event string, start, end time.Time) (int, string) {
-		body, err := json.Marshal(map[string]string{"event": event, "format": "csv",
-			"start": start.Format(APITime), "end": end.Add(-time.Millisecond).Format(APITime)})
-		require.NoError(t, err)
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, src.URL()+"/reports/raw", bytes.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var ans struct {
-			ID string `json:"id"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&ans)
-		return resp.StatusCode, ans.ID
-	}
-
-	code, id := submit(token, "Message-Sent", from, to)
-	require.Equal(t, http.StatusAccepted, code)
-	require.Equal(t, rep.ID, id, "the same window is answered with the generated report")
-	code, _ = submit("wrong-token", "Message-Sent", from, to)
-	require.Equal(t, http.StatusUnauthorized, code, "the cache does not bypass authentication")
-	code, id = submit(token, "Message-Sent", from, to.Add(-time.Minute))
-	require.Equal(t, http.StatusAccepted, code)
-	require.NotEqual(t, rep.ID, id, "another window is a new report")
-	require.Equal(t, 4, src.Requests().Submits)
+	base, err := url.Parse(sim.URL())
+	require.NoError(t, err)
+	c, err := source.NewClient(source.ClientConfig{BaseURL: base, Token: token, TempDir: t.TempDir()})
+	require.NoError(t, err)
+	id, err := c.Submit(ctx, "Message-Sent", source.Window{Start: from, End: to})
+	require.NoError(t, err)
+	assert.Equal(t, rep.ID, id, "a later submit of the window gets the generated report")
+	assert.Equal(t, 2, RequestsOf(sim).Submits)
 }
 
 func TestResultFormats(t *testing.T) {

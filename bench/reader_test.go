@@ -39,8 +39,8 @@ var (
 	fixtureOnce sync.Once
 	fixture     readerFixture
 	fixtureErr  error
-	fixtureDir  string  // removed by TestMain
-	fixtureSrc  *Source // closed by TestMain
+	fixtureDir  string                // removed by TestMain
+	fixtureSrc  *freshchattest.Server // closed by TestMain
 )
 
 func TestMain(m *testing.M) {
@@ -73,11 +73,14 @@ func newFixture() (readerFixture, error) {
 		return f, err
 	}
 	fixtureDir = dir
-	fixtureSrc = NewSource(freshchattest.Options{Token: token, RowsPerHour: readerRows, TempDir: dir})
-	from := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3)
+	// A fixed hour, on a simulator clock three days later: the same bytes
+	// on every run, whatever the day.
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	to := from.Add(time.Hour)
+	fixtureSrc = freshchattest.NewServer(freshchattest.Options{Token: token, RowsPerHour: readerRows, TempDir: dir,
+		Now: freshchattest.ClockFrom(from.AddDate(0, 0, 3)), ReuseReports: true})
 	ctx := context.Background()
-	if _, err := fixtureSrc.Generate(ctx, readerEvent, from, to); err != nil {
+	if _, err := Generate(ctx, fixtureSrc, token, readerEvent, from, to); err != nil {
 		return f, err
 	}
 	base, err := url.Parse(fixtureSrc.URL())

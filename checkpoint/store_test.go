@@ -2,6 +2,7 @@ package checkpoint_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -81,8 +82,8 @@ func TestStoreLoadSeesOnlyCommittedNewest(t *testing.T) {
 func TestStoreConformance(t *testing.T) {
 	checkpointtest.TestStore(t, func(t *testing.T) checkpointtest.Env {
 		opts := newCluster(t)
-		return checkpointtest.Env{Kafka: opts, NewStore: func(topic string) *checkpoint.Store {
-			s := checkpoint.NewStore(topic, nil, opts...)
+		return checkpointtest.Env{Kafka: opts, NewStore: func(topic string, extra ...kgo.Opt) *checkpoint.Store {
+			s := checkpoint.NewStore(topic, nil, append(slices.Clone(opts), extra...)...)
 			s.SetWait(3 * time.Second)
 			return s
 		}}

@@ -138,8 +138,15 @@ process took over the demo's transactional identity).`, s)
 	cfg.Settle = 5 * time.Second
 	cfg.Concurrency = 4
 	cfg.TempDir = filepath.Join(*dataDir, "tmp")
-	cfg.Metrics.Addr = freeAddr(*metricsAddr)
-	tel, err := startTelemetry(&cfg, logger)
+	metricsLn, err := listenMetrics(*metricsAddr)
+	if err != nil {
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	cfg.Metrics.Addr = ""
+	if metricsLn != nil {
+		cfg.Metrics.Addr = metricsLn.Addr().String()
+	}
+	tel, err := startTelemetry(&cfg, metricsLn, logger)
 	if err != nil {
 		return err
 	}
@@ -235,19 +242,17 @@ process took over the demo's transactional identity).`, s)
 	return err
 }
 
-// freeAddr returns addr when it can be listened on, else the same host
-// with any free port; "off" stays off.
-func freeAddr(addr string) string {
+// listenMetrics listens on addr, or on any free port of the same host when
+// addr is busy; "off" listens nowhere (nil).
+func listenMetrics(addr string) (net.Listener, error) {
 	if strings.EqualFold(addr, "off") || addr == "" {
-		return ""
+		return nil, nil
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err == nil {
-		ln.Close()
-		return addr
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		return ln, nil
 	}
 	host, _, _ := net.SplitHostPort(addr)
-	return net.JoinHostPort(host, "0")
+	return net.Listen("tcp", net.JoinHostPort(host, "0"))
 }
 
 // backfillWindows is how many windows the backfill to `to` extracts: each
@@ -279,16 +284,14 @@ func listenLoopback(port int) (net.Listener, error) {
 
 // startBroker starts kfake persisting to dir, on port when it is free.
 func startBroker(dir string, port int) (*kfake.Cluster, error) {
-	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.DataDir(dir), kfake.ClusterID("freshchat-demo")}
-	if port != 0 {
-		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			ln.Close()
-		} else {
-			port = 0
-		}
-	}
-	c, err := kfake.NewCluster(append(opts, kfake.Ports(port))...)
+	ln, err := listenLoopback(port)
 	if err != nil {
+		return nil, fmt.Errorf("embedded broker listener: %w", err)
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DataDir(dir), kfake.ClusterID("freshchat-demo"),
+		kfake.ListenFn(func(string, string) (net.Listener, error) { return ln, nil }))
+	if err != nil {
+		ln.Close()
 		return nil, fmt.Errorf("starting the embedded broker (data in %s): %w", dir, err)
 	}
 	return c, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,32 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/freshstream/freshchat-kafka/cli"
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 )
-
-// watchWriter collects output and reports when a marker was written.
-type watchWriter struct {
-	mu     sync.Mutex
-	b      strings.Builder
-	marker string
-	seen   chan struct{}
-	once   sync.Once
-}
-
-func (w *watchWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.b.Write(p)
-	if strings.Contains(w.b.String(), w.marker) {
-		w.once.Do(func() { close(w.seen) })
-	}
-	return len(p), nil
-}
-
-func (w *watchWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // TestDemoShowsTheWholeFlow runs the demo as a new user would, until the
 // first live window is committed, then interrupts it; a second demo on the
@@ -45,7 +20,8 @@ func (w *watchWriter) String() string {
 func TestDemoShowsTheWholeFlow(t *testing.T) {
 	dir := t.TempDir()
 	runDemo := func(marker string) (int, string) {
-		out := &watchWriter{marker: marker, seen: make(chan struct{})}
+		out := &logbuf.Buffer{}
+		seen := out.Written(marker)
 		var errb strings.Builder
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -54,7 +30,7 @@ func TestDemoShowsTheWholeFlow(t *testing.T) {
 			done <- cli.Main(ctx, []string{"demo", "--data-dir", dir, "--days", "1", "--kafka-port", "0"}, cli.Streams{Out: out, Err: &errb})
 		}()
 		select {
-		case <-out.seen:
+		case <-seen:
 			cancel()
 		case code := <-done:
 			t.Fatalf("demo exited early with %d:\n%s\n%s", code, out.String(), errb.String())

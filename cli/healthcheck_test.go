@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/freshstream/freshchat-kafka/cli"
+	"github.com/freshstream/freshchat-kafka/internal/porttest"
 	"github.com/freshstream/freshchat-kafka/metrics"
 )
 
@@ -74,10 +75,7 @@ func TestHealthcheck(t *testing.T) {
 		assert.Contains(t, errs, "metrics.addr (env METRICS_ADDR): bad value")
 	})
 	t.Run("nothing listening", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addr := ln.Addr().String()
-		require.NoError(t, ln.Close())
+		addr := porttest.Reserve(t).Addr()
 		t.Setenv("METRICS_ADDR", addr)
 		code, _, errs := runMain(t, "healthcheck")
 		assert.Equal(t, cli.ExitError, code)

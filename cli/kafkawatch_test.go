@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"io"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -19,46 +17,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/freshstream/freshchat-kafka/cli"
+	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
+	"github.com/freshstream/freshchat-kafka/internal/porttest"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
 )
-
-// restartableCluster is a one-broker kfake cluster on a fixed loopback
-// port with a data folder, so that it can be stopped and started again as
-// the same broker.
-type restartableCluster struct {
-	t    *testing.T
-	port int
-	dir  string
-	c    *kfake.Cluster
-}
-
-func newRestartableCluster(t *testing.T) *restartableCluster {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-	rc := &restartableCluster{t: t, port: port, dir: t.TempDir()}
-	rc.start()
-	t.Cleanup(func() { rc.stop() })
-	return rc
-}
-
-func (rc *restartableCluster) start() {
-	rc.t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(rc.port), kfake.DataDir(rc.dir))
-	require.NoError(rc.t, err)
-	rc.c = c
-}
-
-func (rc *restartableCluster) stop() {
-	if rc.c != nil {
-		rc.c.Close()
-		rc.c = nil
-	}
-}
-
-func (rc *restartableCluster) addr() string { return "127.0.0.1:" + strconv.Itoa(rc.port) }
 
 // liveEnv points a live run at the Freshchat simulator and brokers: events
 // from start on, one-hour windows, info logs.
@@ -121,6 +84,31 @@ func readyz(t *testing.T, logs *logbuf.Buffer) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
+// metric is the sum of every series of the counter or gauge name on the
+// run's /metrics; 0 before its metrics server is up.
+func metric(t *testing.T, logs *logbuf.Buffer, name string) float64 {
+	t.Helper()
+	m := metricsAddr.FindStringSubmatch(logs.String())
+	if m == nil {
+		return 0
+	}
+	resp, err := http.Get("http://" + m[1] + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, "{") || strings.HasPrefix(rest, " ")) {
+			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			require.NoError(t, err, line)
+			sum += v
+		}
+	}
+	require.NoError(t, sc.Err())
+	return sum
+}
+
 func waitReady(t *testing.T, logs *logbuf.Buffer, want int, contains string, within time.Duration) {
 	t.Helper()
 	var code int
@@ -138,8 +126,8 @@ func waitReady(t *testing.T, logs *logbuf.Buffer, want int, contains string, wit
 // starts it again: /readyz fails with the cause and a warning is logged
 // while it is down, and both recover once it is back.
 func TestKafkaOutageIsSeenAndSaid(t *testing.T) {
-	kc := newRestartableCluster(t)
-	liveEnv(t, kc.addr(), 60, "-3h", "Message-Sent")
+	kc := kafkatest.StartBroker(t, kfake.DataDir(t.TempDir()))
+	liveEnv(t, kc.Addr(), 60, "-3h", "Message-Sent")
 	logs := &logbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -150,18 +138,20 @@ func TestKafkaOutageIsSeenAndSaid(t *testing.T) {
 		time.Minute, 20*time.Millisecond, "the group assigned the units")
 	assert.NotContains(t, logs.String(), `msg="kafka brokers unreachable"`)
 
-	kc.stop()
+	kc.Stop()
 	waitReady(t, logs, http.StatusServiceUnavailable, "not connected to Kafka: brokers unreachable for", 30*time.Second)
 	_, body := readyz(t, logs)
-	assert.Contains(t, body, kc.addr(), "the reason names the broker")
+	assert.Contains(t, body, kc.Addr(), "the reason names the broker")
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="kafka brokers unreachable"`) },
 		10*time.Second, 20*time.Millisecond)
 	out := logs.String()
-	assert.Regexp(t, `level=WARN msg="kafka brokers unreachable" broker=`+regexp.QuoteMeta(kc.addr())+` error=\S.* failed_attempts=\d+`, out)
-	time.Sleep(3 * time.Second) // more failed dials...
+	assert.Regexp(t, `level=WARN msg="kafka brokers unreachable" broker=`+regexp.QuoteMeta(kc.Addr())+` error=\S.* failed_attempts=\d+`, out)
+	failed := metric(t, logs, "freshchat_connector_kafka_connect_errors_total")
+	require.Eventually(t, func() bool { return metric(t, logs, "freshchat_connector_kafka_connect_errors_total") >= failed+3 },
+		20*time.Second, 50*time.Millisecond, "more failed dials...")
 	assert.Equal(t, 1, strings.Count(logs.String(), `msg="kafka brokers unreachable"`), "...and still one warning")
 
-	kc.start()
+	kc.Start()
 	waitReady(t, logs, http.StatusOK, "ok", 30*time.Second)
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg="kafka brokers reachable again"`) },
 		10*time.Second, 20*time.Millisecond)
@@ -183,8 +173,8 @@ func TestKafkaOutageIsSeenAndSaid(t *testing.T) {
 // unreachable coordinator) and says that the open transactions could not
 // be aborted, instead of claiming they were.
 func TestSignalDuringKafkaOutageStopsInTime(t *testing.T) {
-	kc := newRestartableCluster(t)
-	liveEnv(t, kc.addr(), 40000, "-8h", "Message-Sent,Conversation-Created")
+	kc := kafkatest.StartBroker(t)
+	liveEnv(t, kc.Addr(), 40000, "-8h", "Message-Sent,Conversation-Created")
 	t.Setenv("KAFKA_CHUNK_ROWS", "1000")
 	logs := &logbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -192,11 +182,14 @@ func TestSignalDuringKafkaOutageStopsInTime(t *testing.T) {
 	done := startRun(t, ctx, logs)
 
 	// Commits are under way: the backfill commits chunk after chunk.
-	require.Eventually(t, func() bool { return strings.Contains(logs.String(), `msg=ready`) },
+	require.Eventually(t, func() bool { return metric(t, logs, "freshchat_connector_chunks_committed_total") >= 3 },
 		time.Minute, 20*time.Millisecond)
-	time.Sleep(1500 * time.Millisecond)
-	kc.stop()
-	time.Sleep(2 * time.Second) // the clients find the broker gone
+	kc.Stop()
+	select {
+	case <-logs.Written(`msg="kafka brokers unreachable"`): // the clients find the broker gone
+	case <-time.After(time.Minute):
+		t.Fatal("the connector did not see the broker gone")
+	}
 
 	cancel()
 	began := time.Now()
@@ -226,7 +219,7 @@ func TestRunErrorIsLoggedInJSON(t *testing.T) {
 	for k, v := range map[string]string{
 		"FRESHCHAT_API_URL":     acceptingAPI(t), // past the start's API check, to Kafka
 		"FRESHCHAT_API_TOKEN":   simToken,
-		"KAFKA_BROKERS":         "127.0.0.1:1",
+		"KAFKA_BROKERS":         porttest.Reserve(t).Addr(), // refuses connections
 		"KAFKA_CONNECT_TIMEOUT": "1s",
 		"LOG_FORMAT":            "json",
 	} {

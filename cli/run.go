@@ -70,7 +70,7 @@ per account and event, among them: run more instances for availability.`, s)
 		logger.Warn(w)
 	}
 
-	tel, err := startTelemetry(cfg, logger)
+	tel, err := startTelemetry(cfg, nil, logger)
 	if err != nil {
 		return err
 	}

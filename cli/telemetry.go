@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
@@ -26,9 +27,10 @@ type telemetry struct {
 	stopProgress context.CancelFunc // ends the progress loop of the last started pipeline
 }
 
-// startTelemetry starts the server when cfg.Metrics.Addr is set. It listens
-// before Kafka is reached, so /readyz answers "not connected" meanwhile.
-func startTelemetry(cfg *config.Config, logger *slog.Logger) (*telemetry, error) {
+// startTelemetry starts the server when cfg.Metrics.Addr is set, on ln when
+// the caller already listens (else on the address). It listens before
+// Kafka is reached, so /readyz answers "not connected" meanwhile.
+func startTelemetry(cfg *config.Config, ln net.Listener, logger *slog.Logger) (*telemetry, error) {
 	if cfg.Metrics.Addr == "" {
 		return nil, nil
 	}
@@ -41,7 +43,11 @@ func startTelemetry(cfg *config.Config, logger *slog.Logger) (*telemetry, error)
 		srv.EnablePprof()
 		paths += " /debug/pprof/"
 	}
-	if err := srv.Start(); err != nil {
+	start := srv.Start
+	if ln != nil {
+		start = func() error { return srv.StartOn(ln) }
+	}
+	if err := start(); err != nil {
 		return nil, usageError{fmt.Errorf("metrics server: %w (choose another metrics.addr / METRICS_ADDR, or off)", err)}
 	}
 	logger.Info("serving metrics and health", "addr", srv.Addr(), "paths", paths)

@@ -6,6 +6,7 @@
 package connect
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -28,7 +29,7 @@ func KafkaOptions(k config.Kafka, watch *SecurityWatch) []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(k.Brokers...),
 		kgo.ClientID(k.ClientID),
-		kgo.ProducerBatchCompression(compressionCodec(k.Compression)),
+		kgo.WithCompressor(batchCompressor(k.Compression)),
 	}
 	if tc := k.TLS.ClientConfig(); tc != nil {
 		opts = append(opts, kgo.DialTLSConfig(tc))
@@ -43,6 +44,29 @@ func KafkaOptions(k config.Kafka, watch *SecurityWatch) []kgo.Opt {
 		opts = append(opts, kgo.WithHooks(watch))
 	}
 	return opts
+}
+
+// batchCompressor is the one compressor of produce batches that every
+// client of the process shares (franz-go's is safe for concurrent use).
+// With kgo.ProducerBatchCompression instead, each client would build its
+// own from the option's slice of codecs, which kgo rewrites in place: a
+// data race between clients created at once.
+func batchCompressor(c config.Compression) kgo.Compressor {
+	comp, err := kgo.DefaultCompressor(compressionCodec(c))
+	if err != nil {
+		panic("kafka compression " + string(c) + ": " + err.Error()) // compressionCodec returns known codecs only
+	}
+	if comp == nil {
+		return uncompressed{} // kgo's answer for none; a nil compressor would mean its default, snappy
+	}
+	return comp
+}
+
+// uncompressed leaves produce batches as they are.
+type uncompressed struct{}
+
+func (uncompressed) Compress(*bytes.Buffer, []byte, ...kgo.CompressFlag) ([]byte, kgo.CompressionCodecType) {
+	return nil, kgo.CodecNone // nil: kgo sends the batch as it is
 }
 
 // compressionCodec is the franz-go codec of c; snappy (franz-go's and the

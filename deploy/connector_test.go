@@ -5,11 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +20,8 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/cli"
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
+	"github.com/freshstream/freshchat-kafka/internal/porttest"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
 )
 
@@ -163,15 +165,12 @@ func startConnector() (_ *running, err error) {
 			MalformedEvery:      3,
 		},
 	})
-	kafkaPort, err := freePort()
+	// Kafka's port is held, refusing connections, until the broker starts.
+	kafkaPort, err := porttest.Hold()
 	if err != nil {
 		return nil, err
 	}
-	metricsPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	r.metricsAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(metricsPort))
+	defer kafkaPort.Release()
 
 	// The connector reads its settings from the environment when it starts;
 	// every other setting is unset, and the environment is restored once
@@ -189,10 +188,10 @@ func startConnector() (_ *running, err error) {
 		"FRESHCHAT_REQUESTS_PER_MINUTE": "1200",
 		"FRESHCHAT_SUBMITS_PER_MINUTE":  "0",
 		"FRESHCHAT_TEMP_DIR":            dir + "/connector",
-		"KAFKA_BROKERS":                 net.JoinHostPort("127.0.0.1", strconv.Itoa(kafkaPort)),
+		"KAFKA_BROKERS":                 kafkaPort.Addr(),
 		"KAFKA_PARTITIONS":              "1",
 		"KAFKA_REPLICATION_FACTOR":      "1",
-		"METRICS_ADDR":                  r.metricsAddr,
+		"METRICS_ADDR":                  "127.0.0.1:0",
 		"LOG_LEVEL":                     "info",
 	}
 	restore := setEnv(env)
@@ -200,7 +199,11 @@ func startConnector() (_ *running, err error) {
 	ctx, r.cancel = context.WithCancel(context.Background())
 	go func() { r.done <- cli.Main(ctx, []string{"run"}, cli.Streams{Out: io.Discard, Err: r.logs}) }()
 	err = r.waitFor(20*time.Second, "the metrics server", func() bool {
-		return strings.Contains(r.logs.String(), `msg="serving metrics and health"`)
+		m := metricsAddr.FindStringSubmatch(r.logs.String())
+		if m != nil {
+			r.metricsAddr = m[1]
+		}
+		return m != nil
 	})
 	restore()
 	if err != nil {
@@ -214,9 +217,14 @@ func startConnector() (_ *running, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	r.kafka, err = kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(kafkaPort))
+	ln, err := kafkaPort.Listen()
 	if err != nil {
-		return nil, fmt.Errorf("starting kfake on port %d: %w", kafkaPort, err)
+		return nil, err
+	}
+	r.kafka, err = kfake.NewCluster(kfake.NumBrokers(1), kfake.ListenFn(func(string, string) (net.Listener, error) { return ln, nil }))
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("starting kfake on %s: %w", kafkaPort.Addr(), err)
 	}
 	return r, nil
 }
@@ -320,15 +328,8 @@ func setEnv(env map[string]string) (restore func()) {
 	}
 }
 
-// freePort is a loopback port free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+// metricsAddr finds the address the metrics server listens on in the log.
+var metricsAddr = regexp.MustCompile(`msg="serving metrics and health" addr=(\S+)`)
 
 // tail is the last n lines of the log.
 // tail is the last n lines of l.

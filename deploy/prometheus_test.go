@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 )
 
 // prometheusBin is Debian's Prometheus server (package prometheus).
@@ -272,17 +273,15 @@ scrape_configs:
 `, rules, scrapeJobName, target)
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
-	port, err := freePort()
-	require.NoError(t, err)
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	// Prometheus takes a free port itself and logs which ("Listening on").
 	cmd := exec.Command(prometheusBin,
 		"--config.file="+cfgPath,
 		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-		"--log.level=warn",
+		"--web.listen-address=127.0.0.1:0",
+		"--log.level=info",
 	)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &logbuf.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -293,14 +292,21 @@ scrape_configs:
 			t.Logf("prometheus log:\n%s", logs.String())
 		}
 	})
-	p := &promServer{url: "http://" + addr}
+	var p *promServer
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		resp, err := http.Get(p.url + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
+		if p == nil {
+			if m := promListening.FindStringSubmatch(logs.String()); m != nil {
+				p = &promServer{url: "http://" + m[1]}
+			}
+		}
+		if p != nil {
+			resp, err := http.Get(p.url + "/-/ready")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return p
+				}
 			}
 		}
 		select {
@@ -313,6 +319,9 @@ scrape_configs:
 		}
 	}
 }
+
+// promListening finds the address Prometheus listens on in its log.
+var promListening = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
 
 // waitScrapes waits until Prometheus has scraped the connector n times.
 func (p *promServer) waitScrapes(t *testing.T, n int) {

@@ -87,7 +87,7 @@ func TestCrashAtRandomMomentsIsExactlyOnce(t *testing.T) {
 			seed := testSeed(t)
 			rng := rand.New(rand.NewPCG(seed, seed))
 
-			to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+			to := rangeEnd()
 			from := to.Add(-time.Duration(tt.hours) * time.Hour)
 			h := newHarness(t, freshchattest.Options{RowsPerHour: 12000, Faults: tt.faults}, crashEvents, tt.settings)
 			t.Logf("range [%s, %s), %d events", from.Format(time.RFC3339), to.Format(time.RFC3339), len(crashEvents))
@@ -148,7 +148,7 @@ func TestCrashAtRandomMomentsIsExactlyOnce(t *testing.T) {
 // range ends exactly once.
 func TestTwoInstancesStartedTogetherShareTheWork(t *testing.T) {
 	events := []string{"Message-Sent", "Conversation-Resolved", "Agent-Activity", "CSAT-Score"}
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	to := rangeEnd()
 	from := to.Add(-4 * time.Hour)
 	h := newHarness(t, freshchattest.Options{
 		RowsPerHour: 6000,

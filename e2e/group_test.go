@@ -100,7 +100,7 @@ func (h *accountHarness) owners(t *testing.T, name string) map[string]string {
 // they took over and from where, and status shows the owners.
 func TestThreeInstancesTwoAccountsSurviveAKill(t *testing.T) {
 	events := []string{"Message-Sent", "Conversation-Created", "CSAT-Score"}
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	to := rangeEnd()
 	from := to.Add(-4 * time.Hour)
 	h := newAccountHarness(t, freshchattest.Options{
 		RowsPerHour: 6000,
@@ -189,7 +189,7 @@ func TestThreeInstancesTwoAccountsSurviveAKill(t *testing.T) {
 // exit 2, and the first goes on.
 func TestMismatchedInstanceIsRefused(t *testing.T) {
 	events := []string{"Message-Sent", "CSAT-Score"}
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	to := rangeEnd()
 	from := to.Add(-2 * time.Hour)
 	h := newHarness(t, freshchattest.Options{RowsPerHour: 3000, Faults: freshchattest.Faults{PendingPolls: 20}}, events, map[string]string{
 		"FRESHCHAT_WINDOW":       "30m",

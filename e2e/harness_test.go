@@ -25,10 +25,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
+	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
 	"github.com/freshstream/freshchat-kafka/internal/kread"
 	"github.com/freshstream/freshchat-kafka/schemas"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
@@ -84,12 +84,22 @@ func buildConnector(dir string) (string, error) {
 	return bin, nil
 }
 
+// rangeEnd is where the tests' bounded ranges end: 22:00 UTC yesterday.
+// It is settled and within Freshchat's retention whenever the tests run,
+// and at the same time of day every time, so that no test depends on the
+// hour it runs at (the simulator's header drift follows the UTC hour). The
+// connector checks --from and --to against its own clock, so the date
+// cannot be fixed as well.
+func rangeEnd() time.Time {
+	return time.Now().UTC().Truncate(24 * time.Hour).Add(-2 * time.Hour)
+}
+
 // harness is one test's world: a Kafka cluster, a Freshchat simulator and
 // the connector processes started against them.
 type harness struct {
 	t       *testing.T
 	ctx     context.Context // ends shortly before the test's deadline
-	cluster *kfake.Cluster
+	broker  *kafkatest.Broker
 	sim     *freshchattest.Server
 	kafka   []kgo.Opt
 	logDir  string
@@ -105,22 +115,18 @@ type harness struct {
 // names events and adds settings on top of the harness defaults.
 func newHarness(t *testing.T, sim freshchattest.Options, events []string, settings map[string]string) *harness {
 	t.Helper()
-	return newHarnessOn(t, []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(0)}, sim, events, settings)
+	return newHarnessOn(t, kafkatest.StartBroker(t), sim, events, settings)
 }
 
-// newHarnessOn is newHarness with a cluster built from clusterOpts, such
-// as a fixed port and a data folder for a cluster that is restarted.
-func newHarnessOn(t *testing.T, clusterOpts []kfake.Opt, sim freshchattest.Options, events []string, settings map[string]string) *harness {
+// newHarnessOn is newHarness on broker, such as one with a data folder, to
+// be restarted.
+func newHarnessOn(t *testing.T, broker *kafkatest.Broker, sim freshchattest.Options, events []string, settings map[string]string) *harness {
 	t.Helper()
-	cluster, err := kfake.NewCluster(clusterOpts...)
-	require.NoError(t, err)
-	t.Cleanup(cluster.Close)
-
 	h := &harness{
 		t:       t,
 		ctx:     testContext(t),
-		cluster: cluster,
-		kafka:   []kgo.Opt{kgo.SeedBrokers(cluster.ListenAddrs()...)},
+		broker:  broker,
+		kafka:   broker.Opts(),
 		logDir:  logDir(t),
 		tempDir: t.TempDir(),
 		events:  events,
@@ -133,7 +139,7 @@ func newHarnessOn(t *testing.T, clusterOpts []kfake.Opt, sim freshchattest.Optio
 	vars := map[string]string{
 		"FRESHCHAT_API_URL":           h.sim.URL(),
 		"FRESHCHAT_API_TOKEN":         simToken,
-		"KAFKA_BROKERS":               strings.Join(cluster.ListenAddrs(), ","),
+		"KAFKA_BROKERS":               broker.Addr(),
 		"FRESHCHAT_EVENTS":            strings.Join(events, ","),
 		"FRESHCHAT_TEMP_DIR":          h.tempDir,
 		"FRESHCHAT_POLL_INTERVAL":     "50ms",
@@ -501,6 +507,20 @@ func (h *harness) waitForCheckpoints(n int, while *connector) int {
 			h.t.Fatalf("%s exited (code %d) before committing a checkpoint", while.name, while.state.ExitCode())
 		case <-h.ctx.Done():
 			h.t.Fatalf("no checkpoint committed by %s before the test ran out of time", while.name)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// waitForLog polls c's log until text is in it more than n times.
+func (h *harness) waitForLog(c *connector, text string, n int) {
+	h.t.Helper()
+	for strings.Count(c.log(h.t), text) <= n {
+		select {
+		case <-c.exited():
+			h.t.Fatalf("%s exited (code %d) before logging %q", c.name, c.state.ExitCode(), text)
+		case <-h.ctx.Done():
+			h.t.Fatalf("%s did not log %q before the test ran out of time", c.name, text)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

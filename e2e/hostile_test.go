@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/cli"
+	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
 	"github.com/freshstream/freshchat-kafka/internal/kread"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/schemas"
@@ -77,13 +77,13 @@ var hostileFaults = freshchattest.Faults{
 // once, every malformed row on the dead-letter topic with its cause, and
 // checkpoints whose counts add up.
 func TestHostileWorldBoundedRun(t *testing.T) {
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	to := rangeEnd()
 	from := to.Add(-5 * time.Hour)
 
 	reg := srfake.New()
 	t.Cleanup(reg.Close)
-	clusterOpts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(freePort(t)), kfake.DataDir(t.TempDir())}
-	h := newHarnessOn(t, clusterOpts, freshchattest.Options{RowsPerHour: 2400, Faults: hostileFaults}, hostileEvents, map[string]string{
+	broker := kafkatest.StartBroker(t, kfake.DataDir(t.TempDir()))
+	h := newHarnessOn(t, broker, freshchattest.Options{RowsPerHour: 2400, Faults: hostileFaults}, hostileEvents, map[string]string{
 		"FRESHCHAT_WINDOW": hostileWindow.String(),
 		// Fixed windows, so that the checkpoints follow planWindows; the
 		// reports are still submitted ahead (reports_ahead's default).
@@ -111,7 +111,7 @@ func TestHostileWorldBoundedRun(t *testing.T) {
 	}
 	committed := h.waitForCheckpoints(rows/300/3+len(hostileEvents)*len(windows), run)
 	h.waitForOpenTransaction(run, append(h.eventTopics(), hostileDLQTopic)...)
-	h.restartCluster(clusterOpts, time.Second)
+	h.restartBroker(run)
 	t.Logf("broker restarted with a transaction open, after %d checkpoint records", committed)
 	require.Equal(t, cli.ExitOK, h.wait(run), "exit code of the bounded run")
 	log := run.log(t)
@@ -159,26 +159,16 @@ func TestHostileWorldBoundedRun(t *testing.T) {
 		strings.Count(log, `msg="window failed; resuming from the last commit after a pause"`))
 }
 
-// freePort is a loopback TCP port free a moment ago, for a cluster that
-// must come back on the same address.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// restartCluster closes the cluster, waits down, and starts it again with
-// opts: the same port and data folder bring back the same broker.
-func (h *harness) restartCluster(opts []kfake.Opt, down time.Duration) {
+// restartBroker stops the broker, waits for c to find it gone, and
+// starts it again: the same address and data folder bring back the same
+// broker.
+func (h *harness) restartBroker(c *connector) {
 	h.t.Helper()
-	h.cluster.Close()
-	time.Sleep(down)
-	c, err := kfake.NewCluster(opts...)
-	require.NoError(h.t, err, "restarting the cluster")
-	h.t.Cleanup(c.Close)
-	h.cluster = c
+	const unreachable = "kafka brokers unreachable"
+	before := strings.Count(c.log(h.t), unreachable)
+	h.broker.Stop()
+	h.waitForLog(c, unreachable, before)
+	h.broker.Start()
 }
 
 // window is one half-open window of a bounded walk.

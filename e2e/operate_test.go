@@ -20,7 +20,7 @@ import (
 // rewinds and a second run produces the rows again from that instant.
 func TestOperatorCommandsSeeTheRunningInstance(t *testing.T) {
 	events := []string{"CSAT-Score"}
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	to := rangeEnd()
 	from := to.Add(-2 * time.Hour)
 	h := newHarness(t, freshchattest.Options{
 		RowsPerHour: 3000,

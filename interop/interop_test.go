@@ -53,13 +53,14 @@ func TestThirdPartyConsumers(t *testing.T) {
 
 	sim := freshchattest.NewServer(freshchattest.Options{
 		Token:       simToken,
+		Now:         freshchattest.ClockFrom(worldStart),
 		RowsPerHour: 30,
 		TempDir:     t.TempDir(),
 		Faults:      freshchattest.Faults{BOM: true, CRLF: true, AltTimestamps: true, ShuffleColumns: true},
 	})
 	t.Cleanup(sim.Close)
 
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	to := worldStart.Add(-time.Hour)
 	from := to.Add(-2 * time.Hour)
 
 	runPipeline(ctx, t, pipelineOptions(t, sim, kafka, from, to, confluentTopic, "interop.confluent.checkpoints", "interop-confluent", regClient))
@@ -123,6 +124,11 @@ func (c checker) check(ctx context.Context, t *testing.T, event string) {
 		})
 	}
 }
+
+// worldStart is the instant the simulator's clock starts at (see
+// freshchattest.ClockFrom): the tests extract the same rows whatever the
+// day and the hour they run at.
+var worldStart = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
 func pipelineOptions(t *testing.T, sim *freshchattest.Server, kafka []kgo.Opt, from, to time.Time,
 	topic func(string) string, checkpoints, txnID string, reg *sr.Client,

@@ -137,9 +137,9 @@ func TestREADMERecipes(t *testing.T) {
 	defer cancel()
 	st := newStack(t)
 	kafka, regClient := st.kafka, st.registry
-	sim := freshchattest.NewServer(freshchattest.Options{Token: simToken, RowsPerHour: 30, TempDir: t.TempDir()})
+	sim := freshchattest.NewServer(freshchattest.Options{Token: simToken, Now: freshchattest.ClockFrom(worldStart), RowsPerHour: 30, TempDir: t.TempDir()})
 	t.Cleanup(sim.Close)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	to := worldStart.Add(-time.Hour)
 	o := pipelineOptions(t, sim, kafka, to.Add(-2*time.Hour), to, func(string) string { return readmeTopic },
 		"readme.checkpoints", "readme", regClient)
 	o.Events, o.Concurrency = []string{"Message-Sent"}, 1

@@ -124,14 +124,36 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Start listens on the address and serves in the background; it returns
 // once the port is bound (or could not be). A server starts once.
 func (s *Server) Start() error {
+	return s.start(func() (net.Listener, error) {
+		ln, err := net.Listen("tcp", s.addr)
+		if err != nil {
+			return nil, fmt.Errorf("metrics server: listening on %s: %w", s.addr, err)
+		}
+		return ln, nil
+	})
+}
+
+// StartOn is Start on a listener the caller opened, such as one on a port
+// it picked and must not lose to another process before the server
+// starts. The server owns ln: Shutdown closes it, and so does a StartOn
+// that fails.
+func (s *Server) StartOn(ln net.Listener) error {
+	err := s.start(func() (net.Listener, error) { return ln, nil })
+	if err != nil {
+		ln.Close()
+	}
+	return err
+}
+
+func (s *Server) start(listen func() (net.Listener, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.srv != nil {
 		return errors.New("metrics server: already started")
 	}
-	ln, err := net.Listen("tcp", s.addr)
+	ln, err := listen()
 	if err != nil {
-		return fmt.Errorf("metrics server: listening on %s: %w", s.addr, err)
+		return err
 	}
 	s.ln = ln
 	s.served = make(chan struct{})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -92,6 +93,27 @@ func TestServerLifecycle(t *testing.T) {
 	require.NoError(t, srv.Shutdown(context.Background()))
 	_, err := http.Get("http://" + addr + "/healthz")
 	assert.Error(t, err, "nothing listens after Shutdown")
+}
+
+func TestServerStartsOnTheCallersListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := metrics.NewServer("127.0.0.1:9", nil, nil, nil) // the address is not used
+	require.NoError(t, srv.StartOn(ln))
+	assert.Equal(t, ln.Addr().String(), srv.Addr())
+	code, body := get(t, "http://"+srv.Addr()+"/healthz")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "ok\n", body)
+
+	again, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	assert.Error(t, srv.StartOn(again), "a server starts once")
+	_, err = again.Accept()
+	assert.ErrorIs(t, err, net.ErrClosed, "a StartOn that fails closes its listener")
+
+	require.NoError(t, srv.Shutdown(context.Background()))
+	_, err = http.Get("http://" + ln.Addr().String() + "/healthz")
+	assert.Error(t, err, "Shutdown closes the listener")
 }
 
 func TestStatusRoute(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -18,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
-	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
 )
@@ -37,9 +35,9 @@ func (e *env) backfillOptions(t *testing.T, events []string, from, to time.Time,
 	return o
 }
 
-// backfillSpan is days whole days ending at the last whole hour.
+// backfillSpan is days whole days ending where span's ranges end.
 func backfillSpan(days int) (from, to time.Time) {
-	to = time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	_, to = span(0)
 	return to.AddDate(0, 0, -days), to
 }
 
@@ -98,7 +96,7 @@ func TestAdaptiveBackfillSubmitsAheadAndCommitsInOrder(t *testing.T) {
 // checkpoint lists them), and restarts it: the restart polls those three
 // reports instead of submitting them again, and every row lands once.
 func TestRestartWithTwoReportsInFlightPollsThem(t *testing.T) {
-	clock := &simClock{offset: 0}
+	clock := &simClock{world: freshchattest.ClockFrom(worldStart)}
 	e := newEnvWith(t, freshchattest.Options{Token: token, RowsPerHour: 12, Now: clock.Now})
 	from, to := backfillSpan(9)
 	const ev = "Message-Sent"
@@ -203,29 +201,10 @@ func refuseLonger(next http.Handler, d time.Duration) http.Handler {
 	})
 }
 
-// newEnvWith is newEnv with the simulator's options given whole.
-func newEnvWith(t *testing.T, opts freshchattest.Options) *env {
-	t.Helper()
-	opts.TempDir = t.TempDir()
-	sim := freshchattest.NewServer(opts)
-	t.Cleanup(sim.Close)
-	logs := &strings.Builder{}
-	e := &env{sim: sim, kafka: kafkatest.Cluster(t), logs: logs,
-		log: slog.New(slog.NewTextHandler(&lockedWriter{b: logs}, &slog.HandlerOptions{Level: slog.LevelInfo}))}
-	t.Cleanup(func() {
-		if t.Failed() {
-			out := logs.String()
-			if len(out) > 6000 {
-				out = out[len(out)-6000:]
-			}
-			t.Logf("connector logs (tail):\n%s", out)
-		}
-	})
-	return e
-}
-
-// simClock is real time plus an offset the test moves forward.
+// simClock is the test world's time plus an offset the test moves
+// forward.
 type simClock struct {
+	world  func() time.Time
 	mu     sync.Mutex
 	offset time.Duration
 }
@@ -233,7 +212,7 @@ type simClock struct {
 func (c *simClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
+	return c.world().Add(c.offset)
 }
 
 func (c *simClock) advance(d time.Duration) {

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
 	"github.com/freshstream/freshchat-kafka/internal/kread"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
@@ -24,15 +25,10 @@ import (
 // producer and the transaction's record is never visible to read_committed
 // consumers.
 func TestCloseDuringOutageIsBounded(t *testing.T) {
-	dir, port := t.TempDir(), freePort(t)
-	start := func() *kfake.Cluster {
-		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(dir))
-		require.NoError(t, err)
-		return c
-	}
-	c := start()
+	b := kafkatest.StartBroker(t, kfake.DataDir(t.TempDir()))
+	c := b.Cluster()
 	e := newEnv(t, 60, freshchattest.Faults{}, false)
-	e.kafka = []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)}
+	e.kafka = b.Opts()
 	from, to := span(1)
 	o := e.options(t, []string{"Message-Sent", "CSAT-Score"}, from, to)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -54,7 +50,7 @@ func TestCloseDuringOutageIsBounded(t *testing.T) {
 	})
 	w.Produce(ctx, &kgo.Record{Topic: o.Topic("Message-Sent"), Value: []byte("never acknowledged")})
 	<-inFlight
-	c.Close()
+	b.Stop()
 
 	cctx, ccancel := context.WithTimeout(context.Background(), time.Second)
 	defer ccancel()
@@ -69,8 +65,7 @@ func TestCloseDuringOutageIsBounded(t *testing.T) {
 	assert.Contains(t, err.Error(), "event Message-Sent")
 	assert.NotContains(t, err.Error(), "event CSAT-Score", "a producer without a transaction closes cleanly")
 
-	c = start()
-	defer c.Close()
+	b.Start()
 	p, err = pipeline.New(ctx, o) // fences the producers: the open transaction is aborted
 	require.NoError(t, err)
 	require.NoError(t, p.Close(ctx))

@@ -99,7 +99,7 @@ func TestDeadLettersKeepEveryRow(t *testing.T) {
 // as such, not skipped.
 func TestEmptyWindowIsRecorded(t *testing.T) {
 	e := newEnv(t, 1, freshchattest.Faults{}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	_, to := span(1)
 	from := to.Add(-10 * time.Minute) // one row an hour: at most one of these minutes holds it
 	o := e.options(t, []string{"CSAT-Score"}, from, to)
 	o.Planner.Window = time.Minute

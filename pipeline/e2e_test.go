@@ -17,9 +17,10 @@ import (
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
 )
 
-// span returns a bounded range of whole hours in the recent past.
+// span returns a bounded range of whole hours in the recent past of the
+// test world (see worldStart): the same range on every run.
 func span(hours int) (from, to time.Time) {
-	to = time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	to = worldStart.Add(-time.Hour)
 	return to.Add(-time.Duration(hours) * time.Hour), to
 }
 

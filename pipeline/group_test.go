@@ -24,7 +24,7 @@ import (
 // account is a second simulated Freshchat account, with a token of its own.
 func (e *env) account(t *testing.T, name, tok string, rowsPerHour int) (pipeline.Account, *freshchattest.Server) {
 	t.Helper()
-	sim := freshchattest.NewServer(freshchattest.Options{Token: tok, RowsPerHour: rowsPerHour, TempDir: t.TempDir()})
+	sim := freshchattest.NewServer(freshchattest.Options{Token: tok, Now: e.now, RowsPerHour: rowsPerHour, TempDir: t.TempDir()})
 	t.Cleanup(sim.Close)
 	return pipeline.Account{Name: name, Source: e.sourceOf(t, sim, tok), Topic: func(ev string) string { return "freshchat." + name + "." + strings.ToLower(ev) }}, sim
 }
@@ -79,8 +79,7 @@ func runAll(t *testing.T, ctx context.Context, opts ...pipeline.Options) []error
 
 func TestGroupSharesUnitsOfTwoAccountsExactlyOnce(t *testing.T) {
 	e := newEnv(t, 3000, freshchattest.Faults{}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	from := to.Add(-3 * time.Hour)
+	from, to := span(3)
 	base := e.options(t, nil, from, to)
 	events := []string{"Message-Sent", "Conversation-Created", "CSAT-Score"}
 	acme := pipeline.Account{Name: checkpoint.DefaultAccount, Source: base.Source, Events: events, Start: from, Topic: base.Topic}
@@ -127,8 +126,7 @@ func TestGroupSharesUnitsOfTwoAccountsExactlyOnce(t *testing.T) {
 
 func TestGroupStandbyTakesOverFromTheLastCommit(t *testing.T) {
 	e := newEnv(t, 4000, freshchattest.Faults{PendingPolls: 2}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	from := to.Add(-6 * time.Hour)
+	from, to := span(6)
 	o := e.options(t, []string{"Message-Sent"}, from, to)
 	var units unitLog
 
@@ -162,8 +160,7 @@ func TestGroupStandbyTakesOverFromTheLastCommit(t *testing.T) {
 
 func TestGroupRevokedTokenStopsOnlyItsAccount(t *testing.T) {
 	e := newEnv(t, 2000, freshchattest.Faults{}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	from := to.Add(-2 * time.Hour)
+	from, to := span(2)
 	base := e.options(t, nil, from, to)
 	good := pipeline.Account{Name: "good", Source: base.Source, Events: []string{"Message-Sent", "CSAT-Score"}, Start: from,
 		Topic: func(ev string) string { return "freshchat.good." + strings.ToLower(ev) }}
@@ -189,8 +186,8 @@ func TestGroupRevokedTokenStopsOnlyItsAccount(t *testing.T) {
 
 func TestGroupRefusesAnotherDeploymentOnTheSameTopics(t *testing.T) {
 	e := newEnv(t, 1000, freshchattest.Faults{PendingPolls: 1000000}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	o := e.options(t, []string{"Message-Sent"}, to.Add(-time.Hour), to)
+	from, to := span(1)
+	o := e.options(t, []string{"Message-Sent"}, from, to)
 	var units unitLog
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -282,8 +279,7 @@ func (p *partition) heal() {
 func TestGroupPartitionedInstanceNeverWritesAMovedUnit(t *testing.T) {
 	// Reports take a while: the backfill outlasts the partition.
 	e := newEnv(t, 1000, freshchattest.Faults{PendingPolls: 20}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	from := to.Add(-12 * time.Hour)
+	from, to := span(12)
 	events := []string{"Message-Sent", "CSAT-Score"}
 	o := e.options(t, events, from, to)
 	o.Planner.Window = 15 * time.Minute
@@ -317,7 +313,14 @@ func TestGroupPartitionedInstanceNeverWritesAMovedUnit(t *testing.T) {
 	cutA.cut()
 	require.Eventually(t, func() bool { return len(units.of("b")) == 2 }, 30*time.Second, 50*time.Millisecond,
 		"b gets a's unit once a's session expires")
-	time.Sleep(2 * time.Second) // b works the unit while a is still cut off
+	// b works the unit it took over while a is still cut off: it commits a
+	// window of it past a's last commit.
+	moved := units.of("b")[1]
+	left := pa.Committed()[moved]
+	require.Eventually(t, func() bool {
+		pos := pb.Committed()[moved]
+		return pos.Done && pos.WindowEnd.After(left.WindowEnd)
+	}, time.Minute, 10*time.Millisecond, "b commits a window of %s past a's last commit %s", moved, left)
 	cutA.heal()
 
 	require.NoError(t, <-bDone)
@@ -335,8 +338,7 @@ func TestGroupPartitionedInstanceNeverWritesAMovedUnit(t *testing.T) {
 // backfill. Every row lands once.
 func TestGroupRollingRestartLosesNothing(t *testing.T) {
 	e := newEnv(t, 3000, freshchattest.Faults{PendingPolls: 2}, false)
-	to := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
-	from := to.Add(-8 * time.Hour)
+	from, to := span(8)
 	events := []string{"Message-Sent", "CSAT-Score", "Conversation-Created"}
 	o := e.options(t, events, from, to)
 	o.Planner.Window = 15 * time.Minute
@@ -386,7 +388,7 @@ func TestGroupRollingRestartLosesNothing(t *testing.T) {
 // committed to it; windows and checkpoints are at millisecond precision.
 func TestGroupBoundedRunEndsAtAnyPrecision(t *testing.T) {
 	e := newEnv(t, 2000, freshchattest.Faults{}, false)
-	to := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond).Add(123456 * time.Nanosecond)
+	to := e.now().Add(-time.Hour).Truncate(time.Millisecond).Add(123456 * time.Nanosecond) // as --to -1h resolves
 	from := to.Add(-2 * time.Hour).Truncate(time.Hour)
 	o := e.options(t, []string{"Message-Sent"}, from, to)
 	var units unitLog

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
 	"github.com/freshstream/freshchat-kafka/internal/kread"
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/schemas"
 	"github.com/freshstream/freshchat-kafka/source"
@@ -27,23 +27,26 @@ import (
 
 const token = "sim-token-0123456789"
 
+// worldStart is the instant the clock of every test world starts at (see
+// freshchattest.ClockFrom): ranges are fixed (see span), and so are the
+// rows the simulator serves for them, whatever the day and the hour the
+// tests run at.
+var worldStart = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+
 // env is a Freshchat simulator, a Kafka cluster and (optionally) a schema
-// registry, all on loopback.
+// registry, all on loopback, sharing one clock.
 type env struct {
+	now   func() time.Time
 	sim   *freshchattest.Server
 	kafka []kgo.Opt
 	reg   *sr.Client
 	log   *slog.Logger
-	logs  *strings.Builder
+	logs  *logbuf.Buffer
 }
 
 func newEnv(t *testing.T, rowsPerHour int, faults freshchattest.Faults, withRegistry bool) *env {
 	t.Helper()
-	sim := freshchattest.NewServer(freshchattest.Options{Token: token, RowsPerHour: rowsPerHour, Faults: faults, TempDir: t.TempDir()})
-	t.Cleanup(sim.Close)
-	logs := &strings.Builder{}
-	e := &env{sim: sim, kafka: kafkatest.Cluster(t), logs: logs,
-		log: slog.New(slog.NewTextHandler(&lockedWriter{b: logs}, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	e := newEnvWith(t, freshchattest.Options{Token: token, RowsPerHour: rowsPerHour, Faults: faults})
 	if withRegistry {
 		reg := srfake.New()
 		t.Cleanup(reg.Close)
@@ -51,6 +54,24 @@ func newEnv(t *testing.T, rowsPerHour int, faults freshchattest.Faults, withRegi
 		require.NoError(t, err)
 		e.reg = rc
 	}
+	return e
+}
+
+// newEnvWith is newEnv, without a registry, with the simulator's options
+// given whole; the simulator runs on the world's clock unless opts.Now
+// says otherwise.
+func newEnvWith(t *testing.T, opts freshchattest.Options) *env {
+	t.Helper()
+	now := freshchattest.ClockFrom(worldStart)
+	if opts.Now == nil {
+		opts.Now = now
+	}
+	opts.TempDir = t.TempDir()
+	sim := freshchattest.NewServer(opts)
+	t.Cleanup(sim.Close)
+	logs := &logbuf.Buffer{}
+	e := &env{now: now, sim: sim, kafka: kafkatest.Cluster(t), logs: logs,
+		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	t.Cleanup(func() {
 		if t.Failed() {
 			out := logs.String()
@@ -74,7 +95,7 @@ func (e *env) sourceOf(t *testing.T, sim *freshchattest.Server, tok string) *sou
 	u, err := url.Parse(sim.URL())
 	require.NoError(t, err)
 	c, err := source.NewClient(source.ClientConfig{
-		BaseURL: u, Token: tok, Logger: e.log,
+		BaseURL: u, Token: tok, Logger: e.log, Now: e.now,
 		PollInterval: 5 * time.Millisecond, PollMaxInterval: 20 * time.Millisecond,
 		Retry:   source.RetryConfig{Base: 2 * time.Millisecond, Max: 20 * time.Millisecond},
 		TempDir: t.TempDir(),
@@ -101,6 +122,7 @@ func (e *env) options(t *testing.T, events []string, from, to time.Time) pipelin
 		Registry:           e.reg,
 		Source:             e.source(t),
 		Logger:             e.log,
+		Now:                e.now,
 	}
 }
 
@@ -272,15 +294,4 @@ func (e *env) assertExactlyOnce(t *testing.T, event, topic string, from, to time
 			require.NotEmpty(t, headers[h], "header %s", h)
 		}
 	}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	b  *strings.Builder
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }

@@ -2,7 +2,6 @@ package pipeline_test
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -16,34 +15,34 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
 	"github.com/freshstream/freshchat-kafka/internal/kread"
+	"github.com/freshstream/freshchat-kafka/internal/porttest"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/sink"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+// dialFailures is a kgo hook that signals failed connections to a broker.
+type dialFailures chan struct{}
+
+func (d dialFailures) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	if err != nil {
+		select {
+		case d <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // TestBrokerRestartMidRunKeepsExactlyOnce restarts the Kafka broker (same
 // port, same data folder) while a backfill runs: the connector waits, takes
 // up from its last commit, and every row still lands once.
 func TestBrokerRestartMidRunKeepsExactlyOnce(t *testing.T) {
-	dir := t.TempDir()
-	port := freePort(t)
-	start := func() *kfake.Cluster {
-		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(dir))
-		require.NoError(t, err)
-		return c
-	}
-	c := start()
+	b := kafkatest.StartBroker(t, kfake.DataDir(t.TempDir()))
 	e := newEnv(t, 1500, freshchattest.Faults{PendingPolls: 2, LinksPerReport: 2}, false)
-	e.kafka = []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)}
+	gone := make(dialFailures, 1)
+	e.kafka = append(b.Opts(), kgo.WithHooks(gone))
 	from, to := span(8)
 	events := []string{"Message-Sent", "Conversation-Created"}
 	o := e.options(t, events, from, to)
@@ -62,10 +61,17 @@ func TestBrokerRestartMidRunKeepsExactlyOnce(t *testing.T) {
 		recs, err := kread.ReadCommitted(ctx, e.kafka, o.CheckpointTopic)
 		return err == nil && len(recs) >= 10
 	}, time.Minute, 10*time.Millisecond)
-	c.Close()
-	time.Sleep(300 * time.Millisecond) // the connector sees the broker gone
-	c = start()
-	defer c.Close()
+	select {
+	case <-gone: // a failure from before the restart says nothing of it
+	default:
+	}
+	b.Stop()
+	select {
+	case <-gone: // the connector sees the broker gone
+	case <-ctx.Done():
+		t.Fatal("the connector never tried the stopped broker")
+	}
+	b.Start()
 
 	require.NoError(t, <-done)
 	for _, ev := range events {
@@ -119,7 +125,7 @@ func TestFailedCommitResumesFromLastCommit(t *testing.T) {
 // message that says what to check once ConnectTimeout has passed.
 func TestUnreachableBrokersAtStart(t *testing.T) {
 	e := newEnv(t, 60, freshchattest.Faults{}, false)
-	e.kafka = []kgo.Opt{kgo.SeedBrokers(fmt.Sprintf("127.0.0.1:%d", freePort(t)))}
+	e.kafka = []kgo.Opt{kgo.SeedBrokers(porttest.Reserve(t).Addr())} // refuses connections
 	from, to := span(1)
 	o := e.options(t, []string{"CSAT-Score"}, from, to)
 	o.ConnectTimeout = 1500 * time.Millisecond

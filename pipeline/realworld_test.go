@@ -129,7 +129,8 @@ func TestReportThatAlwaysVanishesEndsInAClearError(t *testing.T) {
 // goes on from the last commit, logging the cause; it does not report
 // fencing, which only another producer taking the transactional ID over is.
 func TestBrokerTimeoutAbortIsNotFencing(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0))
+	aborted := make(txnTimeouts, 1)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0), kfake.WithLogger(aborted))
 	require.NoError(t, err)
 	defer c.Close()
 	e := newEnv(t, 600, freshchattest.Faults{}, false)
@@ -144,11 +145,16 @@ func TestBrokerTimeoutAbortIsNotFencing(t *testing.T) {
 	c.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		// Hold the commit of the fourth transaction (a chunk of rows) back
-		// longer than the transaction timeout: the broker aborts the
-		// transaction meanwhile and bumps the producer's epoch.
+		// until the broker has aborted the transaction for its timeout,
+		// bumping the producer's epoch.
 		if ends.Add(1) == 4 {
 			slowed.Add(1)
-			c.SleepControl(func() { time.Sleep(2500 * time.Millisecond) })
+			c.SleepControl(func() {
+				select {
+				case <-aborted:
+				case <-time.After(time.Minute): // the assertions below say what went wrong
+				}
+			})
 		}
 		return nil, nil, false
 	})
@@ -159,6 +165,19 @@ func TestBrokerTimeoutAbortIsNotFencing(t *testing.T) {
 	assert.Contains(t, logs, "resumed after failure")
 	assert.NotContains(t, logs, "producer fenced")
 	e.assertExactlyOnce(t, "Response-Time", o.Topic("Response-Time"), from, to)
+}
+
+// txnTimeouts is a kfake logger that signals when the broker aborts a
+// transaction that outlived its timeout.
+type txnTimeouts chan struct{}
+
+func (c txnTimeouts) Logf(_ kfake.LogLevel, format string, _ ...any) {
+	if strings.HasPrefix(format, "txn timeout abort") {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // TestOneFailingEventStopsOthersAsCancelled: when one event fails (the API

@@ -127,7 +127,7 @@ func TestBoundedRunAndAWindowInProgress(t *testing.T) {
 	w, err := sink.NewWriter(ctx, sink.WriterConfig{TransactionalID: o.TransactionalID + "-" + ev, TransactionTimeout: 30 * time.Second}, e.kafka...)
 	require.NoError(t, err)
 	rec, err := checkpoint.NewStore(o.CheckpointTopic, nil, e.kafka...).Record(checkpoint.Position{
-		Event: ev, WindowStart: h(2), WindowEnd: h(4), Digest: checkpoint.NewDigest, CoveredFrom: h(0), CommittedAt: time.Now(),
+		Event: ev, WindowStart: h(2), WindowEnd: h(4), Digest: checkpoint.NewDigest, CoveredFrom: h(0), CommittedAt: e.now(),
 	})
 	require.NoError(t, err)
 	require.NoError(t, w.Begin())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,31 +13,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"github.com/freshstream/freshchat-kafka/source"
 )
 
-// handlerTransport serves requests in-process with h: no sockets, so a
-// synctest bubble can fake time across the client and the server.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, r)
-	resp := rec.Result()
-	resp.Request = r
-	return resp, nil
-}
-
-// budgetClient is a client of the API at http://api.test served by h
-// in-process; mod adjusts the test configuration.
-func budgetClient(t *testing.T, h http.Handler, mod func(*source.ClientConfig)) (*source.Client, *syncBuffer) {
+// budgetClient is a client of the API served by h in-process (see
+// inProcessClient); mod adjusts the test configuration.
+func budgetClient(t *testing.T, h http.Handler, mod func(*source.ClientConfig)) (*source.Client, *logbuf.Buffer) {
 	t.Helper()
-	return newClient(t, "http://api.test", func(c *source.ClientConfig) {
-		c.HTTPClient = &http.Client{Transport: handlerTransport{h}}
-		if mod != nil {
-			mod(c)
-		}
-	})
+	return inProcessClient(t, h, mod)
 }
 
 // arrivals records when requests reach a server.

@@ -12,11 +12,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"github.com/freshstream/freshchat-kafka/source"
 )
 
@@ -145,11 +147,7 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 		{
 			name:  "connection dropped",
 			failN: 2,
-			fail: func(t *testing.T, w http.ResponseWriter) {
-				conn, _, err := http.NewResponseController(w).Hijack()
-				require.NoError(t, err)
-				conn.Close()
-			},
+			fail:  func(t *testing.T, w http.ResponseWriter) { panic(http.ErrAbortHandler) },
 		},
 		{
 			// One attempt only: 429 answers do not count against attempts.
@@ -172,24 +170,25 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var calls atomic.Int32
-			srv := server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				checkAuth(t, r)
-				if calls.Add(1) <= tt.failN {
-					tt.fail(t, w)
-					return
-				}
-				writeJSON(w, 202, map[string]any{"id": "rep-ok"})
-			}))
-			c, logs := newClient(t, srv.URL, tt.mod)
+			synctest.Test(t, func(t *testing.T) { // backoffs and Retry-After are timers
+				var calls atomic.Int32
+				c, logs := inProcessClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					checkAuth(t, r)
+					if calls.Add(1) <= tt.failN {
+						tt.fail(t, w)
+						return
+					}
+					writeJSON(w, 202, map[string]any{"id": "rep-ok"})
+				}), tt.mod)
 
-			start := time.Now()
-			id, err := c.Submit(context.Background(), "Message-Sent", day)
-			require.NoError(t, err)
-			assert.Equal(t, "rep-ok", id)
-			assert.Equal(t, tt.failN+1, calls.Load())
-			assert.GreaterOrEqual(t, time.Since(start), tt.minTime)
-			assert.Contains(t, logs.String(), "retrying")
+				start := time.Now()
+				id, err := c.Submit(context.Background(), "Message-Sent", day)
+				require.NoError(t, err)
+				assert.Equal(t, "rep-ok", id)
+				assert.Equal(t, tt.failN+1, calls.Load())
+				assert.GreaterOrEqual(t, time.Since(start), tt.minTime)
+				assert.Contains(t, logs.String(), "retrying")
+			})
 		})
 	}
 }
@@ -208,59 +207,65 @@ func TestRetriesAreBounded(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var calls atomic.Int32
-			srv := server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				calls.Add(1)
-				w.WriteHeader(tt.code)
-			}))
-			c, _ := newClient(t, srv.URL, nil) // MaxAttempts 4, MaxThrottled 5
+			synctest.Test(t, func(t *testing.T) { // backoffs are timers
+				var calls atomic.Int32
+				c, _ := inProcessClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					calls.Add(1)
+					w.WriteHeader(tt.code)
+				}), nil) // MaxAttempts 4, MaxThrottled 5
 
-			_, err := c.Get(context.Background(), "rep-1")
-			require.Error(t, err)
-			assert.Equal(t, tt.wantCalls, calls.Load())
-			assert.ErrorContains(t, err, tt.want)
-			assert.True(t, source.Retryable(err), "still transient for the caller")
-			var ae *source.APIError
-			require.ErrorAs(t, err, &ae)
-			assert.Equal(t, tt.code, ae.StatusCode)
+				_, err := c.Get(context.Background(), "rep-1")
+				require.Error(t, err)
+				assert.Equal(t, tt.wantCalls, calls.Load())
+				assert.ErrorContains(t, err, tt.want)
+				assert.True(t, source.Retryable(err), "still transient for the caller")
+				var ae *source.APIError
+				require.ErrorAs(t, err, &ae)
+				assert.Equal(t, tt.code, ae.StatusCode)
+			})
 		})
 	}
 }
 
 func TestStalledRequestIsRetried(t *testing.T) {
 	t.Parallel()
-	var calls atomic.Int32
-	srv := server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
+	synctest.Test(t, func(t *testing.T) { // the stall watchdog is a timer
+		var calls atomic.Int32
+		c, _ := inProcessClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				<-r.Context().Done() // no answer until the client gives up
+				return
 			}
-			return
-		}
-		writeJSON(w, 200, map[string]any{"id": "rep-1", "status": "PENDING"})
-	}))
-	c, _ := newClient(t, srv.URL, func(c *source.ClientConfig) { c.StallTimeout = 50 * time.Millisecond })
+			writeJSON(w, 200, map[string]any{"id": "rep-1", "status": "PENDING"})
+		}), func(c *source.ClientConfig) { c.StallTimeout = time.Minute })
 
-	rep, err := c.Get(context.Background(), "rep-1")
-	require.NoError(t, err)
-	assert.Equal(t, "PENDING", rep.Status)
-	assert.EqualValues(t, 2, calls.Load())
+		began := time.Now()
+		rep, err := c.Get(context.Background(), "rep-1")
+		require.NoError(t, err)
+		assert.Equal(t, "PENDING", rep.Status)
+		assert.EqualValues(t, 2, calls.Load())
+		assert.GreaterOrEqual(t, time.Since(began), time.Minute, "the first attempt was abandoned after StallTimeout")
+		assert.Less(t, time.Since(began), time.Minute+time.Second, "and retried after a short backoff")
+	})
 }
 
 func TestCancelledContextStopsRetries(t *testing.T) {
 	t.Parallel()
-	srv := server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }))
-	c, _ := newClient(t, srv.URL, func(c *source.ClientConfig) {
-		c.Retry = source.RetryConfig{Base: time.Hour, Max: time.Hour, MaxAttempts: 10}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
+	synctest.Test(t, func(t *testing.T) { // the backoff is a timer
+		c, _ := inProcessClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) }),
+			func(c *source.ClientConfig) {
+				c.Retry = source.RetryConfig{Base: time.Hour, Max: time.Hour, MaxAttempts: 10}
+			})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
 
-	_, err := c.Get(ctx, "rep-1")
-	require.Error(t, err)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.False(t, source.Retryable(err))
+		began := time.Now()
+		_, err := c.Get(ctx, "rep-1")
+		require.Error(t, err)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.False(t, source.Retryable(err))
+		assert.Equal(t, 50*time.Millisecond, time.Since(began), "the backoff ends with the context, not an hour later")
+	})
 }
 
 func TestGetReadsBothLinkShapes(t *testing.T) {
@@ -421,7 +426,7 @@ func TestTokenNeverPrinted(t *testing.T) {
 	c, err := source.NewClient(cfg)
 	require.NoError(t, err)
 
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", cfg, "client", c)
 	slog.New(slog.NewTextHandler(&logs, nil)).Info("config", "cfg", cfg, "client", c)
 	for _, s := range []string{

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -126,26 +127,28 @@ func TestDownloadResumesCutBody(t *testing.T) {
 
 func TestDownloadResumesStalledBody(t *testing.T) {
 	t.Parallel()
-	body := []byte(bigCSV(500))
-	var calls atomic.Int32
-	srv := server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if calls.Add(1) == 1 {
-			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-			w.Write(body[:len(body)/2])
-			http.NewResponseController(w).Flush()
-			<-r.Context().Done() // never finishes on its own
-			return
-		}
-		assert.Equal(t, fmt.Sprintf("bytes=%d-", len(body)/2), r.Header.Get("Range"))
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
-	}))
-	c, _ := newClient(t, srv.URL, func(c *source.ClientConfig) { c.StallTimeout = 100 * time.Millisecond })
+	synctest.Test(t, func(t *testing.T) { // the stall watchdog is a timer
+		body := []byte(bigCSV(500))
+		var calls atomic.Int32
+		c, _ := inProcessClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if calls.Add(1) == 1 {
+				w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+				w.Write(body[:len(body)/2])
+				<-r.Context().Done() // never finishes on its own
+				return
+			}
+			assert.Equal(t, fmt.Sprintf("bytes=%d-", len(body)/2), r.Header.Get("Range"))
+			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+		}), func(c *source.ClientConfig) { c.StallTimeout = time.Minute })
 
-	rep := &source.Report{ID: "rep-1", Status: "COMPLETED", Links: []source.Link{{Href: signed(srv.URL, "/a.csv")}}}
-	rows, err := collect(t, c.Open(context.Background(), rep, source.Position{}))
-	require.NoError(t, err)
-	checkBig(t, rows, 500)
-	assert.EqualValues(t, 2, calls.Load())
+		began := time.Now()
+		rep := &source.Report{ID: "rep-1", Status: "COMPLETED", Links: []source.Link{{Href: signed("http://s3.test", "/a.csv")}}}
+		rows, err := collect(t, c.Open(context.Background(), rep, source.Position{}))
+		require.NoError(t, err)
+		checkBig(t, rows, 500)
+		assert.EqualValues(t, 2, calls.Load())
+		assert.GreaterOrEqual(t, time.Since(began), time.Minute, "the stalled body was abandoned after StallTimeout")
+	})
 }
 
 // expiringStore serves path "/new" and refuses "/old" with 403, the way an

@@ -13,13 +13,13 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"github.com/freshstream/freshchat-kafka/source"
 )
 
@@ -30,26 +30,8 @@ const testToken = "tok-SECRET-7f3a9c1e5b"
 // must never appear in a log or an error.
 const sigMarker = "X-Sig=SIGNATURE"
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testConfig is a configuration with tiny intervals for a server at base.
-func testConfig(t *testing.T, base string, logs *syncBuffer) source.ClientConfig {
+func testConfig(t *testing.T, base string, logs *logbuf.Buffer) source.ClientConfig {
 	t.Helper()
 	u, err := url.Parse(base + "/v2")
 	require.NoError(t, err)
@@ -70,9 +52,9 @@ func testConfig(t *testing.T, base string, logs *syncBuffer) source.ClientConfig
 // newClient builds a client for base; mod adjusts the test configuration.
 // At cleanup it asserts that the logs hold neither the token nor a link
 // signature.
-func newClient(t *testing.T, base string, mod func(*source.ClientConfig)) (*source.Client, *syncBuffer) {
+func newClient(t *testing.T, base string, mod func(*source.ClientConfig)) (*source.Client, *logbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	cfg := testConfig(t, base, logs)
 	if mod != nil {
 		mod(&cfg)

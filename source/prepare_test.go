@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -17,14 +18,15 @@ import (
 
 // fakeJobs is a reports API whose report ids r1, r2, ... go through
 // scripted statuses, one per GET (the last one repeats). A status "404"
-// answers Not Found; "COMPLETED" answers with one link.
+// answers Not Found; "COMPLETED" answers with one link. It is served
+// in-process (see inProcessClient).
 type fakeJobs struct {
 	t      *testing.T
 	mu     sync.Mutex
 	script map[string][]string
 	gets   map[string]int
 	events []string // "submit r1", "get r1" in order
-	srv    string
+	h      http.Handler
 }
 
 func newFakeJobs(t *testing.T, script map[string][]string) *fakeJobs {
@@ -70,7 +72,7 @@ func newFakeJobs(t *testing.T, script map[string][]string) *fakeJobs {
 			writeJSON(w, 200, map[string]any{"id": id, "status": status})
 		}
 	})
-	f.srv = server(t, mux).URL
+	f.h = mux
 	return f
 }
 
@@ -186,26 +188,28 @@ func TestPrepare(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeJobs(t, tt.script)
-			c, _ := newClient(t, f.srv, tt.mod)
+			synctest.Test(t, func(t *testing.T) { // polls and pending timeouts are timers
+				f := newFakeJobs(t, tt.script)
+				c, _ := inProcessClient(t, f.h, tt.mod)
 
-			rep, err := c.Prepare(context.Background(), "Message-Sent", day, tt.resumeID)
-			assert.Equal(t, tt.want, compact(f.log()))
-			if len(tt.wantErr) > 0 {
-				require.ErrorIs(t, err, source.ErrSubmitsExhausted)
-				assert.False(t, source.Retryable(err))
-				for _, w := range tt.wantErr {
-					assert.ErrorContains(t, err, w)
+				rep, err := c.Prepare(context.Background(), "Message-Sent", day, tt.resumeID)
+				assert.Equal(t, tt.want, compact(f.log()))
+				if len(tt.wantErr) > 0 {
+					require.ErrorIs(t, err, source.ErrSubmitsExhausted)
+					assert.False(t, source.Retryable(err))
+					for _, w := range tt.wantErr {
+						assert.ErrorContains(t, err, w)
+					}
+					return
 				}
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.wantID, rep.ID)
-			assert.Equal(t, "COMPLETED", rep.Status)
-			assert.Equal(t, "Message-Sent", rep.Event)
-			assert.Equal(t, day, rep.Window)
-			require.Len(t, rep.Links, 1)
-			assert.Equal(t, signed("https://s3.example", "/"+tt.wantID+".zip"), rep.Links[0].Href)
+				require.NoError(t, err)
+				assert.Equal(t, tt.wantID, rep.ID)
+				assert.Equal(t, "COMPLETED", rep.Status)
+				assert.Equal(t, "Message-Sent", rep.Event)
+				assert.Equal(t, day, rep.Window)
+				require.Len(t, rep.Links, 1)
+				assert.Equal(t, signed("https://s3.example", "/"+tt.wantID+".zip"), rep.Links[0].Href)
+			})
 		})
 	}
 }
@@ -226,51 +230,56 @@ func TestPrepareStopsOnAPIError(t *testing.T) {
 
 func TestPrepareHonoursContext(t *testing.T) {
 	t.Parallel()
-	f := newFakeJobs(t, map[string][]string{"r1": {"PENDING"}})
-	c, _ := newClient(t, f.srv, func(c *source.ClientConfig) { c.PendingTimeout = time.Hour })
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeJobs(t, map[string][]string{"r1": {"PENDING"}})
+		c, _ := inProcessClient(t, f.h, func(c *source.ClientConfig) { c.PendingTimeout = time.Hour })
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
 
-	_, err := c.Prepare(ctx, "Message-Sent", day, "")
-	require.ErrorIs(t, err, context.DeadlineExceeded)
+		began := time.Now()
+		_, err := c.Prepare(ctx, "Message-Sent", day, "")
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, 50*time.Millisecond, time.Since(began), "Prepare stops when its context ends")
+	})
 }
 
 func TestPreparePollsWithGrowingIntervals(t *testing.T) {
 	t.Parallel()
-	var (
-		mu    sync.Mutex
-		times []time.Time
-	)
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v2/reports/raw", func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		times = append(times, time.Now())
-		mu.Unlock()
-		writeJSON(w, 202, map[string]any{"id": "r1"})
-	})
-	mux.HandleFunc("GET /v2/reports/raw/r1", func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		times = append(times, time.Now())
-		n := len(times)
-		mu.Unlock()
-		if n < 6 {
-			writeJSON(w, 200, map[string]any{"id": "r1", "status": "PENDING"})
-			return
-		}
-		writeJSON(w, 200, completedJSON("r1", signed("https://s3.example", "/r1.zip")))
-	})
-	srv := server(t, mux)
-	c, _ := newClient(t, srv.URL, func(c *source.ClientConfig) {
-		c.PollInterval, c.PollMaxInterval = 20*time.Millisecond, 45*time.Millisecond
-	})
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu    sync.Mutex
+			times []time.Time
+		)
+		mux := http.NewServeMux()
+		mux.HandleFunc("POST /v2/reports/raw", func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			times = append(times, time.Now())
+			mu.Unlock()
+			writeJSON(w, 202, map[string]any{"id": "r1"})
+		})
+		mux.HandleFunc("GET /v2/reports/raw/r1", func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			times = append(times, time.Now())
+			n := len(times)
+			mu.Unlock()
+			if n < 6 {
+				writeJSON(w, 200, map[string]any{"id": "r1", "status": "PENDING"})
+				return
+			}
+			writeJSON(w, 200, completedJSON("r1", signed("https://s3.example", "/r1.zip")))
+		})
+		c, _ := inProcessClient(t, mux, func(c *source.ClientConfig) {
+			c.PollInterval, c.PollMaxInterval = 20*time.Millisecond, 45*time.Millisecond
+		})
 
-	rep, err := c.Prepare(context.Background(), "Message-Sent", day, "")
-	require.NoError(t, err)
-	assert.Len(t, rep.Links, 1)
-	// submit, then polls after 20ms, 30ms, 45ms (capped), 45ms, 45ms.
-	want := []time.Duration{20, 30, 45, 45, 45}
-	require.Len(t, times, len(want)+1)
-	for i, w := range want {
-		assert.GreaterOrEqual(t, times[i+1].Sub(times[i]), w*time.Millisecond, "wait before poll %d", i+1)
-	}
+		rep, err := c.Prepare(context.Background(), "Message-Sent", day, "")
+		require.NoError(t, err)
+		assert.Len(t, rep.Links, 1)
+		// submit, then polls after 20ms, 30ms, 45ms (capped), 45ms, 45ms.
+		want := []time.Duration{20, 30, 45, 45, 45}
+		require.Len(t, times, len(want)+1)
+		for i, w := range want {
+			assert.Equal(t, w*time.Millisecond, times[i+1].Sub(times[i]), "wait before poll %d", i+1)
+		}
+	})
 }

@@ -2,8 +2,10 @@
 // Freshchat → Kafka pipeline of the kind one writes first, measured over the
 // same report and broker as the connector.
 //
-// It is deliberately typical, not tuned and not exactly-once: it downloads
-// each link whole into memory (io.ReadAll), opens the zip from a
+// It is deliberately typical, not tuned and not exactly-once: it asks the
+// API for the report with the connector's own client (source.Client: the
+// three requests it takes are not what is compared), then downloads each
+// link whole into memory (io.ReadAll), opens the zip from a
 // bytes.Reader, reads rows with encoding/csv without ReuseRecord, builds a
 // map[string]any of typed values per row, encodes it with avro.Marshal and
 // the event's hamba schema, and sends batches of records with ProduceSync on
@@ -17,11 +19,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +34,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/schemas"
 	"github.com/freshstream/freshchat-kafka/sink"
+	"github.com/freshstream/freshchat-kafka/source"
 )
 
 // Config is one bounded run.
@@ -43,7 +46,7 @@ type Config struct {
 	Brokers      []string
 	Topic        string
 	Batch        int           // records per ProduceSync call
-	PollInterval time.Duration // between report polls
+	PollInterval time.Duration // before the first report poll (source.ClientConfig.PollInterval)
 }
 
 // Run extracts the window's report into cfg.Topic and returns how many rows
@@ -62,20 +65,23 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		return 0, fmt.Errorf("creating %s: %w", cfg.Topic, err)
 	}
 
-	api := &client{base: cfg.APIURL, token: cfg.Token}
-	id, err := api.submit(ctx, cfg.Event, cfg.From, cfg.To)
+	base, err := url.Parse(cfg.APIURL)
+	if err != nil {
+		return 0, fmt.Errorf("API URL: %w", err)
+	}
+	api, err := source.NewClient(source.ClientConfig{BaseURL: base, Token: cfg.Token, PollInterval: cfg.PollInterval})
 	if err != nil {
 		return 0, err
 	}
-	links, err := api.wait(ctx, id, cfg.PollInterval)
+	rep, err := api.Prepare(ctx, cfg.Event, source.Window{Start: cfg.From, End: cfg.To}, "")
 	if err != nil {
 		return 0, err
 	}
 
 	p := &producer{cl: cl, topic: cfg.Topic, batch: cfg.Batch, schema: s.Avro,
 		prefix: sink.SingleObjectPrefix(s.Fingerprint), types: fieldTypes(s.Avro)}
-	for _, href := range links {
-		data, err := download(ctx, href)
+	for _, l := range rep.Links {
+		data, err := download(ctx, l.Href)
 		if err != nil {
 			return p.rows, err
 		}
@@ -90,77 +96,6 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		}
 	}
 	return p.rows, p.flush(ctx)
-}
-
-// client speaks the reports API.
-type client struct {
-	base, token string
-}
-
-func (c *client) do(ctx context.Context, method, url string, body any, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("%s %s: %s: %s", method, req.URL.Path, resp.Status, bytes.TrimSpace(msg))
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
-}
-
-func (c *client) submit(ctx context.Context, event string, from, to time.Time) (string, error) {
-	const layout = "2006-01-02T15:04:05.000Z"
-	var ans struct {
-		ID string `json:"id"`
-	}
-	err := c.do(ctx, http.MethodPost, c.base+"/reports/raw", map[string]string{
-		"event": event, "format": "csv",
-		"start": from.UTC().Format(layout), "end": to.Add(-time.Millisecond).UTC().Format(layout),
-	}, &ans)
-	return ans.ID, err
-}
-
-func (c *client) wait(ctx context.Context, id string, interval time.Duration) ([]string, error) {
-	for {
-		time.Sleep(interval)
-		var rep struct {
-			Status string `json:"status"`
-			Links  []struct {
-				Link struct {
-					Href string `json:"href"`
-				} `json:"link"`
-			} `json:"links"`
-		}
-		if err := c.do(ctx, http.MethodGet, c.base+"/reports/raw/"+id, nil, &rep); err != nil {
-			return nil, err
-		}
-		switch rep.Status {
-		case "COMPLETED":
-			var out []string
-			for _, l := range rep.Links {
-				out = append(out, l.Link.Href)
-			}
-			return out, nil
-		case "FAILED":
-			return nil, fmt.Errorf("report %s failed", id)
-		}
-	}
 }
 
 func download(ctx context.Context, href string) ([]byte, error) {

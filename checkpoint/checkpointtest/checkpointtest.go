@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 )
@@ -23,10 +24,12 @@ import (
 type Env struct {
 	// Kafka are the connection options of the cluster.
 	Kafka []kgo.Opt
-	// NewStore returns the store under test over topic. Its wait (see
-	// checkpoint.Store.SetWait) should be a few seconds: the suite checks
-	// that a transaction that never ends makes Load fail, not hang.
-	NewStore func(topic string) *checkpoint.Store
+	// NewStore returns the store under test over topic, its Kafka clients
+	// built with opts added to the cluster's (the suite's hooks, to see
+	// where Load is). Its wait (see checkpoint.Store.SetWait) should be a
+	// few seconds: the suite checks that a transaction that never ends
+	// makes Load fail, not hang.
+	NewStore func(topic string, opts ...kgo.Opt) *checkpoint.Store
 }
 
 // TestStore runs the suite. newEnv is called once per subtest and returns a
@@ -48,18 +51,33 @@ func TestStore(t *testing.T, newEnv func(t *testing.T) Env) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t)
-			h := &harness{t: t, env: env, topic: fmt.Sprintf("checkpoints-%d", i)}
-			h.store = env.NewStore(h.topic)
+			h := &harness{t: t, env: env, topic: fmt.Sprintf("checkpoints-%d", i), listed: make(listings, 1)}
+			h.store = env.NewStore(h.topic, kgo.WithHooks(h.listed))
 			tt.run(t, h)
 		})
 	}
 }
 
 type harness struct {
-	t     *testing.T
-	env   Env
-	topic string
-	store *checkpoint.Store
+	t      *testing.T
+	env    Env
+	topic  string
+	store  *checkpoint.Store
+	listed listings
+}
+
+// listings is a kgo hook that signals the ListOffsets answers the store's
+// clients read: Load has learnt where the topic ends, and so which
+// transactions it must see end.
+type listings chan struct{}
+
+func (l listings) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key == kmsg.ListOffsets.Int16() && err == nil {
+		select {
+		case l <- struct{}{}:
+		default:
+		}
+	}
 }
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -109,15 +127,27 @@ func (h *harness) commit(cl *kgo.Client, ps ...checkpoint.Position) {
 	h.end(cl, kgo.TryCommit)
 }
 
-// loadAsync runs Load in the background; its positions arrive on the
-// channel returned.
+// loadAsync runs Load in the background and returns once Load has listed
+// the topic's end offsets: a transaction open now is one Load must see
+// end. Its positions arrive on the channel returned.
 func (h *harness) loadAsync() <-chan map[string]checkpoint.Position {
+	select {
+	case <-h.listed: // an earlier Load's
+	default:
+	}
 	done := make(chan map[string]checkpoint.Position, 1)
 	go func() {
 		got, err := h.store.Load(context.Background())
 		assert.NoError(h.t, err)
 		done <- got
 	}()
+	select {
+	case <-h.listed:
+	case got := <-done:
+		h.t.Fatalf("Load returned %v without listing the topic's end offsets", rows(got))
+	case <-time.After(time.Minute):
+		h.t.Fatal("Load did not list the topic's end offsets within a minute")
+	}
 	return done
 }
 
@@ -145,8 +175,7 @@ func newestBehindOpen(t *testing.T, h *harness) {
 	h.begin(a, pos("A", 1))
 	h.commit(b, pos("B", 10))
 
-	done := h.loadAsync()
-	time.Sleep(200 * time.Millisecond) // let Load reach A's open transaction
+	done := h.loadAsync() // Load reads on to A's open transaction
 	h.end(a, kgo.TryAbort)
 	got := <-done
 	assert.Equal(t, map[string]int64{"B": 10}, rows(got), "the newest commit of B, and nothing of A's aborted transaction")
@@ -161,8 +190,7 @@ func waitsForOpen(t *testing.T, h *harness) {
 	h.begin(b, pos("B", 7))
 	h.commit(a, pos("A", 2))
 
-	done := h.loadAsync()
-	time.Sleep(200 * time.Millisecond)
+	done := h.loadAsync() // Load must wait for B's transaction: had it not, B's commit would be missing below
 	select {
 	case got := <-done:
 		t.Fatalf("Load returned %v while a transaction was open before the newest commit", rows(got))
@@ -249,7 +277,6 @@ func severalWriters(t *testing.T, h *harness) {
 	h.commit(prods[1], pos("E1", 1000))
 	want["E1"] = 1000
 	done := h.loadAsync()
-	time.Sleep(100 * time.Millisecond)
 	h.end(prods[0], kgo.TryAbort)
 	assert.Equal(t, want, rows(<-done))
 }

@@ -190,6 +190,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
+	if id, ok := s.reusable(d, start.UTC(), end.UTC(), now); ok {
+		writeJSON(w, http.StatusAccepted, submitResponse{ID: id, Link: linkBody{Rel: "extracts", Href: "/reports/raw/" + id}})
+		return
+	}
 	j := &job{id: newUUID(), event: d, start: start.UTC(), end: end.UTC()}
 	s.mu.Lock()
 	f := s.faults
@@ -222,6 +226,23 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		ID:   j.id,
 		Link: linkBody{Rel: "extracts", Href: "/reports/raw/" + j.id},
 	})
+}
+
+// reusable returns the id of a completed job of d for [start, end] that
+// a submit may be answered with (Options.ReuseReports).
+func (s *Server) reusable(d *eventDef, start, end, now time.Time) (string, bool) {
+	if !s.reuse {
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, j := range s.jobs {
+		if j.event == d && j.start.Equal(start) && j.end.Equal(end) && j.status == statusCompleted &&
+			!j.vanished && (j.forgetAt.IsZero() || now.Before(j.forgetAt)) {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 type extractBody struct {

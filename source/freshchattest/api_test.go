@@ -1,7 +1,6 @@
 package freshchattest_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/freshstream/freshchat-kafka/internal/logbuf"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
 )
 
@@ -209,7 +209,9 @@ func TestLegacyLinkShape(t *testing.T) {
 }
 
 func TestStatsAndLogging(t *testing.T) {
-	var logs bytes.Buffer
+	// The simulator logs a request once it has answered it: after the
+	// client may have read the answer.
+	var logs logbuf.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := newSim(t, freshchattest.Options{Logger: logger})
 	id := submit(t, s, "Response-Time", winStart, winEnd)
@@ -270,4 +272,39 @@ func TestInvalidOptionsPanic(t *testing.T) {
 	defer s.Close()
 	assert.Panics(t, func() { s.SetFaults(freshchattest.Faults{Format: "parquet"}) })
 	assert.NoError(t, freshchattest.Faults{Format: "gzip"}.Validate())
+}
+
+func TestReuseReportsAnswersARepeatedSubmitWithTheCompletedJob(t *testing.T) {
+	s := newSim(t, freshchattest.Options{ReuseReports: true, Faults: freshchattest.Faults{PendingPolls: 1}})
+	id := submit(t, s, "CSAT-Score", winStart, winEnd)
+	assert.NotEqual(t, id, submit(t, s, "CSAT-Score", winStart, winEnd), "a job not completed yet is not reused")
+	first := completed(t, s, id)
+	resp, body := mustFetch(t, first.hrefs()[0])
+
+	again := submit(t, s, "CSAT-Score", winStart, winEnd)
+	assert.Equal(t, id, again, "the same window gets the completed job")
+	code, r := getReport(t, s, again)
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "COMPLETED", r.Status, "at once")
+	resp2, body2 := mustFetch(t, r.hrefs()[0])
+	assert.Equal(t, resp.Header.Get("ETag"), resp2.Header.Get("ETag"), "the same file")
+	assert.Equal(t, body, body2)
+
+	assert.NotEqual(t, id, submit(t, s, "CSAT-Score", winStart, winEnd.Add(-time.Minute)), "another window is a new job")
+	assert.NotEqual(t, id, submit(t, s, "Message-Sent", winStart, winEnd), "another event too")
+	unauthorized, _ := call(t, http.MethodPost, s.URL()+"/reports/raw", "wrong-token", submitBody("CSAT-Score", winStart, winEnd))
+	assert.Equal(t, http.StatusUnauthorized, unauthorized.StatusCode, "reuse does not bypass authentication")
+	assert.Equal(t, 6, s.Stats().Submits, "every submit is counted")
+
+	plain := newSim(t, freshchattest.Options{})
+	id = submit(t, plain, "CSAT-Score", winStart, winEnd)
+	completed(t, plain, id)
+	assert.NotEqual(t, id, submit(t, plain, "CSAT-Score", winStart, winEnd), "without ReuseReports every submit is a new job")
+}
+
+func TestDownloadBytesAreCountedOnceRead(t *testing.T) {
+	s := newSim(t, freshchattest.Options{})
+	r := completed(t, s, submit(t, s, "Message-Sent", winStart, winEnd))
+	_, body := mustFetch(t, r.hrefs()[0])
+	assert.Equal(t, int64(len(body)), s.Stats().DownloadBytes, "counted by the time the client has read the body")
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unicode/utf8"
 
@@ -255,4 +256,13 @@ func TestMalformedEvery(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestClockFromRunsAtTheRealPaceFromItsStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := freshchattest.ClockFrom(testNow)
+		assert.Equal(t, testNow, now(), "it starts at start")
+		time.Sleep(90 * time.Minute)
+		assert.Equal(t, testNow.Add(90*time.Minute), now(), "then runs with real time")
+	})
 }

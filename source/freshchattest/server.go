@@ -23,6 +23,7 @@ type Server struct {
 	log     *slog.Logger
 	tempDir string
 	secret  []byte // signs download links
+	reuse   bool   // Options.ReuseReports
 
 	mu          sync.Mutex
 	baseURL     string
@@ -44,7 +45,7 @@ type Stats struct {
 	Submits          int         // POST /v2/reports/raw requests, whatever their outcome
 	Gets             int         // GET /v2/reports/raw/{id} requests, whatever their outcome
 	Downloads        int         // requests under /files/, whatever their outcome
-	DownloadBytes    int64       // body bytes sent by downloads (a cut download counts what was sent)
+	DownloadBytes    int64       // body bytes sent by downloads, as they are written (a cut download counts what was sent)
 	CutDownloads     int         // downloads aborted by CutDownloadEvery
 	ExpiredDownloads int         // downloads refused as expired (LinkTTL or ExpireDownloadEvery)
 	AuthOnDownload   int         // downloads that wrongly carried an Authorization header (answered 400)
@@ -79,6 +80,7 @@ func NewHandler(opts Options) *Server {
 		log:     opts.Logger,
 		tempDir: opts.TempDir,
 		secret:  secret,
+		reuse:   opts.ReuseReports,
 		faults:  opts.Faults,
 		jobs:    make(map[string]*job),
 		objects: make(map[string]*object),
@@ -166,6 +168,16 @@ func (s *Server) Close() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
+	if strings.HasPrefix(r.URL.Path, "/files/") {
+		// Counted as written (see recorder.Write): a client that has
+		// read a body finds it counted, though the handler may not have
+		// returned yet.
+		rec.sent = func(n int64) {
+			s.mu.Lock()
+			s.stats.DownloadBytes += n
+			s.mu.Unlock()
+		}
+	}
 	// Deferred so that an aborted (cut) download is still counted and logged.
 	defer s.finish(r, rec, start)
 	s.mu.Lock()
@@ -185,9 +197,6 @@ func (s *Server) finish(r *http.Request, rec *recorder, start time.Time) {
 	}
 	s.mu.Lock()
 	s.stats.Status[code]++
-	if strings.HasPrefix(r.URL.Path, "/files/") {
-		s.stats.DownloadBytes += rec.bytes
-	}
 	s.mu.Unlock()
 	s.log.LogAttrs(r.Context(), slog.LevelDebug, "freshchat simulator request",
 		slog.String("method", r.Method),
@@ -202,6 +211,7 @@ type recorder struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
+	sent  func(n int64) // told of every download body write; nil for the API
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -215,8 +225,15 @@ func (r *recorder) Write(p []byte) (int, error) {
 	if r.code == 0 {
 		r.code = http.StatusOK
 	}
+	if r.sent != nil {
+		// Before writing: the client may have read p before Write returns.
+		r.sent(int64(len(p)))
+	}
 	n, err := r.ResponseWriter.Write(p)
 	r.bytes += int64(n)
+	if r.sent != nil && n < len(p) {
+		r.sent(int64(n - len(p))) // take back what was not written
+	}
 	return n, err
 }
 

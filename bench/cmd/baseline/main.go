@@ -32,7 +32,7 @@ func run() int {
 	flag.StringVar(&brokers, "brokers", "", "comma-separated seed brokers")
 	flag.StringVar(&cfg.Topic, "topic", "", "topic to produce to")
 	flag.IntVar(&cfg.Batch, "batch", 1000, "records per ProduceSync call")
-	flag.DurationVar(&cfg.PollInterval, "poll", 50*time.Millisecond, "wait before each report poll")
+	flag.DurationVar(&cfg.PollInterval, "poll", 50*time.Millisecond, "wait before the first report poll")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	flag.StringVar(&memProfile, "memprofile", "", "write an allocation profile to this file")
 	flag.Parse()

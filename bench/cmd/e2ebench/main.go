@@ -147,11 +147,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 	}
 
-	src := bench.NewSource(freshchattest.Options{Token: token, RowsPerHour: plan.RowsPerHour, TempDir: filepath.Join(work, "sim")})
+	src := freshchattest.NewServer(freshchattest.Options{Token: token, RowsPerHour: plan.RowsPerHour, TempDir: filepath.Join(work, "sim"),
+		ReuseReports: true}) // see bench.Generate
 	defer src.Close()
-	rows := src.Sim.Count(o.event, from, to)
+	rows := src.Count(o.event, from, to)
 	logf("generating the %s report of [%s, %s): %d rows", o.event, from.Format(time.RFC3339), to.Format(time.RFC3339), rows)
-	rep, err := src.Generate(ctx, o.event, from, to)
+	rep, err := bench.Generate(ctx, src, token, o.event, from, to)
 	if err != nil {
 		return err
 	}
@@ -224,7 +225,7 @@ type child struct {
 
 // measure runs the command cmdFor builds against a fresh broker, checks
 // what it committed and returns its figures.
-func (c child) measure(ctx context.Context, src *bench.Source, event, topic string, rows int, from, to time.Time,
+func (c child) measure(ctx context.Context, src *freshchattest.Server, event, topic string, rows int, from, to time.Time,
 	cmdFor func(*bench.Kafka) *exec.Cmd) (bench.Result, error) {
 	k, err := bench.NewKafka()
 	if err != nil {
@@ -249,10 +250,10 @@ func (c child) measure(ctx context.Context, src *bench.Source, event, topic stri
 	}
 
 	logf("running the %s", c.name)
-	before, cpuBefore := src.Requests(), bench.SelfCPU()
+	before, cpuBefore := bench.RequestsOf(src), bench.SelfCPU()
 	u, err := bench.Measure(cmd)
 	env := bench.SelfCPU() - cpuBefore
-	reqs := src.Requests().Sub(before)
+	reqs := bench.RequestsOf(src).Sub(before)
 	if err != nil {
 		return bench.Result{}, fmt.Errorf("%s: %w\n%s", c.name, err, bench.Tail(logPath, 4000))
 	}
