@@ -3,6 +3,7 @@ package instance
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -206,13 +207,14 @@ func decodeMember(protocolMetadata []byte) (kmsg.ConsumerMemberMetadata, memberD
 // group's and balances the others with the sticky assignor, each member's
 // user data restored to the sticky assignor's own.
 func (b *balancer) MemberBalancer(members []kmsg.JoinGroupResponseMember) (kgo.GroupMemberBalancer, map[string]struct{}, error) {
+	metas := make([]kmsg.ConsumerMemberMetadata, len(members))
 	datas := make([]memberData, len(members))
 	for i, m := range members {
-		_, d, err := decodeMember(m.ProtocolMetadata)
+		meta, d, err := decodeMember(m.ProtocolMetadata)
 		if err != nil {
 			return nil, nil, fmt.Errorf("instance: member %s: %w", m.MemberID, err)
 		}
-		datas[i] = d
+		metas[i], datas[i] = meta, d
 	}
 	// The group's manifest is that of the members already owning units:
 	// a newcomer never changes what a running group does. Without owners
@@ -221,9 +223,8 @@ func (b *balancer) MemberBalancer(members []kmsg.JoinGroupResponseMember) (kgo.G
 	own := b.span
 	b.mu.Unlock()
 	group, span, adopted := b.manifest, own, false
-	for i, m := range members {
-		meta, _, _ := decodeMember(m.ProtocolMetadata)
-		if len(meta.OwnedPartitions) == 0 {
+	for i := range members {
+		if len(metas[i].OwnedPartitions) == 0 {
 			continue
 		}
 		if datas[i].Manifest.Diff(b.manifest) == "" {
@@ -241,7 +242,7 @@ func (b *balancer) MemberBalancer(members []kmsg.JoinGroupResponseMember) (kgo.G
 			refused[m.MemberID] = fmt.Sprintf("its configuration differs from the group's (%s)", diff)
 			continue
 		}
-		meta, _, _ := decodeMember(m.ProtocolMetadata)
+		meta := metas[i]
 		meta.UserData = datas[i].Sticky
 		m.ProtocolMetadata = meta.AppendTo(nil)
 		kept = append(kept, m)
@@ -309,7 +310,7 @@ func (m *memberBalancer) BalanceOrError(topics map[string]int32) (kgo.IntoSyncAs
 			out[i].MemberAssignment = a.AppendTo(nil)
 		}
 	}
-	for _, id := range sortedKeys(m.refused) {
+	for _, id := range slices.Sorted(maps.Keys(m.refused)) {
 		data, err := json.Marshal(assignmentData{Refused: m.refused[id]})
 		if err != nil {
 			return nil, err
@@ -324,12 +325,3 @@ func (m *memberBalancer) BalanceOrError(topics map[string]int32) (kgo.IntoSyncAs
 type syncAssignment []kmsg.SyncGroupRequestGroupAssignment
 
 func (s syncAssignment) IntoSyncAssignment() []kmsg.SyncGroupRequestGroupAssignment { return s }
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}

@@ -89,13 +89,10 @@ func Holders(ctx context.Context, adm *kadm.Client, group string) ([]Holder, err
 			h.InstanceID = *m.InstanceID
 		}
 		var units []string
-		if meta, ok := m.Join.AsConsumer(); ok {
-			var d memberData
-			if _, d, err = decodeMember(meta.AppendTo(nil)); err == nil {
-				units = d.Manifest.Units
-				if d.Host != "" {
-					h.Host = d.Host
-				}
+		if d, ok := dataOf(m); ok {
+			units = d.Manifest.Units
+			if d.Host != "" {
+				h.Host = d.Host
 			}
 		}
 		if a, ok := m.Assigned.AsConsumer(); ok {
@@ -154,12 +151,8 @@ func Conflicts(ctx context.Context, adm *kadm.Client, group string, m Manifest) 
 		}
 		shared := map[string]bool{}
 		for _, mem := range g.Members {
-			meta, ok := mem.Join.AsConsumer()
+			d, ok := dataOf(mem)
 			if !ok {
-				continue
-			}
-			_, d, err := decodeMember(meta.AppendTo(nil))
-			if err != nil {
 				continue
 			}
 			for _, t := range append([]string{d.Manifest.CheckpointTopic}, d.Manifest.Topics...) {
@@ -201,12 +194,8 @@ func Precheck(ctx context.Context, adm *kadm.Client, group string, m Manifest) e
 		if !ok || len(a.Topics) == 0 {
 			continue
 		}
-		meta, ok := mem.Join.AsConsumer()
+		d, ok := dataOf(mem)
 		if !ok {
-			continue
-		}
-		_, d, err := decodeMember(meta.AppendTo(nil))
-		if err != nil {
 			continue
 		}
 		if diff := m.Diff(d.Manifest); diff != "" {
@@ -214,4 +203,15 @@ func Precheck(ctx context.Context, adm *kadm.Client, group string, m Manifest) e
 		}
 	}
 	return nil
+}
+
+// dataOf is the data a described member joined with, when it is one of the
+// connector's members.
+func dataOf(m kadm.DescribedGroupMember) (memberData, bool) {
+	meta, ok := m.Join.AsConsumer()
+	if !ok {
+		return memberData{}, false
+	}
+	_, d, err := decodeMember(meta.AppendTo(nil))
+	return d, err == nil
 }
