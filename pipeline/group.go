@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -61,7 +62,7 @@ func (p *Pipeline) runGroup(ctx context.Context) error {
 	for _, r := range p.runners {
 		s.accounts = append(s.accounts, r.account)
 	}
-	s.accounts = slices.Compact(sortedCopy(s.accounts))
+	s.accounts = slices.Compact(slices.Sorted(slices.Values(s.accounts)))
 	p.setActive(nil)
 	if o.OnUnits != nil {
 		o.OnUnits(nil, nil, nil) // none until the group assigns some
@@ -141,7 +142,7 @@ func (p *Pipeline) checkGroup(ctx context.Context, adm *kadm.Client, accounts []
 			topics = append(topics, a.Topic(ev))
 		}
 	}
-	g := p.groupConfig(sortedCopy(units), slices.Compact(sortedCopy(topics)))
+	g := p.groupConfig(slices.Sorted(slices.Values(units)), slices.Compact(slices.Sorted(slices.Values(topics))))
 	conflicts, err := instance.Conflicts(ctx, adm, g.Group, g.Manifest)
 	if err != nil {
 		return &kafkaError{fmt.Errorf("looking for other deployments of the connector: %w", err)}
@@ -195,7 +196,7 @@ func (p *Pipeline) topics() []string {
 	for _, r := range p.runners {
 		out = append(out, r.topic)
 	}
-	return slices.Compact(sortedCopy(out))
+	return slices.Compact(slices.Sorted(slices.Values(out)))
 }
 
 // runner is the unit's runner; nil for a key the configuration lacks.
@@ -483,7 +484,7 @@ func (s *scheduler) accountErrors() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	for _, a := range sortedKeys(s.failedAccounts) {
+	for _, a := range slices.Sorted(maps.Keys(s.failedAccounts)) {
 		errs = append(errs, fmt.Errorf("account %s: %w", a, s.failedAccounts[a]))
 	}
 	return errors.Join(errs...)
@@ -585,21 +586,6 @@ func (p *Pipeline) isActive(key string) bool {
 	p.active.mu.Lock()
 	defer p.active.mu.Unlock()
 	return p.active.keys == nil || p.active.keys[key]
-}
-
-func sortedCopy(s []string) []string {
-	out := slices.Clone(s)
-	slices.Sort(out)
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 var _ instance.Handler = (*scheduler)(nil)
