@@ -59,7 +59,7 @@ func waitForAccount(ctx context.Context, cfg *config.Config, a config.Account, l
 		tel.watchAPI(src)
 	}
 	api := a.APIURL.Redacted()
-	if len(cfg.Accounts) > 1 || a.Name != config.DefaultAccount {
+	if named(cfg, a) {
 		api = fmt.Sprintf("%s (account %s)", api, a.Name)
 	}
 	began := time.Now()

@@ -108,7 +108,7 @@ func (c *checker) freshchat(ctx context.Context, cfg *config.Config, logger *slo
 
 func (c *checker) freshchatAccount(ctx context.Context, cfg *config.Config, a config.Account, logger *slog.Logger) {
 	name := "Freshchat API"
-	if len(cfg.Accounts) > 1 || a.Name != config.DefaultAccount {
+	if named(cfg, a) {
 		name = "Freshchat " + a.Name
 	}
 	api := a.APIURL.Redacted()
@@ -127,7 +127,7 @@ func (c *checker) freshchatAccount(ctx context.Context, cfg *config.Config, a co
 	switch {
 	case err == nil:
 		c.pass(name, "%s: token accepted", api)
-	case errors.As(err, &ae) && (ae.StatusCode == http.StatusUnauthorized || ae.StatusCode == http.StatusForbidden):
+	case source.TokenRefused(err) && errors.As(err, &ae):
 		c.fail(name, "%s: token refused (%d %s): check the token in %s: %s",
 			api, ae.StatusCode, http.StatusText(ae.StatusCode), tokenSettings(cfg, a), tokenHint(ae.StatusCode))
 	case errors.As(err, &ae):
@@ -137,26 +137,27 @@ func (c *checker) freshchatAccount(ctx context.Context, cfg *config.Config, a co
 	}
 }
 
+// named says whether messages name account a: with accounts configured,
+// rather than the top-level freshchat settings.
+func named(cfg *config.Config, a config.Account) bool {
+	return len(cfg.Accounts) > 1 || a.Name != config.DefaultAccount
+}
+
 // tokenSettings names the settings that hold a's token.
 func tokenSettings(cfg *config.Config, a config.Account) string {
-	if len(cfg.Accounts) > 1 || a.Name != config.DefaultAccount {
-		env := accountEnv(a.Name)
-		return fmt.Sprintf("the api_token (%s_API_TOKEN) or api_token_file (%s_API_TOKEN_FILE) of account %s", env, env, a.Name)
+	if named(cfg, a) {
+		return fmt.Sprintf("the api_token (%s) or api_token_file (%s) of account %s",
+			config.AccountEnv(a.Name, "api_token"), config.AccountEnv(a.Name, "api_token_file"), a.Name)
 	}
 	return "freshchat.api_token (FRESHCHAT_API_TOKEN) or freshchat.api_token_file (FRESHCHAT_API_TOKEN_FILE)"
 }
 
 // urlSetting names the setting that holds a's API URL.
 func urlSetting(cfg *config.Config, a config.Account) string {
-	if len(cfg.Accounts) > 1 || a.Name != config.DefaultAccount {
-		return fmt.Sprintf("the api_url (%s_API_URL) of account %s", accountEnv(a.Name), a.Name)
+	if named(cfg, a) {
+		return fmt.Sprintf("the api_url (%s) of account %s", config.AccountEnv(a.Name, "api_url"), a.Name)
 	}
 	return "freshchat.api_url (FRESHCHAT_API_URL)"
-}
-
-// accountEnv is the prefix of account name's environment variables.
-func accountEnv(name string) string {
-	return "FRESHCHAT_ACCOUNT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
 func tokenHint(status int) string {
