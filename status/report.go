@@ -121,17 +121,17 @@ func New(cfg *config.Config, positions map[string]checkpoint.Position, holders [
 
 // fill sets what follows from the unit's committed position, if any.
 func (es *Event) fill(positions map[string]checkpoint.Position, now time.Time) {
-	{
-		if p, ok := positions[es.Unit]; ok {
-			es.Checkpoint = &p
-			es.Next = p.Next()
-			upTo := completeUpTo(p)
-			fresh := now.Sub(upTo).Seconds()
-			es.CompleteUpTo, es.FreshnessSeconds = &upTo, &fresh
-			if !p.Done {
-				es.InFlightReportID = p.ReportID
-			}
-		}
+	p, ok := positions[es.Unit]
+	if !ok {
+		return
+	}
+	es.Checkpoint = &p
+	es.Next = p.Next()
+	upTo := completeUpTo(p)
+	fresh := now.Sub(upTo).Seconds()
+	es.CompleteUpTo, es.FreshnessSeconds = &upTo, &fresh
+	if !p.Done {
+		es.InFlightReportID = p.ReportID
 	}
 }
 
