@@ -1,18 +1,13 @@
 package config
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"gopkg.in/yaml.v3"
 )
 
 // Tokens of the accounts in these tests; none may ever be printed.
@@ -565,22 +560,8 @@ func TestAccountTokensNeverPrinted(t *testing.T) {
 	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
 		outputs = append(outputs, fmt.Sprintf(f, cfg), fmt.Sprintf(f, *cfg), fmt.Sprintf(f, cfg.Accounts), fmt.Sprintf(f, cfg.Accounts[0]))
 	}
-	j, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outputs = append(outputs, string(j), string(y))
-	var buf bytes.Buffer
-	for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
-		l := slog.New(h)
-		l.Info("config", "config", cfg)
-		l.Info("account", "account", cfg.Accounts[1])
-	}
-	outputs = append(outputs, buf.String())
+	forms, logged := printedForms(t, cfg, "account", cfg.Accounts[1])
+	outputs = append(outputs, forms...)
 	for _, out := range outputs {
 		for _, tok := range []string{acmeToken, globexToken} {
 			if strings.Contains(out, tok) {
@@ -594,8 +575,8 @@ func TestAccountTokensNeverPrinted(t *testing.T) {
 		`"globex-eu":{"api_url":"https://api.eu.freshchat.com/v2","api_token":"[redacted]"`,
 		"config.group.instance_id=" + testHost,
 	} {
-		if !strings.Contains(buf.String(), want) {
-			t.Errorf("slog output lacks %s:\n%s", want, buf.String())
+		if !strings.Contains(logged, want) {
+			t.Errorf("slog output lacks %s:\n%s", want, logged)
 		}
 	}
 }

@@ -22,6 +22,24 @@ func loadProblems(t *testing.T, lc loadCase) (*Config, []string) {
 	return nil, replacePath(cerr.Problems)
 }
 
+// loadWant loads lc. With wantProblem set, loading must fail with exactly
+// that one problem, and loadWant returns nil; otherwise lc must load, and
+// loadWant returns the configuration.
+func loadWant(t *testing.T, lc loadCase, wantProblem string) *Config {
+	t.Helper()
+	cfg, problems := loadProblems(t, lc)
+	if wantProblem != "" {
+		if !reflect.DeepEqual(problems, []string{wantProblem}) {
+			t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), wantProblem)
+		}
+		return nil
+	}
+	if problems != nil {
+		t.Fatalf("problems: %s", strings.Join(problems, "\n"))
+	}
+	return cfg
+}
+
 func TestRequestBudget(t *testing.T) {
 	tests := []struct {
 		name           string
@@ -46,15 +64,9 @@ func TestRequestBudget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, problems := loadProblems(t, tt.lc)
-			if tt.wantProblem != "" {
-				if !reflect.DeepEqual(problems, []string{tt.wantProblem}) {
-					t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), tt.wantProblem)
-				}
+			cfg := loadWant(t, tt.lc, tt.wantProblem)
+			if cfg == nil {
 				return
-			}
-			if problems != nil {
-				t.Fatalf("problems: %s", strings.Join(problems, "\n"))
 			}
 			if cfg.Freshchat.RequestsPerMinute != tt.perMin || cfg.Freshchat.RequestsPerDay != tt.perDay {
 				t.Errorf("budget %d/min %d/day, want %d/min %d/day",
@@ -82,15 +94,9 @@ func TestConnectTimeout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, problems := loadProblems(t, tt.lc)
-			if tt.wantProblem != "" {
-				if !reflect.DeepEqual(problems, []string{tt.wantProblem}) {
-					t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), tt.wantProblem)
-				}
+			cfg := loadWant(t, tt.lc, tt.wantProblem)
+			if cfg == nil {
 				return
-			}
-			if problems != nil {
-				t.Fatalf("problems: %s", strings.Join(problems, "\n"))
 			}
 			if cfg.Kafka.ConnectTimeout != tt.want {
 				t.Errorf("ConnectTimeout = %v, want %v", cfg.Kafka.ConnectTimeout, tt.want)
@@ -302,15 +308,9 @@ func TestUnknownEvents(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, problems := loadProblems(t, tt.lc)
-			if tt.wantProblem != "" {
-				if !reflect.DeepEqual(problems, []string{tt.wantProblem}) {
-					t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), tt.wantProblem)
-				}
+			cfg := loadWant(t, tt.lc, tt.wantProblem)
+			if cfg == nil {
 				return
-			}
-			if problems != nil {
-				t.Fatalf("problems: %s", strings.Join(problems, "\n"))
 			}
 			if !reflect.DeepEqual(cfg.Events, tt.events) {
 				t.Errorf("Events = %q, want %q", cfg.Events, tt.events)

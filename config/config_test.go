@@ -275,34 +275,19 @@ func TestSecretNeverPrinted(t *testing.T) {
 	for _, f := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10.3s"} {
 		outputs = append(outputs, fmt.Sprintf(f, cfg.Freshchat.APIToken))
 	}
-	j, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outputs = append(outputs, string(j), string(y))
-	var buf bytes.Buffer
-	for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
-		l := slog.New(h)
-		l.Info("config", "config", cfg)
-		l.Info("config", "config", *cfg)
-		l.Info("token", "token", cfg.Freshchat.APIToken)
-	}
-	outputs = append(outputs, buf.String())
+	forms, logged := printedForms(t, cfg, "config", *cfg, "token", cfg.Freshchat.APIToken)
+	outputs = append(outputs, forms...)
 
 	for _, out := range outputs {
 		if strings.Contains(out, testToken) {
 			t.Errorf("the token appears in %s", out)
 		}
 	}
-	if !strings.Contains(buf.String(), "api_token=[redacted]") || !strings.Contains(buf.String(), `"api_token":"[redacted]"`) {
-		t.Errorf("slog output does not show the redacted token:\n%s", buf.String())
+	if !strings.Contains(logged, "api_token=[redacted]") || !strings.Contains(logged, `"api_token":"[redacted]"`) {
+		t.Errorf("slog output does not show the redacted token:\n%s", logged)
 	}
-	if !strings.Contains(buf.String(), "config.freshchat.api_url=https://acme.freshchat.com/v2") {
-		t.Errorf("slog output does not show the effective settings:\n%s", buf.String())
+	if !strings.Contains(logged, "config.freshchat.api_url=https://acme.freshchat.com/v2") {
+		t.Errorf("slog output does not show the effective settings:\n%s", logged)
 	}
 	if cfg.Freshchat.APIToken.Reveal() != testToken {
 		t.Errorf("Reveal() = %q", cfg.Freshchat.APIToken.Reveal())
@@ -400,4 +385,24 @@ func TestParseSize(t *testing.T) {
 			t.Errorf("parseSize(%q) succeeded", bad)
 		}
 	}
+}
+
+// printedForms is cfg as it can leave the process: as JSON, as YAML, and in
+// a log line of each standard slog handler, attribute "config" first, then
+// the key-value pairs in more. logged is the log lines alone.
+func printedForms(t *testing.T, cfg *Config, more ...any) (forms []string, logged string) {
+	t.Helper()
+	j, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
+		slog.New(h).Info("config", append([]any{"config", cfg}, more...)...)
+	}
+	return []string{string(j), string(y), buf.String()}, buf.String()
 }

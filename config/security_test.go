@@ -1,23 +1,18 @@
 package config
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"log/slog"
 	"math/big"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"gopkg.in/yaml.v3"
 )
 
 const testPassword = "pw-SECRET-9931"
@@ -344,22 +339,8 @@ func TestSecurityNeverPrinted(t *testing.T) {
 			outputs = append(outputs, fmt.Sprintf(verb, v))
 		}
 	}
-	j, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outputs = append(outputs, string(j), string(y))
-	var buf bytes.Buffer
-	for _, h := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
-		l := slog.New(h)
-		l.Info("config", "config", cfg)
-		l.Info("kafka", "kafka", cfg.Kafka, "tls", cfg.Kafka.TLS, "sasl", cfg.Kafka.SASL)
-	}
-	outputs = append(outputs, buf.String())
+	forms, logged := printedForms(t, cfg, "kafka", cfg.Kafka, "tls", cfg.Kafka.TLS, "sasl", cfg.Kafka.SASL)
+	outputs = append(outputs, forms...)
 
 	keyBody := strings.Join(strings.Split(f.keyPEM, "\n")[1:3], "") // base64 of the key
 	for _, out := range outputs {
@@ -371,8 +352,8 @@ func TestSecurityNeverPrinted(t *testing.T) {
 		"config.kafka.sasl.password=[redacted]", "config.kafka.sasl.mechanism=SCRAM-SHA-256", "config.kafka.tls.ca_file=" + f.ca,
 		"config.schema_registry.password=[redacted]", `"password":"[redacted]"`,
 	} {
-		if !strings.Contains(buf.String(), want) {
-			t.Errorf("slog output lacks %s:\n%s", want, buf.String())
+		if !strings.Contains(logged, want) {
+			t.Errorf("slog output lacks %s:\n%s", want, logged)
 		}
 	}
 	if s := fmt.Sprint(cfg.Kafka.TLS); s != "on ca_file="+f.ca+" cert_file="+f.cert+" key_file="+f.key {
