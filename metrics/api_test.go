@@ -2,7 +2,6 @@ package metrics_test
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -58,26 +57,8 @@ func TestAPIProblem(t *testing.T) {
 	}
 }
 
-// health is a settable APIHealth for tests.
-type health struct {
-	mu sync.Mutex
-	h  source.APIHealth
-}
-
-func (h *health) Get() source.APIHealth {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.h
-}
-
-func (h *health) Set(v source.APIHealth) {
-	h.mu.Lock()
-	h.h = v
-	h.mu.Unlock()
-}
-
 func TestAPIReadyFollowsTheSourceAndFeedsReadiness(t *testing.T) {
-	c := &clock{t: t0}
+	c := newClock(t0)
 	var r metrics.Readiness
 	r.SetConnected(true)
 	m := metrics.New(metrics.Options{Readiness: &r, Now: c.Now, APIGrace: time.Minute})
@@ -87,7 +68,7 @@ func TestAPIReadyFollowsTheSourceAndFeedsReadiness(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n, "no series before a source is watched")
 
-	h := &health{}
+	h := &settable[source.APIHealth]{}
 	require.NoError(t, m.WatchSource(func() source.Stats { return source.Stats{API: h.Get()} }))
 	steps := []struct {
 		name      string

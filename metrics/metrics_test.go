@@ -19,23 +19,37 @@ import (
 	"github.com/freshstream/freshchat-kafka/metrics"
 )
 
-// clock is a settable clock for tests.
-type clock struct {
+// settable is a value a test sets while the code under test reads it.
+type settable[T any] struct {
 	mu sync.Mutex
-	t  time.Time
+	v  T
 }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
+// Get returns the value last set.
+func (s *settable[T]) Get() T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.v
 }
 
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
+// Set replaces the value.
+func (s *settable[T]) Set(v T) {
+	s.mu.Lock()
+	s.v = v
+	s.mu.Unlock()
 }
+
+// clock is a settable clock.
+type clock struct{ settable[time.Time] }
+
+func newClock(t time.Time) *clock {
+	c := &clock{}
+	c.Set(t)
+	return c
+}
+
+// Now is the time last set.
+func (c *clock) Now() time.Time { return c.Get() }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -206,7 +220,7 @@ freshchat_connector_build_info{commit="0123abc",goversion="` + runtime.Version()
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &clock{t: t0}
+			c := newClock(t0)
 			m := metrics.New(metrics.Options{Version: "v1.2.3", Commit: "0123abc", Now: c.Now})
 			tt.drive(m, c)
 			require.NoError(t, testutil.ScrapeAndCompare(scrape(t, m), strings.NewReader(tt.want), tt.families...))
@@ -215,7 +229,7 @@ freshchat_connector_build_info{commit="0123abc",goversion="` + runtime.Version()
 }
 
 func TestFreshnessIsComputedAtScrapeTime(t *testing.T) {
-	c := &clock{t: t0}
+	c := newClock(t0)
 	m := metrics.New(metrics.Options{Now: c.Now})
 	url := scrape(t, m)
 	m.WindowCommitted("Message-Sent", t0)

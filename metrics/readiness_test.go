@@ -173,7 +173,7 @@ func TestNilReadinessIsAlwaysReady(t *testing.T) {
 }
 
 func TestMetricsFeedReadiness(t *testing.T) {
-	c := &clock{t: t0}
+	c := newClock(t0)
 	var r metrics.Readiness
 	r.SetConnected(true)
 	m := metrics.New(metrics.Options{Readiness: &r, Now: c.Now})
@@ -205,7 +205,7 @@ func TestMetricsFeedReadiness(t *testing.T) {
 }
 
 func TestFailedAccountsUnitsAreNeverStuck(t *testing.T) {
-	c := &clock{t: t0}
+	c := newClock(t0)
 	var r metrics.Readiness
 	r.SetConnected(true)
 	m := metrics.New(metrics.Options{Readiness: &r, Now: c.Now})

@@ -46,7 +46,7 @@ func stateOf(t *testing.T, m *metrics.Metrics, event string) string {
 }
 
 func TestEventStateFollowsThePipeline(t *testing.T) {
-	c := &clock{t: t0}
+	c := newClock(t0)
 	m := metrics.New(metrics.Options{Now: c.Now})
 	const ev = "Message-Sent"
 	m.InitEvents(ev)

@@ -38,7 +38,7 @@ func TestUnitsOwned(t *testing.T) {
 // SetUnits after a rebalance: the gained units start, the lost ones stop
 // reporting their gauges and status, the counters stay.
 func TestSetUnitsFollowsTheRebalance(t *testing.T) {
-	c := &clock{t: t0}
+	c := newClock(t0)
 	var r metrics.Readiness
 	r.SetConnected(true)
 	m := metrics.New(metrics.Options{Readiness: &r, Now: c.Now})
@@ -101,7 +101,7 @@ freshchat_connector_units_moved_total{direction="lost"} 2
 }
 
 func TestAccountUp(t *testing.T) {
-	c := &clock{t: t0}
+	c := newClock(t0)
 	m := metrics.New(metrics.Options{Now: c.Now})
 	m.InitEvents("Message-Sent", "acme/Message-Sent", "acme/CSAT-Score")
 	want := helpAccountUp + `freshchat_connector_account_up{account="acme"} 1
