@@ -386,6 +386,34 @@ func headerMap(r *kgo.Record) map[string]string {
 	return m
 }
 
+// unseen lists, sorted, the created_at of the served rows that seen never
+// counted: the malformed ones when bad, else the good ones.
+func (e *expectedRows) unseen(seen map[string]int, bad bool) []string {
+	var out []string
+	for created, r := range e.rows {
+		if r.bad == bad && seen[created] == 0 {
+			out = append(out, created)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// finding is a kind of discrepancy and where it was found.
+type finding struct {
+	what  string
+	where []string
+}
+
+// assertNone asserts that each finding of event is empty, showing the
+// first 20 places of one that is not.
+func assertNone(t *testing.T, event string, fs []finding) {
+	t.Helper()
+	for _, f := range fs {
+		assert.Empty(t, first(f.where, 20), "%s: %s (%d in all)", event, f.what, len(f.where))
+	}
+}
+
 // assertGoodRowsOnce checks that the event's topic holds every good served
 // row exactly once and nothing else: matched on created_at, keyed by the
 // documented fallback, with its provenance, reopened typed, and the header
@@ -423,19 +451,14 @@ func (h *harness) assertGoodRowsOnce(registry *sr.Client, event string, want *ex
 		}
 		wrong = append(wrong, valueMismatches(at, event, want, r, rec.value)...)
 	}
-	var missing []string
-	for created, r := range want.rows {
-		if !r.bad && seen[created] == 0 {
-			missing = append(missing, created)
-		}
-	}
-	slices.Sort(missing)
 	slices.Sort(extra)
-	assert.Empty(t, first(dups, 20), "%s: rows delivered more than once (%d in all)", event, len(dups))
-	assert.Empty(t, first(missing, 20), "%s: good rows never delivered (%d in all)", event, len(missing))
-	assert.Empty(t, first(extra, 20), "%s: rows the simulator never served (%d in all)", event, len(extra))
-	assert.Empty(t, first(malformed, 20), "%s: malformed rows produced to the topic (%d in all)", event, len(malformed))
-	assert.Empty(t, first(wrong, 20), "%s: records not as served (%d in all)", event, len(wrong))
+	assertNone(t, event, []finding{
+		{"rows delivered more than once", dups},
+		{"good rows never delivered", want.unseen(seen, false)},
+		{"rows the simulator never served", extra},
+		{"malformed rows produced to the topic", malformed},
+		{"records not as served", wrong},
+	})
 	assert.Equal(t, want.good, len(got), "%s: records on %s", event, topic(event))
 }
 
@@ -575,18 +598,13 @@ func (h *harness) assertBadRowsDeadLettered(event string, want *expectedRows, cp
 			check(false, "key %q, want %q", d.key, k)
 		}
 	}
-	var missing []string
-	for created, r := range want.rows {
-		if r.bad && seen[created] == 0 {
-			missing = append(missing, created)
-		}
-	}
-	slices.Sort(missing)
 	slices.Sort(notBad)
-	assert.Empty(t, first(dups, 20), "%s: rows dead-lettered more than once (%d in all)", event, len(dups))
-	assert.Empty(t, first(missing, 20), "%s: malformed rows never dead-lettered (%d in all)", event, len(missing))
-	assert.Empty(t, first(notBad, 20), "%s: dead letters of rows that were not malformed (%d in all)", event, len(notBad))
-	assert.Empty(t, first(wrong, 20), "%s: dead letters not as served (%d in all)", event, len(wrong))
+	assertNone(t, event, []finding{
+		{"rows dead-lettered more than once", dups},
+		{"malformed rows never dead-lettered", want.unseen(seen, true)},
+		{"dead letters of rows that were not malformed", notBad},
+		{"dead letters not as served", wrong},
+	})
 	assert.Equal(t, want.bad, len(dls), "%s: dead letters", event)
 }
 
