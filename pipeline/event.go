@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
+	"github.com/freshstream/freshchat-kafka/internal/ctxsleep"
 	"github.com/freshstream/freshchat-kafka/schemas"
 	"github.com/freshstream/freshchat-kafka/sink"
 	"github.com/freshstream/freshchat-kafka/source"
@@ -127,7 +128,7 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 			if wait := ready.Sub(e.now()); wait > 0 {
 				e.obs.Waiting(e.key, ready)
 				e.logger.Debug("waiting for the next window to settle", "event", e.event, "window", w.String(), "wait", wait.Round(time.Second).String())
-				if err := sleep(ctx, wait); err != nil {
+				if err := ctxsleep.For(ctx, wait); err != nil {
 					return err
 				}
 				continue
@@ -156,7 +157,7 @@ func (e *eventRunner) run(ctx context.Context, pos checkpoint.Position) error {
 		delay := e.retry.delay(failures)
 		e.logger.Warn("window failed; resuming from the last commit after a pause", "event", e.event, "window", w.String(),
 			"error", err.Error(), "failures", failures, "retry_in", delay.Round(time.Millisecond).String())
-		if err := sleep(ctx, delay); err != nil {
+		if err := ctxsleep.For(ctx, delay); err != nil {
 			return err
 		}
 		var te *sink.TimeoutError
@@ -356,7 +357,7 @@ func (e *eventRunner) open(ctx context.Context, askOthers bool) (checkpoint.Posi
 		}
 		delay := e.retry.delay(attempt)
 		e.logger.Warn("cannot resume yet", "event", e.event, "error", err.Error(), "retry_in", delay.Round(time.Millisecond).String())
-		if err := sleep(ctx, delay); err != nil {
+		if err := ctxsleep.For(ctx, delay); err != nil {
 			return pos, err
 		}
 	}
@@ -505,16 +506,5 @@ func (e *eventRunner) noteColumns(log *slog.Logger, file string, c *schemas.Conv
 	}
 	if len(missing) > 0 {
 		log.Info("schema fields absent from the report are written as null", "file", file, "fields", missing)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/instance"
+	"github.com/freshstream/freshchat-kafka/internal/ctxsleep"
 	"github.com/freshstream/freshchat-kafka/schemas"
 	"github.com/freshstream/freshchat-kafka/sink"
 	"github.com/freshstream/freshchat-kafka/source"
@@ -434,7 +435,7 @@ func waitForKafka(ctx context.Context, adm *kadm.Client, o Options) error {
 		}
 		delay := o.Retry.delay(attempt)
 		o.Logger.Warn("kafka brokers unreachable; retrying", "error", err.Error(), "attempt", attempt, "retry_in", delay.Round(time.Millisecond).String())
-		if err := sleep(ctx, delay); err != nil {
+		if err := ctxsleep.For(ctx, delay); err != nil {
 			return fmt.Errorf("kafka brokers unreachable (gave up after %d attempts): %w; check kafka.brokers (KAFKA_BROKERS), the network and the brokers' health", attempt, err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/freshstream/freshchat-kafka/internal/ctxsleep"
 	"github.com/sethvargo/go-retry"
 )
 
@@ -138,16 +139,12 @@ func parseRetryAfter(h string, now time.Time) time.Duration {
 	return 0
 }
 
-// wait sleeps for d or until ctx ends.
+// wait sleeps for d or until ctx ends; then it returns the cause.
 func wait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
+	if ctxsleep.For(ctx, d) != nil {
 		return context.Cause(ctx)
-	case <-t.C:
-		return nil
 	}
+	return nil
 }
 
 // plural formats a count with its noun: "1 attempt", "4 attempts".

@@ -221,6 +221,11 @@ func PollsWithin(latency, interval, maxInterval time.Duration) int {
 // interval, the most urgent first: submits needed now before those made
 // ahead, then the earliest window start, then the first come. It is safe
 // for concurrent use; a zero interval admits every submit at once.
+//
+// The pace is kept here (one instant, next) rather than by a rate.Limiter
+// as the request budget is: a Limiter hands out its slots in the order the
+// reservations are made and cannot give the next slot to a more urgent
+// submit that arrived later, which is this queue's whole point.
 type submitQueue struct {
 	full time.Duration // the configured pace
 	now  func() time.Time

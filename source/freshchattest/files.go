@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/freshstream/freshchat-kafka/internal/ctxsleep"
 )
 
 // Download links imitate S3 pre-signed URLs (signature version 4 query
@@ -281,7 +283,7 @@ func (w *slowWriter) Write(p []byte) (int, error) {
 	if !w.started {
 		w.started = true
 		_ = http.NewResponseController(w.ResponseWriter).Flush()
-		if err := sleepCtx(w.ctx, w.delay); err != nil {
+		if err := ctxsleep.For(w.ctx, w.delay); err != nil {
 			return 0, err
 		}
 	}
@@ -298,7 +300,7 @@ func (w *slowWriter) Write(p []byte) (int, error) {
 			return n, err
 		}
 		_ = http.NewResponseController(w.ResponseWriter).Flush()
-		if err := sleepCtx(w.ctx, time.Duration(int64(m)*int64(time.Second)/w.rate)); err != nil {
+		if err := ctxsleep.For(w.ctx, time.Duration(int64(m)*int64(time.Second)/w.rate)); err != nil {
 			return n, err
 		}
 	}
@@ -306,20 +308,6 @@ func (w *slowWriter) Write(p []byte) (int, error) {
 }
 
 func (w *slowWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // cutWriter sends half of the announced body, then aborts the connection.
 type cutWriter struct {
