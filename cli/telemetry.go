@@ -158,7 +158,10 @@ func (t *telemetry) stop() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = t.srv.Shutdown(ctx)
+	if err := t.srv.Shutdown(ctx); err != nil {
+		// Scrapes still open after the grace were cut; nothing else is lost.
+		t.logger.Warn("metrics server did not stop cleanly", "error", err.Error())
+	}
 }
 
 // readiness is the run's readiness; nil when metrics are off.
