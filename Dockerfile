@@ -34,7 +34,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     set -eu; \
     export CGO_ENABLED=0 GOOS="${TARGETOS:-linux}" GOARCH="${TARGETARCH:-amd64}"; \
-    go build -trimpath -ldflags "-s -w -X github.com/freshstream/freshchat-kafka/cli.version=${VERSION} -X github.com/freshstream/freshchat-kafka/cli.commit=${REVISION}" -o /out/connector ./cmd/connector; \
+    go build -trimpath -ldflags "-s -w -X github.com/freshstream/freshchat-kafka/buildinfo.version=${VERSION} -X github.com/freshstream/freshchat-kafka/buildinfo.commit=${REVISION}" -o /out/connector ./cmd/connector; \
     go build -trimpath -ldflags "-s -w" -o /out/freshchat-sim ./cmd/freshchat-sim
 
 # Static binaries on distroless: CA certificates, tzdata and /tmp (the

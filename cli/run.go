@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/freshstream/freshchat-kafka/buildinfo"
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/lifecycle"
@@ -64,7 +65,7 @@ per account and event, among them: run more instances for availability.`, s)
 	// The error that ends the run also goes through the logger (Main prints
 	// it on stderr as well), so that log collectors see it as a record.
 	defer func() { logRunError(logger, err) }()
-	b := currentBuild()
+	b := buildinfo.Current()
 	logger.Info("starting connector", "version", b.Version, "commit", b.Commit, "config", cfg)
 	for _, w := range cfg.Warnings() {
 		logger.Warn(w)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/freshstream/freshchat-kafka/buildinfo"
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/metrics"
@@ -35,7 +36,7 @@ func startTelemetry(cfg *config.Config, ln net.Listener, logger *slog.Logger) (*
 		return nil, nil
 	}
 	r := &metrics.Readiness{}
-	b := currentBuild()
+	b := buildinfo.Current()
 	m := metrics.New(metrics.Options{Version: b.Version, Commit: b.Commit, Readiness: r})
 	srv := metrics.NewServer(cfg.Metrics.Addr, m, r.Probe(cfg.Metrics.StuckAfter), logger)
 	paths := "/metrics /healthz /readyz /status"

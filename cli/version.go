@@ -2,78 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"runtime"
-	"runtime/debug"
+
+	"github.com/freshstream/freshchat-kafka/buildinfo"
 )
-
-// version and commit describe the build. Release builds set them with
-//
-//	-ldflags "-X github.com/freshstream/freshchat-kafka/cli.version=v1.2.3
-//	          -X github.com/freshstream/freshchat-kafka/cli.commit=$(git rev-parse HEAD)"
-//
-// (the Dockerfile does). Without them, the build information the go command
-// records stands in: the module version of "go install ...@v1.2.3" and the
-// VCS revision of a build inside a git checkout.
-var (
-	version = "dev"
-	commit  = ""
-)
-
-// buildInfo is what "connector version" and the build_info metric say.
-type buildInfo struct {
-	Version   string // v1.2.3, a module pseudo-version, or "dev"
-	Commit    string // VCS revision, "+dirty" when the tree was modified; "unknown" when not known
-	GoVersion string // go1.26.8
-	Platform  string // linux/amd64
-}
-
-// currentBuild describes this binary.
-func currentBuild() buildInfo {
-	bi, _ := debug.ReadBuildInfo()
-	return describeBuild(bi, version, commit)
-}
-
-// describeBuild combines the ldflags values (ldVersion, ldCommit) with the
-// build information bi, which may be nil. A value set with -X wins.
-func describeBuild(bi *debug.BuildInfo, ldVersion, ldCommit string) buildInfo {
-	b := buildInfo{Version: ldVersion, Commit: ldCommit, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	if bi == nil {
-		bi = &debug.BuildInfo{}
-	}
-	if bi.GoVersion != "" {
-		b.GoVersion = bi.GoVersion
-	}
-	if (b.Version == "" || b.Version == "dev") && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		b.Version = bi.Main.Version
-	}
-	if b.Version == "" {
-		b.Version = "dev"
-	}
-	if b.Commit == "" {
-		var rev string
-		var modified bool
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				modified = s.Value == "true"
-			}
-		}
-		if rev != "" && modified {
-			rev += "+dirty"
-		}
-		b.Commit = rev
-	}
-	if b.Commit == "" {
-		b.Commit = "unknown"
-	}
-	return b
-}
-
-func (b buildInfo) String() string {
-	return fmt.Sprintf("version:    %s\ncommit:     %s\ngo version: %s %s\n", b.Version, b.Commit, b.GoVersion, b.Platform)
-}
 
 func versionCommand(args []string, s Streams) error {
 	fs := commandFlags("version", "version",
@@ -82,6 +13,6 @@ version that built it. "connector --version" prints the same.`, s)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	fmt.Fprint(s.Out, currentBuild())
+	fmt.Fprint(s.Out, buildinfo.Current())
 	return nil
 }

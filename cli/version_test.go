@@ -53,7 +53,7 @@ func TestVersionOfBuiltBinary(t *testing.T) {
 	}
 	t.Run("ldflags, as the Dockerfile sets them", func(t *testing.T) {
 		bin := buildConnector(t, "-buildvcs=false", "-ldflags",
-			"-X github.com/freshstream/freshchat-kafka/cli.version=v1.2.3 -X github.com/freshstream/freshchat-kafka/cli.commit=0123abc")
+			"-X github.com/freshstream/freshchat-kafka/buildinfo.version=v1.2.3 -X github.com/freshstream/freshchat-kafka/buildinfo.commit=0123abc")
 		want := "version:    v1.2.3\ncommit:     0123abc\ngo version: " + runtime.Version()
 		assert.True(t, strings.HasPrefix(versionOf(t, bin, "version"), want), versionOf(t, bin, "version"))
 		assert.Equal(t, versionOf(t, bin, "version"), versionOf(t, bin, "--version"))
