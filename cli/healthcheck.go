@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/metrics"
 )
 
 const healthcheckSynopsis = "healthcheck [--url URL] [--config FILE] [--timeout DURATION]"
@@ -51,47 +48,18 @@ Exit codes: 0 ready (200), 1 not ready (the reason is printed) or no answer,
 		if addr == "" {
 			return usageError{errors.New("metrics.addr (METRICS_ADDR) is off, so there is no /readyz to ask: turn the metrics server on, or give --url")}
 		}
-		target = readyzURL(addr)
+		target = metrics.ReadyzURL(addr)
+		if _, err := url.Parse(target); err != nil { // a host no URL holds: say it as net/http would
+			return usageError{fmt.Errorf("--url: %w", err)}
+		}
 	} else if u, err := url.Parse(target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return usageError{fmt.Errorf("--url %q: want an http:// or https:// URL such as http://127.0.0.1:9464/readyz", target)}
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	answer, err := metrics.ProbeReady(ctx, target, *timeout)
 	if err != nil {
-		return usageError{fmt.Errorf("--url: %w", err)}
-	}
-	// Never through an HTTP proxy from the environment: the server is local.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("not ready: GET %s: no answer within %s", target, *timeout)
-		}
-		return fmt.Errorf("not ready: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	answer := strings.TrimSpace(string(body))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("not ready: GET %s: %s: %s", target, resp.Status, answer)
+		return err
 	}
 	fmt.Fprintln(s.Out, answer)
 	return nil
-}
-
-// readyzURL is the /readyz URL of a metrics server listening on addr
-// (host:port); an empty or wildcard host is reached on the loopback.
-func readyzURL(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		host, port = "", addr
-	}
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return (&url.URL{Scheme: "http", Host: net.JoinHostPort(host, port), Path: "/readyz"}).String()
 }

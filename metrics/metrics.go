@@ -21,7 +21,8 @@
 //
 // Every method of *Metrics and *Readiness is safe for concurrent use and is
 // a no-op on a nil receiver, so callers that run without metrics pass nil.
-// A [Server] serves /metrics, /healthz and /readyz.
+// A [Server] serves /metrics, /healthz and /readyz; [ProbeReady] asks a
+// running server's /readyz, as a container healthcheck does.
 package metrics
 
 import (
