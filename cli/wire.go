@@ -196,20 +196,11 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, tweak f
 // kafkaAdmin connects an admin client with the process's Kafka options;
 // watch may be nil.
 func kafkaAdmin(cfg *config.Config, watch *connect.SecurityWatch) (*kgo.Client, *kadm.Client, error) {
-	cl, err := kgo.NewClient(connect.KafkaOptions(cfg.Kafka, watch)...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("kafka client: %w", err)
-	}
-	return cl, kadm.NewClient(cl), nil
+	return connect.Admin(cfg.Kafka, watch)
 }
 
 // loadPositions reads the committed positions from the checkpoint topic;
 // watch may be nil.
 func loadPositions(ctx context.Context, cfg *config.Config, watch *connect.SecurityWatch) (map[string]checkpoint.Position, error) {
-	positions, err := checkpoint.NewStore(cfg.Kafka.CheckpointTopic, nil, connect.KafkaOptions(cfg.Kafka, watch)...).Load(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading the checkpoints: %w; check kafka.brokers (KAFKA_BROKERS=%s) and the brokers' health",
-			err, strings.Join(cfg.Kafka.Brokers, ","))
-	}
-	return positions, nil
+	return connect.LoadPositions(ctx, cfg.Kafka, watch)
 }

@@ -1,5 +1,6 @@
 // Package connect builds the connector's connections to Kafka and to the
-// schema registry from their settings, and watches them: it explains the
+// schema registry from their settings (and reads the committed checkpoints
+// through them, for the commands), and watches them: it explains the
 // failures that retrying cannot fix (TLS, SASL, registry credentials) in
 // terms of the settings to check, and tells readiness and the log when the
 // brokers cannot be reached.
@@ -10,6 +11,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/aws"
@@ -44,6 +46,16 @@ func KafkaOptions(k config.Kafka, watch *SecurityWatch) []kgo.Opt {
 		opts = append(opts, kgo.WithHooks(watch))
 	}
 	return opts
+}
+
+// Admin connects a client with the options of k (see KafkaOptions; watch
+// may be nil) and the admin client on it. The caller closes the client.
+func Admin(k config.Kafka, watch *SecurityWatch) (*kgo.Client, *kadm.Client, error) {
+	cl, err := kgo.NewClient(KafkaOptions(k, watch)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kafka client: %w", err)
+	}
+	return cl, kadm.NewClient(cl), nil
 }
 
 // batchCompressor is the one compressor of produce batches that every
