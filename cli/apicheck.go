@@ -12,10 +12,6 @@ import (
 	"github.com/freshstream/freshchat-kafka/source"
 )
 
-// apiCheckRetry paces the start's API check: the first retry after Base,
-// doubling up to Max. A variable so that tests can shorten it.
-var apiCheckRetry = struct{ Base, Max time.Duration }{time.Second, time.Minute}
-
 // waitForAPI checks, before anything touches Kafka, that the Freshchat API
 // answers and accepts the token (source.Client.Check), as pipeline.New
 // waits for the brokers: a token refused (401, 403) or an answer retrying
@@ -50,7 +46,7 @@ func waitForAPI(ctx context.Context, cfg *config.Config, logger *slog.Logger, te
 // metrics follow its probe.
 func waitForAccount(ctx context.Context, cfg *config.Config, a config.Account, logger *slog.Logger, tel *telemetry, watch bool) error {
 	probe := *cfg
-	probe.Freshchat.RetryAttempts = 1 // the retries are this loop's, logged here
+	probe.Freshchat.RetryAttempts = 1 // the retries are WaitForAPI's, logged there
 	src, err := sourceClient(&probe, a, logger, nil)
 	if err != nil {
 		return err
@@ -62,41 +58,13 @@ func waitForAccount(ctx context.Context, cfg *config.Config, a config.Account, l
 	if named(cfg, a) {
 		api = fmt.Sprintf("%s (account %s)", api, a.Name)
 	}
-	began := time.Now()
-	for attempt := 1; ; attempt++ {
-		err := src.Check(ctx)
-		switch {
-		case err == nil:
-			if attempt > 1 {
-				logger.Info("freshchat API reachable", "api", api, "attempts", attempt, "waited", time.Since(began).Round(time.Second).String())
+	// The first retry after a second, each next one twice as late, up to a minute.
+	return src.WaitForAPI(ctx, source.APIWait{Name: api, Base: time.Second, Max: time.Minute, Logger: logger,
+		Explain: func(err error) error {
+			if ae, ok := errors.AsType[*source.APIError](err); ok && source.TokenRefused(err) {
+				return fmt.Errorf("freshchat API %s refused the token (%d %s): %s; check %s: %w",
+					api, ae.StatusCode, http.StatusText(ae.StatusCode), tokenHint(ae.StatusCode), tokenSettings(cfg, a), err)
 			}
-			return nil
-		case ctx.Err() != nil:
-			return fmt.Errorf("freshchat API %s: gave up after %d attempts: %w", api, attempt, context.Cause(ctx))
-		case source.TokenRefused(err):
-			status := apiStatus(err)
-			return fmt.Errorf("freshchat API %s refused the token (%d %s): %s; check %s: %w",
-				api, status, http.StatusText(status), tokenHint(status), tokenSettings(cfg, a), err)
-		case !source.Retryable(err):
 			return fmt.Errorf("freshchat API %s: unexpected answer to the start's check: %w; check %s", api, err, urlSetting(cfg, a))
-		}
-		delay := min(apiCheckRetry.Base<<min(attempt-1, 16), apiCheckRetry.Max)
-		logger.Warn("freshchat API unreachable; retrying", "api", api, "error", err.Error(), "attempt", attempt,
-			"retry_in", delay.Round(time.Millisecond).String())
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("freshchat API %s unreachable (gave up after %d attempts): %w: last error: %v", api, attempt, context.Cause(ctx), err)
-		case <-t.C:
-		}
-	}
-}
-
-// apiStatus is the HTTP status of the API answer in err, or 0.
-func apiStatus(err error) int {
-	if ae, ok := errors.AsType[*source.APIError](err); ok {
-		return ae.StatusCode
-	}
-	return 0
+		}})
 }
