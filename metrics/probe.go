@@ -51,7 +51,10 @@ func ProbeReady(ctx context.Context, target string, timeout time.Duration) (stri
 		return "", fmt.Errorf("not ready: %w", err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		return "", fmt.Errorf("not ready: GET %s: %s, then reading the answer failed: %w", target, resp.Status, err)
+	}
 	answer := strings.TrimSpace(string(body))
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("not ready: GET %s: %s: %s", target, resp.Status, answer)

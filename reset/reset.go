@@ -8,6 +8,7 @@ package reset
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -160,7 +161,7 @@ func (p *Plan) Apply(ctx context.Context) (string, error) {
 }
 
 // commit writes rec in a transaction of the unit's transactional producer.
-func (p *Plan) commit(ctx context.Context, rec *kgo.Record) error {
+func (p *Plan) commit(ctx context.Context, rec *kgo.Record) (err error) {
 	w, err := sink.NewWriter(ctx, sink.WriterConfig{
 		TransactionalID:    p.transactionalID(),
 		TransactionTimeout: p.cfg.Kafka.TransactionTimeout,
@@ -169,7 +170,13 @@ func (p *Plan) commit(ctx context.Context, rec *kgo.Record) error {
 	if err != nil {
 		return err
 	}
-	defer w.Close(context.WithoutCancel(ctx))
+	defer func() {
+		// After a failed commit, Close aborts what is open: a failed abort
+		// is said too (the broker aborts it after the transaction timeout).
+		if cerr := w.Close(context.WithoutCancel(ctx)); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("aborting the reset's transaction: %w", cerr))
+		}
+	}()
 	if err := w.Begin(); err != nil {
 		return err
 	}
