@@ -10,6 +10,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/source"
+	"github.com/freshstream/freshchat-kafka/telemetry"
 )
 
 // waitForAPI checks, before anything touches Kafka, that the Freshchat API
@@ -20,7 +21,7 @@ import (
 // it answers or ctx ends. Checking first means a bad token never gets as
 // far as fencing a running instance. tel, when metrics are on, watches the
 // probe's health, so /readyz says why the start waits.
-func waitForAPI(ctx context.Context, cfg *config.Config, logger *slog.Logger, tel *telemetry) error {
+func waitForAPI(ctx context.Context, cfg *config.Config, logger *slog.Logger, tel *telemetry.Telemetry) error {
 	all := cfg.AllAccounts()
 	var refused []error
 	for i, a := range all {
@@ -44,7 +45,7 @@ func waitForAPI(ctx context.Context, cfg *config.Config, logger *slog.Logger, te
 
 // waitForAccount is waitForAPI for one account; watch says whether the
 // metrics follow its probe.
-func waitForAccount(ctx context.Context, cfg *config.Config, a config.Account, logger *slog.Logger, tel *telemetry, watch bool) error {
+func waitForAccount(ctx context.Context, cfg *config.Config, a config.Account, logger *slog.Logger, tel *telemetry.Telemetry, watch bool) error {
 	probe := *cfg
 	probe.Freshchat.RetryAttempts = 1 // the retries are WaitForAPI's, logged there
 	src, err := sourceClient(&probe, a, logger, nil)
@@ -52,7 +53,7 @@ func waitForAccount(ctx context.Context, cfg *config.Config, a config.Account, l
 		return err
 	}
 	if watch {
-		tel.watchAPI(src)
+		tel.WatchAPI(src)
 	}
 	api := a.APIURL.Redacted()
 	if named(cfg, a) {

@@ -12,6 +12,7 @@ import (
 	"github.com/freshstream/freshchat-kafka/demo"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
+	"github.com/freshstream/freshchat-kafka/telemetry"
 )
 
 // demoCommand runs the whole flow on this machine: an embedded Kafka broker
@@ -69,13 +70,13 @@ process took over the demo's transactional identity).`, s)
 	if metricsLn != nil {
 		cfg.Metrics.Addr = metricsLn.Addr().String()
 	}
-	tel, err := startTelemetry(&cfg, metricsLn, logger)
+	tel, err := telemetry.Start(&cfg, metricsLn, logger)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
-	defer tel.stop()
+	defer tel.Stop()
 	if tel != nil {
-		fmt.Fprintf(out, "  Metrics          http://%s/metrics (also /healthz, /readyz)\n", tel.srv.Addr())
+		fmt.Fprintf(out, "  Metrics          http://%s/metrics (also /healthz, /readyz)\n", tel.Addr())
 	}
 	fmt.Fprintln(out)
 
@@ -88,12 +89,12 @@ process took over the demo's transactional identity).`, s)
 	p, err := build(ctx, &cfg, logger, func(o *pipeline.Options) {
 		o.ProgressInterval = 10 * time.Second
 		o.OnWindow = progress.OnWindow
-		tel.attach(o)
+		tel.Attach(o)
 	})
 	if err != nil {
 		return err
 	}
-	tel.started(ctx, p, cfg.Events)
+	tel.Started(ctx, p, cfg.Events)
 	stopProgress := progress.Show(out, p, p.Positions(), &cfg, to)
 	err = p.Run(ctx)
 	stopProgress()
@@ -124,12 +125,12 @@ process took over the demo's transactional identity).`, s)
 	fmt.Fprintf(out, "Tailing live windows (≥ %s, extracted %s after they end). Ctrl-C stops cleanly.\n", cfg.MinWindow, cfg.Settle)
 	live, err := build(ctx, &cfg, logger, func(o *pipeline.Options) {
 		o.OnWindow = demo.LiveWindows(out)
-		tel.attach(o)
+		tel.Attach(o)
 	})
 	if err != nil {
 		return err
 	}
-	tel.started(ctx, live, cfg.Events)
+	tel.Started(ctx, live, cfg.Events)
 	defer live.Close(context.WithoutCancel(ctx))
 	err = live.Run(ctx)
 	if errors.Is(err, context.Canceled) {

@@ -13,6 +13,7 @@ import (
 	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/lifecycle"
 	"github.com/freshstream/freshchat-kafka/pipeline"
+	"github.com/freshstream/freshchat-kafka/telemetry"
 	"github.com/freshstream/freshchat-kafka/termview"
 )
 
@@ -71,26 +72,26 @@ per account and event, among them: run more instances for availability.`, s)
 		logger.Warn(w)
 	}
 
-	tel, err := startTelemetry(cfg, nil, logger)
+	tel, err := telemetry.Start(cfg, nil, logger)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
-	defer tel.stop()
+	defer tel.Stop()
 	if err := waitForAPI(ctx, cfg, logger, tel); err != nil {
 		return err
 	}
-	watch := connect.NewOutageWatch(logger, tel.readiness())
+	watch := connect.NewOutageWatch(logger, tel.Readiness())
 	clients := &lifecycle.Clients{}
 	p, err := build(ctx, cfg, logger, func(o *pipeline.Options) {
-		tel.attach(o)
+		tel.Attach(o)
 		o.Kafka = append(o.Kafka, kgo.WithHooks(watch, clients))
 		o.Group = groupConfig(cfg, *from, *to)
 	})
 	if err != nil {
 		return err
 	}
-	tel.serveStatus(cfg, p)
-	tel.started(ctx, p, p.Units())
+	tel.ServeStatus(cfg, p)
+	tel.Started(ctx, p, p.Units())
 	watch.Arm()
 	logger.Info("ready", "units", len(p.Units()), "accounts", len(cfg.AllAccounts()), "framing", p.Framing(), "mode", mode(cfg),
 		"group", cfg.Kafka.TransactionalID, "instance_id", cfg.Group.InstanceID)
@@ -100,7 +101,7 @@ per account and event, among them: run more instances for availability.`, s)
 	}
 	st, err := lifecycle.Run(ctx, p, clients, lifecycle.AbortBudget)
 	stopView()
-	tel.finished(err)
+	tel.Finished(err)
 	st.Close(ctx, p)
 	// Once its clients were closed under it, the pipeline's error says only
 	// that: the stop was the signal's.

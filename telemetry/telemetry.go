@@ -1,4 +1,8 @@
-package cli
+// Package telemetry is a run's metrics and health server: it starts the
+// server (/metrics, /healthz, /readyz, /status), connects a pipeline's
+// options and progress to the metrics, and records how the run ended.
+// Every method of a nil *Telemetry (metrics off) does nothing.
+package telemetry
 
 import (
 	"context"
@@ -14,11 +18,12 @@ import (
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/sink"
 	"github.com/freshstream/freshchat-kafka/source"
+	"github.com/freshstream/freshchat-kafka/status"
 )
 
-// telemetry is the metrics and health server of a run. Every method is a
-// no-op when metrics are off (a nil *telemetry).
-type telemetry struct {
+// Telemetry is the metrics and health server of a run. Every method is a
+// no-op when metrics are off (a nil *Telemetry).
+type Telemetry struct {
 	m      *metrics.Metrics
 	ready  *metrics.Readiness
 	srv    *metrics.Server
@@ -28,10 +33,12 @@ type telemetry struct {
 	stopProgress context.CancelFunc // ends the progress loop of the last started pipeline
 }
 
-// startTelemetry starts the server when cfg.Metrics.Addr is set, on ln when
-// the caller already listens (else on the address). It listens before
-// Kafka is reached, so /readyz answers "not connected" meanwhile.
-func startTelemetry(cfg *config.Config, ln net.Listener, logger *slog.Logger) (*telemetry, error) {
+// Start starts the server when cfg.Metrics.Addr is set, on ln when the
+// caller already listens (else on the address), and returns nil when it is
+// not. It listens before Kafka is reached, so /readyz answers "not
+// connected" meanwhile. The only error is the server's failing to listen;
+// it names the setting to change.
+func Start(cfg *config.Config, ln net.Listener, logger *slog.Logger) (*Telemetry, error) {
 	if cfg.Metrics.Addr == "" {
 		return nil, nil
 	}
@@ -49,14 +56,14 @@ func startTelemetry(cfg *config.Config, ln net.Listener, logger *slog.Logger) (*
 		start = func() error { return srv.StartOn(ln) }
 	}
 	if err := start(); err != nil {
-		return nil, usageError{fmt.Errorf("metrics server: %w (choose another metrics.addr / METRICS_ADDR, or off)", err)}
+		return nil, fmt.Errorf("metrics server: %w (choose another metrics.addr / METRICS_ADDR, or off)", err)
 	}
 	logger.Info("serving metrics and health", "addr", srv.Addr(), "paths", paths)
-	return &telemetry{m: m, ready: r, srv: srv, logger: logger}, nil
+	return &Telemetry{m: m, ready: r, srv: srv, logger: logger}, nil
 }
 
-// attach makes the pipeline report to the metrics.
-func (t *telemetry) attach(o *pipeline.Options) {
+// Attach makes the pipeline report to the metrics.
+func (t *Telemetry) Attach(o *pipeline.Options) {
 	if t == nil {
 		return
 	}
@@ -94,9 +101,9 @@ func (t *telemetry) attach(o *pipeline.Options) {
 	}
 }
 
-// started records that the pipeline is connected and where events stand,
+// Started records that the pipeline is connected and where events stand,
 // then keeps progress gauges fresh until ctx ends.
-func (t *telemetry) started(ctx context.Context, p *pipeline.Pipeline, events []string) {
+func (t *Telemetry) Started(ctx context.Context, p *pipeline.Pipeline, events []string) {
 	if t == nil {
 		return
 	}
@@ -130,17 +137,17 @@ func (t *telemetry) started(ctx context.Context, p *pipeline.Pipeline, events []
 	}()
 }
 
-// watchAPI makes api_ready and /readyz follow src's view of the Freshchat
-// API until attach replaces it with the pipeline's client.
-func (t *telemetry) watchAPI(src *source.Client) {
+// WatchAPI makes api_ready and /readyz follow src's view of the Freshchat
+// API until Attach replaces it with the pipeline's client.
+func (t *Telemetry) WatchAPI(src *source.Client) {
 	if t == nil || src == nil {
 		return
 	}
 	t.m.WatchAPI(func() source.APIHealth { return src.Stats().API })
 }
 
-// finished records how the run ended.
-func (t *telemetry) finished(err error) {
+// Finished records how the run ended.
+func (t *Telemetry) Finished(err error) {
 	if t == nil {
 		return
 	}
@@ -149,8 +156,8 @@ func (t *telemetry) finished(err error) {
 	}
 }
 
-// stop shuts the server down.
-func (t *telemetry) stop() {
+// Stop shuts the server down.
+func (t *Telemetry) Stop() {
 	if t == nil {
 		return
 	}
@@ -165,10 +172,28 @@ func (t *telemetry) stop() {
 	}
 }
 
-// readiness is the run's readiness; nil when metrics are off.
-func (t *telemetry) readiness() *metrics.Readiness {
+// Readiness is the run's readiness; nil when metrics are off.
+func (t *Telemetry) Readiness() *metrics.Readiness {
 	if t == nil {
 		return nil
 	}
 	return t.ready
+}
+
+// ServeStatus makes the metrics server's GET /status answer status.Live.
+func (t *Telemetry) ServeStatus(cfg *config.Config, p *pipeline.Pipeline) {
+	if t == nil {
+		return
+	}
+	t.srv.SetStatus(func(ctx context.Context) any {
+		return status.Live(ctx, cfg, p.Committed(), p.Member(), t.m, time.Now().UTC())
+	})
+}
+
+// Addr is the address the server listens on; empty when metrics are off.
+func (t *Telemetry) Addr() string {
+	if t == nil {
+		return ""
+	}
+	return t.srv.Addr()
 }
