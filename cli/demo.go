@@ -2,13 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/freshstream/freshchat-kafka/config"
-	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/demo"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/source/freshchattest"
@@ -80,62 +78,14 @@ process took over the demo's transactional identity).`, s)
 	}
 	fmt.Fprintln(out)
 
-	// Backfill up to a settled instant, with a progress line: each event
-	// from its checkpoint when an earlier demo left one (--to alone), else
-	// from the start.
-	to := now.Add(-cfg.Settle).Truncate(time.Second)
-	cfg.Bounded = &config.Range{To: to}
-	var progress demo.Progress
-	p, err := build(ctx, &cfg, logger, func(o *pipeline.Options) {
-		o.ProgressInterval = 10 * time.Second
-		o.OnWindow = progress.OnWindow
-		tel.Attach(o)
-	})
-	if err != nil {
-		return err
-	}
-	tel.Started(ctx, p, cfg.Events)
-	stopProgress := progress.Show(out, p, p.Positions(), &cfg, to)
-	err = p.Run(ctx)
-	stopProgress()
-	p.Close(context.WithoutCancel(ctx))
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			fmt.Fprintln(out, "\nInterrupted; the next demo resumes where this one stopped.")
+	return world.Run(ctx, out, cfg, now, func(ctx context.Context, cfg *config.Config, tweak func(*pipeline.Options)) (*pipeline.Pipeline, error) {
+		p, err := build(ctx, cfg, logger, func(o *pipeline.Options) {
+			tweak(o)
+			tel.Attach(o)
+		})
+		if err == nil {
+			tel.Started(ctx, p, cfg.Events)
 		}
-		return err
-	}
-	fmt.Fprintf(out, "Backfill committed in %s.\n\n", progress.Elapsed().Round(time.Millisecond))
-
-	opts := connect.KafkaOptions(cfg.Kafka, nil)
-	if err := demo.PrintSummary(ctx, out, opts, &cfg); err != nil {
-		return err
-	}
-	rc, err := connect.Registry(cfg.SchemaRegistry)
-	if err != nil {
-		return err
-	}
-	if err := demo.PrintOneRecord(ctx, out, opts, rc, cfg.Kafka.Topic("Message-Sent")); err != nil {
-		return err
-	}
-	world.PrintHowToConsume(out, cfg.Kafka.Topic("Message-Sent"))
-
-	// Live: windows of at least MinWindow, once they are Settle old.
-	cfg.Bounded = nil
-	fmt.Fprintf(out, "Tailing live windows (≥ %s, extracted %s after they end). Ctrl-C stops cleanly.\n", cfg.MinWindow, cfg.Settle)
-	live, err := build(ctx, &cfg, logger, func(o *pipeline.Options) {
-		o.OnWindow = demo.LiveWindows(out)
-		tel.Attach(o)
+		return p, err
 	})
-	if err != nil {
-		return err
-	}
-	tel.Started(ctx, live, cfg.Events)
-	defer live.Close(context.WithoutCancel(ctx))
-	err = live.Run(ctx)
-	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(out, "\nStopped. Open transactions were aborted; run the demo again to resume from the last commit.")
-		return nil
-	}
-	return err
 }
