@@ -15,6 +15,7 @@ import (
 	"github.com/freshstream/freshchat-kafka/instance"
 	"github.com/freshstream/freshchat-kafka/pipeline"
 	"github.com/freshstream/freshchat-kafka/sink"
+	"github.com/freshstream/freshchat-kafka/termview"
 )
 
 // Exit codes of the connector.
@@ -95,7 +96,7 @@ func Main(ctx context.Context, args []string, s Streams) int {
 	case "status":
 		return exitCode(s, statusCommand(ctx, rest, s))
 	case "reset":
-		return exitCode(s, resetCommand(ctx, rest, s, stdinConfirm(os.Stdin, s.Out)))
+		return exitCode(s, resetCommand(ctx, rest, s, termview.AskOn(os.Stdin, s.Out)))
 	case "schemas":
 		return exitCode(s, schemasCommand(ctx, rest, s))
 	case "healthcheck":

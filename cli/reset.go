@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -17,44 +14,9 @@ import (
 
 const resetSynopsis = "reset --event E --to TIME [--config FILE] [--yes]"
 
-// errNoTerminal means a confirmation was needed but stdin is not a terminal.
-var errNoTerminal = errors.New("standard input is not a terminal")
-
-// confirmFunc asks question and reports whether the operator agreed. It
-// returns errNoTerminal when nobody can be asked.
-type confirmFunc func(question string) (bool, error)
-
-// stdinConfirm asks on out and reads the answer from in, which must be a
-// terminal.
-func stdinConfirm(in *os.File, out io.Writer) confirmFunc {
-	return func(question string) (bool, error) {
-		fi, err := in.Stat()
-		if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
-			return false, errNoTerminal
-		}
-		return askYes(in, out, question)
-	}
-}
-
-// askYes writes question and reads one line: y or yes agrees; anything
-// else, or no line at all, does not.
-func askYes(in io.Reader, out io.Writer, question string) (bool, error) {
-	fmt.Fprintf(out, "%s [y/N] ", question)
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return false, err
-	}
-	if errors.Is(err, io.EOF) && line == "" {
-		fmt.Fprintln(out)
-		return false, errNoTerminal
-	}
-	answer := strings.ToLower(strings.TrimSpace(line))
-	return answer == "y" || answer == "yes", nil
-}
-
 // resetCommand moves an event's checkpoint so that the next run starts at
 // the given time, refusing while a connector holds the identity.
-func resetCommand(ctx context.Context, args []string, s Streams, confirm confirmFunc) error {
+func resetCommand(ctx context.Context, args []string, s Streams, confirm termview.Confirm) error {
 	fs := commandFlags("reset", resetSynopsis, `Moves event E's checkpoint so that the next run starts at TIME: backwards
 to extract a range again (its rows are produced again: consumers see them
 twice), or forwards to skip one (its rows are never produced). It commits
@@ -96,7 +58,7 @@ no --yes).`, s)
 
 	if !*yes {
 		ok, err := confirm(fmt.Sprintf("Reset %s to %s?", plan.Unit, termview.Time(target)))
-		if errors.Is(err, errNoTerminal) {
+		if errors.Is(err, termview.ErrNoTerminal) {
 			return usageError{errors.New("reset needs confirmation and there is no terminal to ask: pass --yes to reset without asking")}
 		}
 		if err != nil {

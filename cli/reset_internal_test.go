@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,32 +12,6 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/config"
 )
-
-func TestAskYes(t *testing.T) {
-	cases := []struct {
-		input   string
-		want    bool
-		wantErr error
-	}{
-		{input: "y\n", want: true},
-		{input: "YES\n", want: true},
-		{input: " yes \r\n", want: true},
-		{input: "y", want: true}, // last line without a newline
-		{input: "n\n"},
-		{input: "\n"},
-		{input: "sure\n"},
-		{input: "", wantErr: errNoTerminal}, // stdin closed: nobody to ask
-	}
-	for _, tc := range cases {
-		t.Run(tc.input, func(t *testing.T) {
-			var out bytes.Buffer
-			got, err := askYes(strings.NewReader(tc.input), &out, "Reset X?")
-			assert.ErrorIs(t, err, tc.wantErr)
-			assert.Equal(t, tc.want, got)
-			assert.Contains(t, out.String(), "Reset X? [y/N] ")
-		})
-	}
-}
 
 // TestResetAsksBeforeWriting runs reset without --yes: a "no" writes
 // nothing, a "yes" moves the checkpoint ("now" is a valid target).

@@ -1,6 +1,6 @@
-// Package termview draws what the connector shows people on a terminal:
-// the live progress of a bounded run, redrawn in place, and counts with
-// thousands separators.
+// Package termview draws what the connector shows people on a terminal,
+// and asks them: the live progress of a bounded run, redrawn in place, a
+// yes/no confirmation, and counts with thousands separators.
 package termview
 
 import (
