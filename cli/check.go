@@ -16,6 +16,7 @@ import (
 
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/connect"
+	"github.com/freshstream/freshchat-kafka/registry"
 	"github.com/freshstream/freshchat-kafka/sink"
 	"github.com/freshstream/freshchat-kafka/source"
 )
@@ -348,23 +349,17 @@ func (c *checker) registry(ctx context.Context, cfg *config.Config) {
 		return
 	}
 	c.pass(name, "%s answered (%d subjects)", at, len(subjects))
-	units, err := unitTopics(cfg, "")
-	if err != nil {
-		c.fail("schemas", "%v", err)
-		return
-	}
-	for _, u := range units {
-		ev := u.unit
+	for _, u := range registry.Units(cfg, "") {
 		vctx, cancel := c.within(ctx)
-		v := compareSchema(vctx, rc, u.topic, u.event)
+		v := registry.Compare(vctx, rc, u)
 		cancel()
 		switch {
-		case v.failed():
-			c.fail("schema", "%s → %s: %s", ev, v.Subject, v.text())
-		case v.Verdict == verdictSkipped:
-			c.skip("schema", "%s → %s: %s", ev, v.Subject, v.text())
+		case v.Failed():
+			c.fail("schema", "%s → %s: %s", u.Key, v.Subject, v.Text())
+		case v.Outcome == registry.OutcomeSkipped:
+			c.skip("schema", "%s → %s: %s", u.Key, v.Subject, v.Text())
 		default:
-			c.pass("schema", "%s → %s: %s", ev, v.Subject, v.text())
+			c.pass("schema", "%s → %s: %s", u.Key, v.Subject, v.Text())
 		}
 	}
 }
