@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/preflight"
 	"github.com/freshstream/freshchat-kafka/source"
 	"github.com/freshstream/freshchat-kafka/telemetry"
 )
@@ -56,7 +57,7 @@ func waitForAccount(ctx context.Context, cfg *config.Config, a config.Account, l
 		tel.WatchAPI(src)
 	}
 	api := a.APIURL.Redacted()
-	if named(cfg, a) {
+	if preflight.Named(cfg, a) {
 		api = fmt.Sprintf("%s (account %s)", api, a.Name)
 	}
 	// The first retry after a second, each next one twice as late, up to a minute.
@@ -64,8 +65,8 @@ func waitForAccount(ctx context.Context, cfg *config.Config, a config.Account, l
 		Explain: func(err error) error {
 			if ae, ok := errors.AsType[*source.APIError](err); ok && source.TokenRefused(err) {
 				return fmt.Errorf("freshchat API %s refused the token (%d %s): %s; check %s: %w",
-					api, ae.StatusCode, http.StatusText(ae.StatusCode), tokenHint(ae.StatusCode), tokenSettings(cfg, a), err)
+					api, ae.StatusCode, http.StatusText(ae.StatusCode), preflight.TokenHint(ae.StatusCode), preflight.TokenSettings(cfg, a), err)
 			}
-			return fmt.Errorf("freshchat API %s: unexpected answer to the start's check: %w; check %s", api, err, urlSetting(cfg, a))
+			return fmt.Errorf("freshchat API %s: unexpected answer to the start's check: %w; check %s", api, err, preflight.URLSetting(cfg, a))
 		}})
 }
