@@ -13,6 +13,8 @@ import (
 	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/lifecycle"
 	"github.com/freshstream/freshchat-kafka/pipeline"
+	"github.com/freshstream/freshchat-kafka/preflight"
+	"github.com/freshstream/freshchat-kafka/source"
 	"github.com/freshstream/freshchat-kafka/telemetry"
 	"github.com/freshstream/freshchat-kafka/termview"
 )
@@ -77,7 +79,12 @@ per account and event, among them: run more instances for availability.`, s)
 		return usageError{err}
 	}
 	defer tel.Stop()
-	if err := waitForAPI(ctx, cfg, logger, tel); err != nil {
+	if err := preflight.WaitForAPI(ctx, cfg, logger, preflight.Wait{
+		Freshchat: func(cfg *config.Config, a config.Account) (*source.Client, error) {
+			return sourceClient(cfg, a, logger, nil)
+		},
+		Watch: tel.WatchAPI,
+	}); err != nil {
 		return err
 	}
 	watch := connect.NewOutageWatch(logger, tel.Readiness())
