@@ -149,17 +149,8 @@ func exitCode(s Streams, err error) int {
 	}
 }
 
-// newFlags returns a flag set that prints its usage to s.Err.
-func newFlags(name, synopsis string, s Streams) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(s.Err)
-	fs.Usage = func() {
-		fmt.Fprintf(s.Err, "Usage: connector %s\n\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
+// parseFlags parses args into fs: a bad flag or a stray argument is a
+// usage error (exit 2); -h is flag.ErrHelp.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

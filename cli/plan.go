@@ -66,7 +66,7 @@ func planPositions(ctx context.Context, cfg *config.Config, timeout time.Duratio
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	watch := connect.NewSecurityWatch(cfg.Kafka.SASL, nil)
-	positions, err := loadPositions(ctx, cfg, watch)
+	positions, err := connect.LoadPositions(ctx, cfg.Kafka, watch)
 	if err != nil {
 		fmt.Fprintf(errs, "connector plan: %v\n", watch.Explain(err))
 		return nil, "none read (see above): every event is planned from the configuration"

@@ -42,9 +42,9 @@ no --yes).`, s)
 	if err != nil {
 		return err
 	}
-	acct, evName, err := resolveUnit(cfg, *event)
+	acct, evName, err := cfg.ResolveUnit(*event)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	plan, err := reset.Prepare(ctx, cfg, acct, evName, target, newLogger(cfg.Log, s.Err))
 	if held, ok := errors.AsType[*reset.HeldError](err); ok {

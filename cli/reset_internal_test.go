@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/freshstream/freshchat-kafka/config"
+	"github.com/freshstream/freshchat-kafka/connect"
 )
 
 // TestResetAsksBeforeWriting runs reset without --yes: a "no" writes
@@ -46,7 +47,7 @@ func TestResetAsksBeforeWriting(t *testing.T) {
 
 	cfg, err := config.Load(config.LoadOptions{RequireBrokers: true})
 	require.NoError(t, err)
-	positions, err := loadPositions(ctx, cfg, nil)
+	positions, err := connect.LoadPositions(ctx, cfg.Kafka, nil)
 	require.NoError(t, err)
 	assert.Empty(t, positions, "a declined reset writes nothing")
 
@@ -54,7 +55,7 @@ func TestResetAsksBeforeWriting(t *testing.T) {
 	out, errs, err := reset(true)
 	require.NoError(t, err, errs)
 	assert.Contains(t, out, "Reset CSAT-Score: was no checkpoint")
-	positions, err = loadPositions(ctx, cfg, nil)
+	positions, err = connect.LoadPositions(ctx, cfg.Kafka, nil)
 	require.NoError(t, err)
 	p := positions["CSAT-Score"]
 	assert.True(t, p.Done)

@@ -67,15 +67,15 @@ for register and check).`, s)
 func eventUnits(cfg *config.Config, only string) ([]registry.Unit, error) {
 	switch {
 	case strings.Contains(only, "/"):
-		a, ev, err := resolveUnit(cfg, only)
+		a, ev, err := cfg.ResolveUnit(only)
 		if err != nil {
-			return nil, err
+			return nil, usageError{err}
 		}
 		return []registry.Unit{registry.UnitOf(a, ev)}, nil
 	case only != "" && len(cfg.AllAccounts()) == 1:
-		ev, err := resolveEvent(cfg, only)
+		ev, err := cfg.ResolveEvent(only)
 		if err != nil {
-			return nil, err
+			return nil, usageError{err}
 		}
 		return []registry.Unit{registry.UnitOf(cfg.AllAccounts()[0], ev)}, nil
 	}

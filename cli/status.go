@@ -42,13 +42,13 @@ Exit codes: 0 shown, 1 Kafka could not be read, 2 bad usage or configuration.`, 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	watch := connect.NewSecurityWatch(cfg.Kafka.SASL, nil)
-	cl, adm, err := kafkaAdmin(cfg, watch)
+	cl, adm, err := connect.Admin(cfg.Kafka, watch)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 
-	positions, err := loadPositions(ctx, cfg, watch)
+	positions, err := connect.LoadPositions(ctx, cfg.Kafka, watch)
 	if err != nil {
 		return watch.Explain(err)
 	}

@@ -7,13 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/instance"
@@ -41,26 +36,11 @@ func durationText(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// spoolDir is where the sources spool downloads: a folder of the
-// instance's own under temp_dir (named after the transactional identity and
-// group.instance_id), so that the files a crashed instance left there are
-// removed by its restart (see build) without touching another instance's
-// or another connector's.
-func spoolDir(cfg *config.Config) string {
-	safe := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			return r
-		}
-		return '_'
-	}, cfg.Kafka.TransactionalID+"-"+cfg.Group.InstanceID)
-	return filepath.Join(cfg.TempDir, "freshchat-spool-"+strings.TrimSuffix(safe, "-"))
-}
-
 // sourceClient builds the Freshchat client of account a from the settings.
 // httpClient may be nil for the default.
 func sourceClient(cfg *config.Config, a config.Account, logger *slog.Logger, httpClient *http.Client) (*source.Client, error) {
 	f := cfg.Freshchat
-	if err := os.MkdirAll(spoolDir(cfg), 0o700); err != nil {
+	if err := os.MkdirAll(cfg.SpoolDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("temp_dir (FRESHCHAT_TEMP_DIR): creating the download folder: %w", err)
 	}
 	if a.Name != config.DefaultAccount {
@@ -84,7 +64,7 @@ func sourceClient(cfg *config.Config, a config.Account, logger *slog.Logger, htt
 		},
 		Budget:           source.BudgetConfig{PerMinute: a.RequestsPerMinute, PerDay: a.RequestsPerDay},
 		SubmitsPerMinute: f.SubmitsPerMinute,
-		TempDir:          spoolDir(cfg),
+		TempDir:          cfg.SpoolDir(),
 	})
 }
 
@@ -169,12 +149,12 @@ func pipelineOptions(cfg *config.Config, logger *slog.Logger, watch *connect.Sec
 func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, tweak func(*pipeline.Options)) (*pipeline.Pipeline, error) {
 	// The downloads a crashed run of this instance left behind are
 	// nobody's: a restart with the same instance ID replaces that run.
-	n, err := source.RemoveSpooled(spoolDir(cfg))
+	n, err := source.RemoveSpooled(cfg.SpoolDir())
 	switch {
 	case err != nil:
 		logger.Warn("cannot remove downloads left by an earlier run", "error", err.Error())
 	case n > 0:
-		logger.Info("removed downloads left by an earlier run", "files", n, "dir", spoolDir(cfg))
+		logger.Info("removed downloads left by an earlier run", "files", n, "dir", cfg.SpoolDir())
 	}
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -191,16 +171,4 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, tweak f
 		return nil, connect.ExplainRegistry(watch.Explain(err), cfg.SchemaRegistry)
 	}
 	return p, nil
-}
-
-// kafkaAdmin connects an admin client with the process's Kafka options;
-// watch may be nil.
-func kafkaAdmin(cfg *config.Config, watch *connect.SecurityWatch) (*kgo.Client, *kadm.Client, error) {
-	return connect.Admin(cfg.Kafka, watch)
-}
-
-// loadPositions reads the committed positions from the checkpoint topic;
-// watch may be nil.
-func loadPositions(ctx context.Context, cfg *config.Config, watch *connect.SecurityWatch) (map[string]checkpoint.Position, error) {
-	return connect.LoadPositions(ctx, cfg.Kafka, watch)
 }
