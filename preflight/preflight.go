@@ -1,9 +1,11 @@
 // Package preflight checks that a configuration can run: the Freshchat API
 // and token of each account, that the Kafka brokers answer and support
 // transactions, the topics, that the checkpoint topic is compacted, and the
-// schema registry with each event's schema. It writes one line per check
+// schema registry with each event's schema. Run writes one line per check
 // as it is decided: passed, failed with the cause and what to do, or not
-// checked and why.
+// checked and why. WaitForAPI is the check a run makes at start, before it
+// touches Kafka: it waits for each account's API to answer and accept its
+// token.
 package preflight
 
 import (
