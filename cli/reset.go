@@ -69,6 +69,9 @@ no --yes).`, s)
 		}
 	}
 	done, err := plan.Apply(ctx)
+	if held, ok := errors.AsType[*reset.HeldError](err); ok {
+		fmt.Fprintln(s.Out, held.Running()) // it started while the operator was asked
+	}
 	if err != nil {
 		return err
 	}

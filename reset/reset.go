@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"time"
 
@@ -87,20 +88,31 @@ func Prepare(ctx context.Context, cfg *config.Config, acct config.Account, event
 }
 
 func (p *Plan) prepare(ctx context.Context) error {
+	pos, had, err := p.current(ctx)
+	if err != nil {
+		return err
+	}
+	p.old, p.had = pos, had
+	return nil
+}
+
+// current refuses with a *HeldError while a connector of the group runs,
+// and otherwise reads the unit's committed position.
+func (p *Plan) current(ctx context.Context) (checkpoint.Position, bool, error) {
 	prefix := p.cfg.Kafka.TransactionalID
 	holders, err := instance.Holders(ctx, p.adm, prefix)
 	if err != nil {
-		return fmt.Errorf("cannot tell whether a connector is running, so nothing was reset: %w", p.watch.Explain(err))
+		return checkpoint.Position{}, false, fmt.Errorf("cannot tell whether a connector is running, so nothing was reset: %w", p.watch.Explain(err))
 	}
 	if len(holders) > 0 {
-		return &HeldError{Unit: p.Unit, Prefix: prefix, Holders: holders, SessionTimeout: p.cfg.Group.SessionTimeout}
+		return checkpoint.Position{}, false, &HeldError{Unit: p.Unit, Prefix: prefix, Holders: holders, SessionTimeout: p.cfg.Group.SessionTimeout}
 	}
 	positions, err := connect.LoadPositions(ctx, p.cfg.Kafka, p.watch)
 	if err != nil {
-		return p.watch.Explain(err)
+		return checkpoint.Position{}, false, p.watch.Explain(err)
 	}
-	p.old, p.had = positions[p.Unit]
-	return nil
+	pos, had := positions[p.Unit]
+	return pos, had, nil
 }
 
 // Close releases the plan's Kafka client.
@@ -136,7 +148,20 @@ func (p *Plan) Describe() string {
 // producer, which fences any producer of that ID, creating the checkpoint
 // topic if it is missing. It reads the position back and returns a line
 // that says where the unit was and where it is now.
+//
+// The operator may take minutes to agree, so Apply first checks again what
+// Prepare found: it refuses with a *HeldError when a connector started
+// meanwhile, and refuses when the unit's checkpoint moved meanwhile (a
+// connector ran, or another reset); nothing is written then.
 func (p *Plan) Apply(ctx context.Context) (string, error) {
+	now, had, err := p.current(ctx)
+	if err != nil {
+		return "", err
+	}
+	if had != p.had || !reflect.DeepEqual(now, p.old) {
+		return "", fmt.Errorf("the checkpoint of %s moved while the reset waited: it was %s, it is now %s; nothing was written: run reset again to see the move from where it stands",
+			p.Unit, p.describe(p.old, p.had), p.describe(now, had))
+	}
 	store := checkpoint.NewStore(p.cfg.Kafka.CheckpointTopic, p.logger, connect.KafkaOptions(p.cfg.Kafka, p.watch)...)
 	store.SetTopicConfig(p.cfg.Kafka.TopicConfig)
 	if err := store.Ensure(ctx, p.adm, p.cfg.Kafka.ReplicationFactor); err != nil {

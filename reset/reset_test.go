@@ -112,12 +112,13 @@ type handlerFunc func()
 func (f handlerFunc) Assigned([]string, instance.Span) { f() }
 func (handlerFunc) Revoked([]string, bool)             {}
 
-func TestPrepareRefusesWhileAConnectorHoldsTheIdentity(t *testing.T) {
-	ctx, cfg, opts, start := setup(t)
-
+// startConnector joins the connector's group as instance connector-0 on
+// host-a, as a running connector does, and returns once it owns its unit.
+func startConnector(t *testing.T, ctx context.Context, opts []kgo.Opt) {
+	t.Helper()
 	cl, err := kgo.NewClient(opts...)
 	require.NoError(t, err)
-	defer cl.Close()
+	t.Cleanup(cl.Close)
 	const topic = "freshchat.checkpoints.units"
 	require.NoError(t, instance.EnsureTopic(ctx, kadm.NewClient(cl), topic, 1, 1))
 	owned := make(chan struct{})
@@ -125,12 +126,17 @@ func TestPrepareRefusesWhileAConnectorHoldsTheIdentity(t *testing.T) {
 		SessionTimeout: 10 * time.Second, Manifest: instance.Manifest{CheckpointTopic: "freshchat.checkpoints", Units: []string{"Message-Sent"}}},
 		handlerFunc(func() { close(owned) }), opts...)
 	require.NoError(t, err)
-	defer func() { _ = m.Close(context.Background(), true) }()
+	t.Cleanup(func() { _ = m.Close(context.Background(), true) })
 	select {
 	case <-owned:
 	case <-ctx.Done():
 		t.Fatal("the member got no units")
 	}
+}
+
+func TestPrepareRefusesWhileAConnectorHoldsTheIdentity(t *testing.T) {
+	ctx, cfg, opts, start := setup(t)
+	startConnector(t, ctx, opts)
 
 	p, err := reset.Prepare(ctx, cfg, cfg.SingleAccount(), "Message-Sent", start, nil)
 	assert.Nil(t, p)
@@ -143,4 +149,37 @@ func TestPrepareRefusesWhileAConnectorHoldsTheIdentity(t *testing.T) {
 	positions, err := connect.LoadPositions(ctx, cfg.Kafka, nil)
 	require.NoError(t, err)
 	assert.Empty(t, positions, "nothing was written")
+}
+
+// TestApplyRefusesWhatChangedWhileAsked plans a reset, then lets the world
+// move while the operator is asked (an answer can take minutes): a
+// connector that started meanwhile is not fenced, and a checkpoint that
+// moved is not overwritten with a plan described against the old one.
+func TestApplyRefusesWhatChangedWhileAsked(t *testing.T) {
+	t.Run("a connector started", func(t *testing.T) {
+		ctx, cfg, opts, start := setup(t)
+		p := prepare(t, ctx, cfg, cfg.SingleAccount(), start.Add(time.Hour))
+		startConnector(t, ctx, opts)
+
+		_, err := p.Apply(ctx)
+		_, held := errors.AsType[*reset.HeldError](err)
+		require.True(t, held, "%v", err)
+		positions, err := connect.LoadPositions(ctx, cfg.Kafka, nil)
+		require.NoError(t, err)
+		assert.Empty(t, positions, "nothing was written")
+	})
+	t.Run("the checkpoint moved", func(t *testing.T) {
+		ctx, cfg, _, start := setup(t)
+		slow := prepare(t, ctx, cfg, cfg.SingleAccount(), start.Add(time.Hour))
+		_, err := prepare(t, ctx, cfg, cfg.SingleAccount(), start.Add(2*time.Hour)).Apply(ctx)
+		require.NoError(t, err)
+
+		_, err = slow.Apply(ctx)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "the checkpoint of Message-Sent moved while the reset waited")
+		assert.Contains(t, err.Error(), "nothing was written: run reset again")
+		positions, err := connect.LoadPositions(ctx, cfg.Kafka, nil)
+		require.NoError(t, err)
+		assert.Equal(t, start.Add(2*time.Hour), positions["Message-Sent"].Next().UTC(), "the other reset stands")
+	})
 }
