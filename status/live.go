@@ -20,25 +20,31 @@ const holdersTimeout = 5 * time.Second
 var errNotJoined = errors.New("this instance has not joined the connector's group (yet); see its log")
 
 // Live is the document connector status --json prints, for this
-// instance at now, from what the process knows instead of from the checkpoint
-// topic: each unit's newest position this process committed (or read at
-// start), and the instances of the group with the units each owns. Each event also carries its state and last error, and
-// the document the Freshchat API's readiness.
-func Live(ctx context.Context, cfg *config.Config, committed map[string]checkpoint.Position, member *instance.Member, m *metrics.Metrics, now time.Time) Report {
-	positions := make(map[string]checkpoint.Position, len(committed))
-	for ev, pos := range committed {
-		if !pos.IsZero() {
-			positions[ev] = pos
-		}
-	}
+// instance at now, from what the process knows instead of from the
+// checkpoint topic: each unit's newest position this process committed (or
+// read at start; committed returns them), and the instances of the group
+// with the units each owns. Each event also carries its state and last
+// error, and the document the Freshchat API's readiness.
+//
+// The document is one moment: the group is asked first (it takes a round
+// trip), then the states are read, then the positions. A unit records its
+// commit before its new state, so a state shown is never newer than the
+// position beside it.
+func Live(ctx context.Context, cfg *config.Config, committed func() map[string]checkpoint.Position, member *instance.Member, m *metrics.Metrics, now time.Time) Report {
 	holders, holdersErr := []instance.Holder(nil), errNotJoined
 	if member != nil {
 		hctx, cancel := context.WithTimeout(ctx, holdersTimeout)
 		holders, holdersErr = member.Holders(hctx)
 		cancel()
 	}
-	rep := New(cfg, positions, holders, holdersErr, now)
 	events := m.Events()
+	positions := map[string]checkpoint.Position{}
+	for ev, pos := range committed() {
+		if !pos.IsZero() {
+			positions[ev] = pos
+		}
+	}
+	rep := New(cfg, positions, holders, holdersErr, now)
 	for i := range rep.Events {
 		if st, ok := events[rep.Events[i].Unit]; ok {
 			rep.Events[i].State, rep.Events[i].LastError, rep.Events[i].LastErrorAt = st.State, st.LastError, st.LastErrorAt

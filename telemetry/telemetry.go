@@ -186,7 +186,7 @@ func (t *Telemetry) ServeStatus(cfg *config.Config, p *pipeline.Pipeline) {
 		return
 	}
 	t.srv.SetStatus(func(ctx context.Context) any {
-		return status.Live(ctx, cfg, p.Committed(), p.Member(), t.m, time.Now().UTC())
+		return status.Live(ctx, cfg, p.Committed, p.Member(), t.m, time.Now().UTC())
 	})
 }
 
