@@ -56,7 +56,7 @@ func Start(cfg *config.Config, ln net.Listener, logger *slog.Logger) (*Telemetry
 		start = func() error { return srv.StartOn(ln) }
 	}
 	if err := start(); err != nil {
-		return nil, fmt.Errorf("metrics server: %w (choose another metrics.addr / METRICS_ADDR, or off)", err)
+		return nil, fmt.Errorf("%w (choose another metrics.addr / METRICS_ADDR, or off)", err)
 	}
 	logger.Info("serving metrics and health", "addr", srv.Addr(), "paths", paths)
 	return &Telemetry{m: m, ready: r, srv: srv, logger: logger}, nil

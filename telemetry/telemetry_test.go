@@ -76,6 +76,8 @@ func TestBusyAddressNamesTheSetting(t *testing.T) {
 	_, err = telemetry.Start(&cfg, nil, quiet)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "metrics.addr / METRICS_ADDR")
+	assert.True(t, strings.HasPrefix(err.Error(), "metrics server: listening on "+ln.Addr().String()), "said once: %v", err)
+	assert.Equal(t, 1, strings.Count(err.Error(), "metrics server"), "said once: %v", err)
 }
 
 func TestAttachCountsWindowsAndKeepsTheCallersHooks(t *testing.T) {
