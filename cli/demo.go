@@ -42,6 +42,14 @@ process took over the demo's transactional identity).`, s)
 	if *rowsPerHour < 1 || *rowsPerHour > freshchattest.MaxRowsPerHour {
 		return usageError{fmt.Errorf("--rows-per-hour must be between 1 and %d, got %d", freshchattest.MaxRowsPerHour, *rowsPerHour)}
 	}
+	for flag, port := range map[string]int{"--kafka-port": *kafkaPort, "--registry-port": *registryPort} {
+		if port < 0 || port > 65535 {
+			return usageError{fmt.Errorf("%s must be between 0 and 65535, got %d", flag, port)}
+		}
+	}
+	if err := demo.CheckMetricsAddr(*metricsAddr); err != nil {
+		return usageError{err}
+	}
 	logFile, err := demo.OpenLog(*dataDir)
 	if err != nil {
 		return err
@@ -84,6 +92,7 @@ process took over the demo's transactional identity).`, s)
 			tel.Attach(o)
 		})
 		if err == nil {
+			tel.ServeStatus(cfg, p)
 			tel.Started(ctx, p, cfg.Events)
 		}
 		return p, err

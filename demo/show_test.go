@@ -61,6 +61,12 @@ func TestListenMetrics(t *testing.T) {
 		assert.Nil(t, ln, addr)
 	}
 
+	for _, addr := range []string{"garbage", "127.0.0.1", "127.0.0.1:http", "127.0.0.1:70000"} {
+		ln, err := demo.ListenMetrics(addr)
+		assert.Error(t, err, addr)
+		assert.Nil(t, ln, addr, "a bad address never listens (before: on every interface)")
+	}
+
 	busy, err := demo.ListenMetrics("127.0.0.1:0")
 	assert.NoError(t, err)
 	defer busy.Close()

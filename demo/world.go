@@ -8,6 +8,7 @@
 package demo
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -175,6 +177,9 @@ func (w *World) PrintAddresses(out io.Writer) {
 // ListenMetrics listens on addr, or on any free port of the same host when
 // addr is busy; "off" or "" listens nowhere (nil).
 func ListenMetrics(addr string) (net.Listener, error) {
+	if err := CheckMetricsAddr(addr); err != nil {
+		return nil, err
+	}
 	if strings.EqualFold(addr, "off") || addr == "" {
 		return nil, nil
 	}
@@ -183,6 +188,22 @@ func ListenMetrics(addr string) (net.Listener, error) {
 	}
 	host, _, _ := net.SplitHostPort(addr)
 	return net.Listen("tcp", net.JoinHostPort(host, "0"))
+}
+
+// CheckMetricsAddr says whether addr can be ListenMetrics's: off (or
+// empty), or host:port with a port from 0 to 65535.
+func CheckMetricsAddr(addr string) error {
+	if strings.EqualFold(addr, "off") || addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if n, perr := strconv.Atoi(port); err == nil && (perr != nil || n < 0 || n > 65535) {
+		err = errors.New("bad port")
+	}
+	if err != nil {
+		return fmt.Errorf("--metrics-addr %q: want host:port, such as 127.0.0.1:9464, or off", addr)
+	}
+	return nil
 }
 
 // makeFolder makes the data folder dir with its folder of temporary files.
