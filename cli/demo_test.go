@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +21,7 @@ import (
 // same data folder resumes instead of extracting everything again.
 func TestDemoShowsTheWholeFlow(t *testing.T) {
 	dir := t.TempDir()
-	runDemo := func(marker string) (int, string) {
+	runDemo := func(marker string, whileRunning func(out string)) (int, string) {
 		out := &logbuf.Buffer{}
 		seen := out.Written(marker)
 		var errb strings.Builder
@@ -31,6 +33,9 @@ func TestDemoShowsTheWholeFlow(t *testing.T) {
 		}()
 		select {
 		case <-seen:
+			if whileRunning != nil {
+				whileRunning(out.String())
+			}
 			cancel()
 		case code := <-done:
 			t.Fatalf("demo exited early with %d:\n%s\n%s", code, out.String(), errb.String())
@@ -40,7 +45,7 @@ func TestDemoShowsTheWholeFlow(t *testing.T) {
 		return <-done, out.String()
 	}
 
-	code, out := runDemo("→ freshchat.") // a live window committed
+	code, out := runDemo("→ freshchat.", nil) // a live window committed
 	require.Equal(t, cli.ExitOK, code, out)
 	for _, want := range []string{
 		"Backfilling 12 events", "100%", "freshchat.message-sent", "total",
@@ -53,7 +58,19 @@ func TestDemoShowsTheWholeFlow(t *testing.T) {
 	// The broker's data folder survives: the second demo finds the backfill
 	// committed and resumes.
 	first := total(t, out)
-	code, out = runDemo("Tailing live windows")
+	code, out = runDemo("Tailing live windows", func(out string) {
+		// The demo serves /status as a run does.
+		_, rest, ok := strings.Cut(out, "Metrics          http://")
+		require.True(t, ok, "the demo prints its metrics address:\n%s", out)
+		addr, _, _ := strings.Cut(rest, "/")
+		resp, err := http.Get("http://" + addr + "/status")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+		assert.Contains(t, string(body), `"checkpoint_topic": "freshchat.checkpoints"`)
+	})
 	require.Equal(t, cli.ExitOK, code, out)
 	second := total(t, out)
 	assert.GreaterOrEqual(t, second, first)
