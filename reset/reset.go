@@ -135,6 +135,8 @@ func (p *Plan) Describe() string {
 		from = p.old.Next()
 	}
 	switch {
+	case p.Target.Before(from) && !p.had:
+		fmt.Fprintf(&b, "  earlier start: rows created from %s to %s, before the configured start, will be extracted too\n", t, termview.Time(from))
 	case p.Target.Before(from):
 		fmt.Fprintf(&b, "  rewind: rows created from %s to %s will be produced again; consumers see them twice\n", t, termview.Time(from))
 	case p.Target.After(from):

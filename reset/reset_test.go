@@ -59,7 +59,14 @@ func TestPlanDescribesTheMoveAndApplyCommitsIt(t *testing.T) {
 	at := termview.Time
 	forward, back := start.Add(48*time.Hour), start.Add(24*time.Hour)
 
-	p := prepare(t, ctx, cfg, acct, forward)
+	// Without a checkpoint nothing was produced yet: an earlier start
+	// produces nothing twice.
+	earlier := start.Add(-24 * time.Hour)
+	p := prepare(t, ctx, cfg, acct, earlier)
+	assert.Contains(t, p.Describe(), "  earlier start: rows created from "+at(earlier)+" to "+at(start)+", before the configured start, will be extracted too\n")
+	assert.NotContains(t, p.Describe(), "rewind")
+
+	p = prepare(t, ctx, cfg, acct, forward)
 	assert.Equal(t, "Message-Sent", p.Unit)
 	assert.Equal(t, "Event Message-Sent (topic freshchat.message-sent, transactional ID freshchat-connector-Message-Sent)\n"+
 		"  old: no checkpoint: the next run starts at the configured start "+at(start)+"\n"+

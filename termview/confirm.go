@@ -10,7 +10,7 @@ import (
 )
 
 // ErrNoTerminal means a confirmation was needed but nobody can be asked:
-// standard input is not a terminal, or it closed before an answer.
+// standard input is not a terminal.
 var ErrNoTerminal = errors.New("standard input is not a terminal")
 
 // Confirm asks question and reports whether the operator agreed. It
@@ -30,8 +30,8 @@ func AskOn(in *os.File, out io.Writer) Confirm {
 }
 
 // AskYes writes question with a [y/N] hint and reads one line from in: y
-// or yes (any case) agrees; anything else does not. No line at all is
-// ErrNoTerminal.
+// or yes (any case) agrees; anything else, or no line at all (Ctrl-D),
+// does not.
 func AskYes(in io.Reader, out io.Writer, question string) (bool, error) {
 	fmt.Fprintf(out, "%s [y/N] ", question)
 	line, err := bufio.NewReader(in).ReadString('\n')
@@ -40,7 +40,7 @@ func AskYes(in io.Reader, out io.Writer, question string) (bool, error) {
 	}
 	if errors.Is(err, io.EOF) && line == "" {
 		fmt.Fprintln(out)
-		return false, ErrNoTerminal
+		return false, nil
 	}
 	answer := strings.ToLower(strings.TrimSpace(line))
 	return answer == "y" || answer == "yes", nil
