@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -369,4 +372,41 @@ func TestPrint(t *testing.T) {
 	var b bytes.Buffer
 	require.NoError(t, json.Indent(&b, []byte(embedded(t, "CSAT-Score")), "", "  "))
 	assert.Equal(t, b.String()+"\n", out.String(), "indented like the .avsc files, each followed by a newline")
+}
+
+// TestUnansweredRegistry: a registry that accepts connections and never
+// answers ends the work at the first subject that times out, rather than
+// waiting out the timeout once per subject.
+func TestUnansweredRegistry(t *testing.T) {
+	var requests atomic.Int32
+	stop := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	t.Cleanup(hung.Close)
+	t.Cleanup(func() { close(stop) }) // runs first: Close waits for the handlers
+	rc, err := sr.NewClient(sr.URLs(hung.URL), sr.HTTPClient(&http.Client{Timeout: 200 * time.Millisecond}))
+	require.NoError(t, err)
+	s := registry.Subjects{Client: rc}
+	units := registry.Units(twoAccounts(), "")
+	require.Greater(t, len(units), 1)
+	for name, run := range map[string]func(*bytes.Buffer) error{
+		"check":    func(w *bytes.Buffer) error { return s.Check(context.Background(), w, units) },
+		"register": func(w *bytes.Buffer) error { return s.Register(context.Background(), w, units) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			requests.Store(0)
+			var out bytes.Buffer
+			err := run(&out)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "the schema registry did not answer")
+			assert.Contains(t, err.Error(), "schema_registry.url (SCHEMA_REGISTRY_URL)")
+			assert.Empty(t, out.String(), "no subject was judged")
+			assert.LessOrEqual(t, int(requests.Load()), 3, "the first subject's requests, not every subject's")
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/sr"
@@ -92,6 +93,9 @@ func (s Subjects) Register(ctx context.Context, w io.Writer, units []Unit) error
 			if f := connect.RegistryFailure(err, s.Settings); f != nil {
 				return f
 			}
+			if f := unanswered(err, "registered"); f != nil {
+				return f
+			}
 			failed++
 			fmt.Fprintf(w, "✗ %s  %s  not registered: %v\n", u.Key, subject, err)
 			continue
@@ -124,6 +128,9 @@ func (s Subjects) Check(ctx context.Context, w io.Writer, units []Unit) error {
 		if f := connect.RegistryFailure(v.Err, s.Settings); f != nil {
 			return f
 		}
+		if f := unanswered(v.Err, "checked"); f != nil {
+			return f
+		}
 		fmt.Fprintln(w, v.Line())
 		if v.Failed() {
 			failed++
@@ -133,4 +140,18 @@ func (s Subjects) Check(ctx context.Context, w io.Writer, units []Unit) error {
 		return fmt.Errorf("%d of %d schema(s) would be refused or could not be checked", failed, len(units))
 	}
 	return nil
+}
+
+// unanswered recognises in err a registry that did not answer in time,
+// which would be the same for every subject: the error says so and that
+// the others were not done (what names the work). Nil for any other err.
+func unanswered(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var ne net.Error
+	if !errors.Is(err, context.DeadlineExceeded) && !(errors.As(err, &ne) && ne.Timeout()) {
+		return nil
+	}
+	return fmt.Errorf("the schema registry did not answer: %w; check schema_registry.url (SCHEMA_REGISTRY_URL) and the registry's health; the other subjects were not %s", err, what)
 }
