@@ -315,7 +315,24 @@ func (h *harness) stopAll() {
 	}
 	for _, c := range procs {
 		h.t.Logf("--- last %d lines of %s (%s) ---\n%s", logTailLines, c.name, c.logPath, tail(c.logPath, logTailLines))
+		// The cause of a failed run is often logged before the tail.
+		h.t.Logf("--- level=ERROR lines of %s ---\n%s", c.name, grepLines(c.logPath, "level=ERROR"))
 	}
+}
+
+// grepLines returns the lines of the file at path that contain s.
+func grepLines(path, s string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for line := range strings.Lines(string(data)) {
+		if strings.Contains(line, s) {
+			out = append(out, strings.TrimSuffix(line, "\n"))
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func tail(path string, n int) string {
