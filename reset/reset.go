@@ -80,20 +80,11 @@ func Prepare(ctx context.Context, cfg *config.Config, acct config.Account, event
 	if p.cl, p.adm, err = connect.Admin(cfg.Kafka, p.watch); err != nil {
 		return nil, err
 	}
-	if err := p.prepare(ctx); err != nil {
+	if p.old, p.had, err = p.current(ctx); err != nil {
 		p.Close()
 		return nil, err
 	}
 	return p, nil
-}
-
-func (p *Plan) prepare(ctx context.Context) error {
-	pos, had, err := p.current(ctx)
-	if err != nil {
-		return err
-	}
-	p.old, p.had = pos, had
-	return nil
 }
 
 // current refuses with a *HeldError while a connector of the group runs,
