@@ -14,6 +14,7 @@ import (
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/checkpoint/checkpointtest"
 	"github.com/freshstream/freshchat-kafka/internal/kafkatest"
+	"github.com/freshstream/freshchat-kafka/sink"
 )
 
 func newCluster(t *testing.T) []kgo.Opt { return kafkatest.Cluster(t) }
@@ -35,6 +36,7 @@ func write(t *testing.T, cl *kgo.Client, s *checkpoint.Store, commit kgo.Transac
 		require.NoError(t, err)
 		require.NoError(t, cl.ProduceSync(ctx, r).FirstErr())
 	}
+	require.NoError(t, sink.AwaitPartitions(ctx, cl, s.Topic())) // as the connector's writer does
 	require.NoError(t, cl.EndTransaction(ctx, commit))
 }
 

@@ -12,11 +12,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/freshstream/freshchat-kafka/internal/ctxsleep"
 )
 
 // ErrFenced means another producer with the same transactional ID has taken
@@ -71,7 +75,15 @@ type Writer struct {
 	begun    time.Time // when the open transaction began
 	fenced   bool
 	promise  func(*kgo.Record, error)
+
+	// topics written in the open transaction; only the writer's goroutine
+	// touches them (see Writer).
+	topics    map[string]struct{}
+	lastTopic string
 }
+
+// partitionViewWait bounds AwaitPartitions.
+const partitionViewWait = 10 * time.Second
 
 // NewWriter connects a transactional producer and initialises its producer
 // ID, which fences any earlier producer with the same transactional ID and
@@ -114,6 +126,8 @@ func (w *Writer) Begin() error {
 		return w.classify(fmt.Errorf("beginning transaction: %w", err))
 	}
 	w.inTxn, w.firstErr, w.begun = true, nil, w.now()
+	clear(w.topics)
+	w.lastTopic = ""
 	return nil
 }
 
@@ -130,6 +144,13 @@ func (w *Writer) OpenFor() time.Duration {
 // Produce buffers rec in the open transaction. It returns at once (or when
 // the client's buffer has room); a failure is reported by Commit.
 func (w *Writer) Produce(ctx context.Context, rec *kgo.Record) {
+	if rec.Topic != w.lastTopic {
+		if w.topics == nil {
+			w.topics = make(map[string]struct{})
+		}
+		w.topics[rec.Topic] = struct{}{}
+		w.lastTopic = rec.Topic
+	}
 	w.cl.Produce(ctx, rec, w.promise)
 }
 
@@ -161,6 +182,12 @@ func (w *Writer) Commit(ctx context.Context, checkpoint *kgo.Record) error {
 	if perr != nil {
 		return errors.Join(w.classify(perr), w.Abort(context.WithoutCancel(ctx)))
 	}
+	// Not cut short by a cancelled context either: it normally takes
+	// microseconds, and giving up aborts the window.
+	if err := AwaitPartitions(context.WithoutCancel(ctx), w.cl, slices.Collect(maps.Keys(w.topics))...); err != nil {
+		return errors.Join(fmt.Errorf("committing transaction: %w; the transaction is aborted and its records go again", err),
+			w.Abort(context.WithoutCancel(ctx)))
+	}
 	// The commit must not be cut short by a cancelled context: its outcome
 	// would be unknown (see kgo.Client.EndTransaction).
 	endCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -172,6 +199,43 @@ func (w *Writer) Commit(ctx context.Context, checkpoint *kgo.Record) error {
 	w.mu.Lock()
 	w.inTxn = false
 	w.mu.Unlock()
+	return nil
+}
+
+// AwaitPartitions waits until cl lists the partitions of every topic given,
+// as EndTransaction sees them. Call it between the flush and the commit of
+// a transaction that wrote to topics; Writer.Commit does.
+//
+// kgo (v1.22.3) holds a client's first records to a topic until the
+// topic's metadata arrives; its metadata goroutine then hands them to the
+// partitions' buffers and only afterwards stores the partitions where
+// EndTransaction looks for the partitions of the transaction. When the
+// records are acknowledged before that store, a commit right after the
+// flush finds no partition in the transaction, and returns nil having
+// aborted it (KIP-890 brokers) or having left it open for the broker to
+// abort at its timeout (older ones). Every writer's first transaction
+// writes to topics new to its client, so a window counted as committed
+// would be lost. Once the records are acknowledged only that store is
+// missing, and it normally comes within microseconds.
+//
+// AwaitPartitions gives up after partitionViewWait, or when ctx ends,
+// naming the topic: do not commit then, abort.
+func AwaitPartitions(ctx context.Context, cl *kgo.Client, topics ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, partitionViewWait)
+	defer cancel()
+	for _, topic := range topics {
+		for {
+			// Before the store, the topic has no partition and no
+			// load error: partition 0 has leader -1 and error nil.
+			leader, _, err := cl.PartitionLeader(topic, 0)
+			if leader >= 0 || err != nil {
+				break
+			}
+			if ctxsleep.For(ctx, time.Millisecond) != nil {
+				return fmt.Errorf("the client did not list the partitions of %s within %s after its records were acknowledged", topic, partitionViewWait)
+			}
+		}
+	}
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
+	"github.com/freshstream/freshchat-kafka/sink"
 )
 
 // Env is one cluster to test on.
@@ -116,8 +117,11 @@ func (h *harness) begin(cl *kgo.Client, ps ...checkpoint.Position) {
 	}
 }
 
-// end ends cl's transaction.
+// end ends cl's transaction, waiting first for the client to list the
+// topic's partitions, as the connector's writer does (see
+// sink.AwaitPartitions).
 func (h *harness) end(cl *kgo.Client, commit kgo.TransactionEndTry) {
+	require.NoError(h.t, sink.AwaitPartitions(context.Background(), cl, h.store.Topic()))
 	require.NoError(h.t, cl.EndTransaction(context.Background(), commit))
 }
 
