@@ -8,12 +8,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/checkpoint"
 	"github.com/freshstream/freshchat-kafka/cli"
 	"github.com/freshstream/freshchat-kafka/instance"
+	"github.com/freshstream/freshchat-kafka/instance/instancetest"
 	"github.com/freshstream/freshchat-kafka/sink"
 )
 
@@ -43,30 +42,9 @@ func (st *stack) hold(t *testing.T, instanceID string, units ...string) *instanc
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st.createTopic(t, "freshchat.checkpoints", "compact")
-	cl, err := kgo.NewClient(st.kafka...)
-	require.NoError(t, err)
-	defer cl.Close()
-	const topic = "freshchat.checkpoints.units"
-	require.NoError(t, instance.EnsureTopic(ctx, kadm.NewClient(cl), topic, len(units), 1))
-	owned := make(chan struct{})
-	m, err := instance.Join(instance.Config{Group: "freshchat-connector", Topic: topic, InstanceID: instanceID, Host: "host-a",
-		SessionTimeout: 10 * time.Second, Manifest: instance.Manifest{CheckpointTopic: "freshchat.checkpoints", Units: units}},
-		handlerFunc(func() { close(owned) }), st.kafka...)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = m.Close(context.Background(), true) })
-	select {
-	case <-owned:
-	case <-ctx.Done():
-		t.Fatal("the member got no units")
-	}
-	return m
+	return instancetest.Hold(t, ctx, instance.Config{Group: "freshchat-connector", Topic: "freshchat.checkpoints.units", InstanceID: instanceID, Host: "host-a",
+		SessionTimeout: 10 * time.Second, Manifest: instance.Manifest{CheckpointTopic: "freshchat.checkpoints", Units: units}}, st.kafka...)
 }
-
-// handlerFunc is an instance.Handler calling f on the first assignment.
-type handlerFunc func()
-
-func (f handlerFunc) Assigned([]string, instance.Span) { f() }
-func (handlerFunc) Revoked([]string, bool)             {}
 
 type statusJSON struct {
 	CheckpointTopic string `json:"checkpoint_topic"`

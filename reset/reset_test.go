@@ -8,13 +8,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/freshstream/freshchat-kafka/config"
 	"github.com/freshstream/freshchat-kafka/connect"
 	"github.com/freshstream/freshchat-kafka/instance"
+	"github.com/freshstream/freshchat-kafka/instance/instancetest"
 	"github.com/freshstream/freshchat-kafka/reset"
 	"github.com/freshstream/freshchat-kafka/termview"
 )
@@ -113,32 +113,12 @@ func TestPlanOfANamedAccount(t *testing.T) {
 	assert.True(t, got.Next().Equal(target))
 }
 
-// handlerFunc is an instance.Handler calling f on the first assignment.
-type handlerFunc func()
-
-func (f handlerFunc) Assigned([]string, instance.Span) { f() }
-func (handlerFunc) Revoked([]string, bool)             {}
-
 // startConnector joins the connector's group as instance connector-0 on
 // host-a, as a running connector does, and returns once it owns its unit.
 func startConnector(t *testing.T, ctx context.Context, opts []kgo.Opt) {
 	t.Helper()
-	cl, err := kgo.NewClient(opts...)
-	require.NoError(t, err)
-	t.Cleanup(cl.Close)
-	const topic = "freshchat.checkpoints.units"
-	require.NoError(t, instance.EnsureTopic(ctx, kadm.NewClient(cl), topic, 1, 1))
-	owned := make(chan struct{})
-	m, err := instance.Join(instance.Config{Group: "freshchat-connector", Topic: topic, InstanceID: "connector-0", Host: "host-a",
-		SessionTimeout: 10 * time.Second, Manifest: instance.Manifest{CheckpointTopic: "freshchat.checkpoints", Units: []string{"Message-Sent"}}},
-		handlerFunc(func() { close(owned) }), opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = m.Close(context.Background(), true) })
-	select {
-	case <-owned:
-	case <-ctx.Done():
-		t.Fatal("the member got no units")
-	}
+	instancetest.Hold(t, ctx, instance.Config{Group: "freshchat-connector", Topic: "freshchat.checkpoints.units", InstanceID: "connector-0", Host: "host-a",
+		SessionTimeout: 10 * time.Second, Manifest: instance.Manifest{CheckpointTopic: "freshchat.checkpoints", Units: []string{"Message-Sent"}}}, opts...)
 }
 
 func TestPrepareRefusesWhileAConnectorHoldsTheIdentity(t *testing.T) {
